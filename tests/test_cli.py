@@ -1,0 +1,35 @@
+"The installed `rlaif-repro` command, run as a user would run it (a subprocess)."
+import json, os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+from rlaif_repro.config import ExperimentConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+HH_TEST = ROOT.parent / "shared/data/hh-rlhf/harmless-base-test.jsonl.gz"
+
+def cli(*args):
+    exe = shutil.which("rlaif-repro", path=str(Path(sys.executable).parent)) or shutil.which("rlaif-repro")
+    assert exe, "the rlaif-repro console script is not installed (pip install -e .)"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RLAIF_REPRO_PROGRESS": "0"}
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=300)
+
+def test_config_prints_resolved_preset_and_saves(tmp_path):
+    r = cli("config", "--preset", "toy", "--set", "rl.kl_coef=0.1", "--save", str(tmp_path / "c.json"), "--show-paper")
+    assert r.returncode == 0, r.stderr
+    body = r.stdout.split("\nOurs vs the paper")[0]
+    assert json.loads(body)["rl"]["kl_coef"] == 0.1
+    assert "rl.kl_coef" in r.stdout and "App. A.3, G" in r.stdout
+    assert ExperimentConfig.from_json(tmp_path / "c.json") == ExperimentConfig.preset("toy", rl__kl_coef=0.1)
+
+def test_config_errors_are_clear():
+    r = cli("config", "--set", "reward_model.batchsize=4")
+    assert r.returncode == 2 and "did you mean 'reward_model.batch_size'" in r.stderr
+    r = cli("config", "--set", "rl.temperature=-1")
+    assert r.returncode == 2 and "A2CConfig.temperature=-1 is invalid" in r.stderr
+
+@pytest.mark.skipif(not HH_TEST.exists(), reason=f"real HH-RLHF test file not found at {HH_TEST}")
+def test_data_on_real_hh_file():
+    r = cli("data", "--task", "hh_harmless", "--split", "test", "--data-files", str(HH_TEST), "--show", "1")
+    assert r.returncode == 0, r.stderr
+    assert "hh_harmless/test:" in r.stdout and "comparisons" in r.stdout

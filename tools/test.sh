@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every check CI makes, in order: notebooks clean, library in sync with notebooks, notebook tests, pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup_env.sh dev
+source .venv/bin/activate
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1 RLAIF_REPRO_PROGRESS=0
+export RLAIF_REPRO_CACHE=${RLAIF_REPRO_CACHE:-$PWD/.cache}
+snapshot() { find nbs rlaif_repro README.md -type f \( -name '*.ipynb' -o -name '*.py' -o -name '*.md' \) -not -path '*/.ipynb_checkpoints/*' -print0 | sort -z | xargs -0 sha256sum; }
+
+echo "== 1/4 notebooks are clean (nbdev_clean changes nothing)"
+before=$(snapshot); nbdev_clean; after=$(snapshot)
+if [ "$before" != "$after" ]; then diff <(echo "$before") <(echo "$after") || true; echo "FAIL: run nbdev_clean and commit"; exit 1; fi
+
+echo "== 2/4 the library matches the notebooks (nbdev_export and the README render change nothing)"
+nbdev_export; python tools/make_readme.py; after2=$(snapshot)
+if [ "$after" != "$after2" ]; then diff <(echo "$after") <(echo "$after2") || true; echo "FAIL: run nbdev_export and tools/make_readme.py, then commit"; exit 1; fi
+
+echo "== 3/4 nbdev_test"
+nbdev_test --n_workers 2 --timing
+
+echo "== 4/4 pytest"
+python -m pytest -q tests
