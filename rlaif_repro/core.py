@@ -201,9 +201,9 @@ def progress_enabled()->bool: return os.environ.get("RLAIF_REPRO_PROGRESS", "1")
 
 def progress(iterable:Iterable|None=None, desc:str|None=None, total:int|None=None, unit:str="it",
              leave:bool=True, **kwargs):
-    "A tqdm progress bar (disabled with `RLAIF_REPRO_PROGRESS=0`)"
-    return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave, dynamic_ncols=True,
-                disable=not progress_enabled() or kwargs.pop("disable", False), **kwargs)
+    "A tqdm progress bar (disabled with `RLAIF_REPRO_PROGRESS=0` or `disable=True`)"
+    disable = bool(kwargs.pop("disable", False)) or not progress_enabled()
+    return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave, dynamic_ncols=True, disable=disable, **kwargs)
 
 # %% ../nbs/00_core.ipynb
 def chunked(seq, size:int)->Iterator:

@@ -95,7 +95,7 @@ def prefix_shared_logprobs(model, # a causal LM (`transformers`)
         pos = torch.zeros(N, T, dtype=torch.long, device=dev); last = torch.zeros(N, dtype=torch.long, device=dev)
         for j, (i, r) in enumerate(rows):
             ids[j, :len(r)] = torch.tensor(r); m[j, :len(r)] = 1
-            pos[j] = P + shared[i] + torch.arange(T); last[j] = len(r) - 1
+            pos[j, :len(r)] = P + shared[i] + torch.arange(len(r)); last[j] = len(r) - 1   # padding keeps position 0
         lps = _last_logprobs(model, ids, torch.cat([mask[gi], m], 1), pos, cache, last, token_sets).cpu().numpy()
         k = 0
         for g in gb: out.append(lps[k:k + len(g)]); k += len(g)
@@ -125,6 +125,13 @@ class LabelUsage:
 # %% ../nbs/05_labeler.ipynb
 def _label_cue(task:str)->str:
     return label_prompt_parts(task, "base_0shot", "c", "a", "b").ending
+
+def _max_positions(model)->int|None:
+    "The longest sequence the model's position embeddings allow (None if it does not say)"
+    c = getattr(model, "config", None)
+    for a in ("n_positions", "max_position_embeddings"):
+        if isinstance(getattr(c, a, None), int): return getattr(c, a)
+    return None
 
 def _model_id(model)->str:
     return str(getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__)
@@ -175,7 +182,8 @@ class Labeler:
 
     def _fit_context(self, c:dict)->str:
         "The context, cut from its start so both orders' prompts fit `max_input_tokens`"
-        budget = self.cfg.max_input_tokens - (self.cfg.cot_max_new_tokens + 16 if self.variant.cot else 0)
+        budget = min(self.cfg.max_input_tokens, _max_positions(self.model) or 10**9)
+        budget -= self.cfg.cot_max_new_tokens + 16 if self.variant.cot else 0
         step = "rationale" if self.variant.cot else "label"
         n = max(len(self._encode(self._render(self._parts(c["context"], a, b, step))))
                 for a, b in ((c["response_1"], c["response_2"]), (c["response_2"], c["response_1"])))
@@ -279,7 +287,9 @@ class Labeler:
             for j, i in enumerate(b): results[i] = {k: v[j] for k, v in res.items() if k != "usage"}
         self.last_run = {"batches": len(batches), "computed": computed, "cached": len(batches) - computed, "truncated": self._truncated}
         log.info(f"{self}: {self.last_run}")
-        if self._truncated: warnings.warn(f"{self._truncated} contexts were cut from their start to fit max_input_tokens={self.cfg.max_input_tokens}")
+        if self._truncated:
+            warnings.warn(f"{self._truncated} contexts were cut from their start to fit max_input_tokens={self.cfg.max_input_tokens} "
+                          f"(and the model's {_max_positions(self.model)} positions)")
         return _with_columns(comparisons, rows, results)
 
     def score_distribution(self, contexts:Sequence[str], # the inputs (post or conversation)

@@ -1,0 +1,118 @@
+"The labeler end to end: real HH pairs, plain and chat tokenizers, CoT and self-consistency, a real kill and resume."
+import os, signal, subprocess, sys, textwrap, time, warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlaif_repro.config import LabelerConfig
+from rlaif_repro.data import load_task
+from rlaif_repro.labeler import Labeler
+from rlaif_repro.labeler_analysis import alignment, same_position_rate
+from rlaif_repro.models import load_causal_lm
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared/data/hh-rlhf/harmless-base-test.jsonl.gz"
+FIXTURE = ROOT / "tests/fixtures/hh/harmless-base-test.jsonl"
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("RLAIF_REPRO_CACHE", str(tmp_path_factory.getbasetemp() / "model-cache"))
+
+def pairs(n, src=None):
+    src = src or (REAL if REAL.exists() else FIXTURE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_task("hh_harmless", "test", data_files=src, limit=n)["comparisons"]
+
+@pytest.mark.skipif(not REAL.exists(), reason=f"real HH-RLHF test file not found at {REAL}")
+@pytest.mark.parametrize("model_name", ["tiny:gpt2", "tiny:llama-chat"])
+@pytest.mark.parametrize("variant,k", [("base_2shot", 1), ("base_cot_0shot", 1), ("base_cot_0shot", 3)])
+def test_real_hh_pairs_every_mode(model_name, variant, k):
+    model, tok = load_causal_lm(model_name, device="cpu")
+    cfg = LabelerConfig(variant=variant, self_consistency=k, sc_temperature=0.7, cot_max_new_tokens=6, batch_size=3)
+    lab = Labeler(model.eval(), tok, "hh_harmless", cfg)
+    assert lab.chat == (model_name == "tiny:llama-chat")
+    ds = pairs(5)
+    out = lab.label(ds, desc=None)
+    for col in ("p_1", "p_1_fwd", "p_1_rev"):
+        v = np.array(out[col]); assert ((v > 0) & (v < 1)).all()
+    np.testing.assert_allclose(out["p_1"], (np.array(out["p_1_fwd"]) + np.array(out["p_1_rev"])) / 2, atol=1e-9)
+    assert list(out["id"]) == list(ds["id"]) and list(out["human_choice"]) == list(ds["human_choice"])
+    if "cot" in variant: assert all(len(r) == k for r in list(out["rationale_fwd"]) + list(out["rationale_rev"]))
+    assert lab.usage.pairs == 5 and lab.usage.input_tokens > 0
+    assert 0 <= alignment(out.to_pandas()).rate <= 1 and same_position_rate(out.to_pandas()).n == 5
+
+def test_long_contexts_are_cut_from_the_start():
+    model, tok = load_causal_lm("tiny:gpt2", device="cpu")
+    ds = pairs(2, FIXTURE).to_list()
+    ds[0]["context"] = "Human: " + "tell me more about gardens. " * 200 + "\n\nAssistant:"
+    lab = Labeler(model.eval(), tok, "hh_harmless", LabelerConfig(variant="base_0shot", max_input_tokens=400))
+    with pytest.warns(UserWarning, match="1 contexts were cut"):
+        out = lab.label(ds, desc=None)
+    assert len(out) == 2
+
+def test_bad_rows_name_row_and_field():
+    model, tok = load_causal_lm("tiny:gpt2", device="cpu")
+    lab = Labeler(model.eval(), tok, "hh_harmless", LabelerConfig(variant="base_0shot"))
+    rows = pairs(2, FIXTURE).to_list(); rows[1]["response_2"] = None
+    with pytest.raises(ValueError, match=r"row 1 .*field 'response_2'"):
+        lab.label(rows, desc=None)
+
+KILL_SCRIPT = textwrap.dedent("""
+    import sys, time, warnings
+    from rlaif_repro.config import LabelerConfig
+    from rlaif_repro.data import load_task
+    from rlaif_repro.labeler import Labeler
+    from rlaif_repro.models import load_causal_lm
+    real = Labeler._label_batch
+    def slow(self, batch):            # a slow model: each batch takes a while
+        out = real(self, batch); time.sleep(0.4); return out
+    Labeler._label_batch = slow
+    warnings.simplefilter("ignore")
+    ds = load_task("hh_harmless", "test", data_files=sys.argv[1])["comparisons"]
+    ds = ds.select(list(range(len(ds))) * 4)          # 16+ rows -> many batches
+    ds = ds.map(lambda r, i: {"id": f"{r['id']}#{i}"}, with_indices=True)
+    model, tok = load_causal_lm("tiny:gpt2", device="cpu")
+    Labeler(model.eval(), tok, "hh_harmless", LabelerConfig(variant="base_0shot", batch_size=2)).label(ds, cache_dir=sys.argv[2], desc=None)
+    print("finished")
+""")
+
+def test_killed_run_resumes_without_recomputing(tmp_path):
+    cache = tmp_path / "labels"
+    env = {**os.environ, "RLAIF_REPRO_PROGRESS": "0", "HF_HUB_OFFLINE": "1"}
+    p = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(FIXTURE), str(cache)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(cache.glob("batch-*.json"))) < 3 and p.poll() is None: time.sleep(0.05)
+    p.send_signal(signal.SIGKILL); p.wait()
+    done_before = {f.name for f in cache.glob("batch-*.json")}
+    assert len(done_before) >= 3 and not list(cache.glob(".*.tmp")), "no finished batch, or a half-written one left behind"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = load_task("hh_harmless", "test", data_files=FIXTURE)["comparisons"]
+    ds = ds.select(list(range(len(ds))) * 4).map(lambda r, i: {"id": f"{r['id']}#{i}"}, with_indices=True)
+    model, tok = load_causal_lm("tiny:gpt2", device="cpu")
+    lab = Labeler(model.eval(), tok, "hh_harmless", LabelerConfig(variant="base_0shot", batch_size=2))
+    calls = []
+    real = Labeler._label_batch
+    def counting(self, batch): calls.append(len(batch)); return real(self, batch)
+    Labeler._label_batch = counting
+    try: out = lab.label(ds, cache_dir=cache, desc=None)
+    finally: Labeler._label_batch = real
+    assert lab.last_run["cached"] == len(done_before)
+    assert len(calls) == lab.last_run["batches"] - len(done_before)
+    fresh = Labeler(model, tok, "hh_harmless", LabelerConfig(variant="base_0shot", batch_size=2)).label(ds, desc=None)
+    np.testing.assert_allclose(out["p_1"], fresh["p_1"], atol=1e-6)
+
+@pytest.mark.gpu
+def test_vllm_backend_matches_hf(tmp_path):
+    pytest.importorskip("vllm")
+    import torch
+    if not torch.cuda.is_available(): pytest.skip("vLLM needs a CUDA device")
+    from rlaif_repro.models import resolve_model_path
+    ds = pairs(4, FIXTURE)
+    hf = Labeler.from_pretrained("tiny:gpt2", "hh_harmless", LabelerConfig(variant="base_0shot"), device="cuda", dtype="float32")
+    vl = Labeler.from_pretrained(resolve_model_path("tiny:gpt2"), "hh_harmless", LabelerConfig(variant="base_0shot", backend="vllm"), dtype="float32")
+    np.testing.assert_allclose(hf.label(ds, desc=None)["p_1"], vl.label(ds, desc=None)["p_1"], atol=1e-3)
