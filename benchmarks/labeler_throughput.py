@@ -6,9 +6,12 @@ Fast path: `Labeler.label` (shared prompt prefixes computed once, per-pair conte
 last-position logits only, length-sorted batches).
 
 Model: a GPT-2-small-sized random-init model (12 layers, 768 wide, 12 heads) with the package's tiny byte-level
-tokenizer; data: real HH-RLHF harmless pairs when ../shared is present (else the repository fixtures).
+tokenizer. Two scenarios in the same run: real HH-RLHF harmless pairs (../shared, else the repository fixture)
+with the paper's harmless prompt `base_2shot`, and the TL;DR comparisons fixture with `detailed_2shot`.
+`token_ratio_naive_over_fast` is the ratio of tokens each path pushes through the model: on a compute-bound
+CPU it bounds the speedup from sharing.
 
-    python benchmarks/labeler_throughput.py [--pairs 16] [--variant base_2shot] [--out benchmarks/results/labeler_throughput.json]
+    python benchmarks/labeler_throughput.py [--pairs 16] [--batch-size 8] [--out benchmarks/results/labeler_throughput.json]
 """
 import argparse, json, os, platform, tempfile, time, warnings
 from pathlib import Path
@@ -19,7 +22,7 @@ import torch
 from rlaif_repro.config import LabelerConfig
 from rlaif_repro.core import save_json, set_seed
 from rlaif_repro.data import load_task
-from rlaif_repro.labeler import Labeler, label_token_ids
+from rlaif_repro.labeler import Labeler, label_token_ids, _lcp as lab_lcp
 from rlaif_repro.models import build_tiny_model, load_causal_lm
 from rlaif_repro.prompts import answer_to_p1, build_label_prompt
 
@@ -41,10 +44,39 @@ def naive_label(model, tok, task, variant, pairs):
         out.append((answer_to_p1(ps[0], task, variant), answer_to_p1(1 - ps[1], task, variant)))
     return np.array(out)
 
+def tldr_pairs():
+    "TL;DR comparisons from the repository fixture (OpenAI's comparisons format), all splits"
+    f = ROOT / "tests/fixtures/tldr/comparisons_batch.jsonl"
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for split in ("train", "validation", "test"):
+            rows += load_task("tldr", split, data_files={"comparisons": str(f)})["comparisons"].to_list()
+    return rows
+
+def scenario(model, tok, task, variant, pairs, batch_size):
+    lab = Labeler(model, tok, task, LabelerConfig(variant=variant, batch_size=batch_size))
+    with torch.no_grad():
+        naive_label(model, tok, task, variant, pairs[:1]); lab.label(pairs[:1], desc=None)      # warm-up
+        t0 = time.perf_counter(); ref = naive_label(model, tok, task, variant, pairs); t_naive = time.perf_counter() - t0
+        t0 = time.perf_counter(); labels = Labeler(model, tok, task, LabelerConfig(variant=variant, batch_size=batch_size)).label(pairs, desc=None)
+        t_fast = time.perf_counter() - t0
+    fast = np.array([labels["p_1_fwd"], labels["p_1_rev"]]).T
+    seqs = [tok.encode(build_label_prompt(task, variant, c["context"], a, b)) for c in pairs
+            for a, b in ((c["response_1"], c["response_2"]), (c["response_2"], c["response_1"]))]
+    P = min(lab_lcp(seqs), min(map(len, seqs)) - 1)
+    per_pair = [lab_lcp(seqs[i:i + 2]) for i in range(0, len(seqs), 2)]
+    # tokens the fast path runs: the shared prefix once, then per pair the context once and each order's remainder
+    fast_tokens = P + sum(len(seqs[i]) + len(seqs[i + 1]) - P - per_pair[i // 2] for i in range(0, len(seqs), 2))
+    return {"task": task, "variant": variant, "pairs": len(pairs), "mean_prompt_tokens": float(np.mean(list(map(len, seqs)))),
+            "shared_prefix_tokens": P, "naive_seconds": t_naive, "fast_seconds": t_fast,
+            "naive_pairs_per_s": len(pairs) / t_naive, "fast_pairs_per_s": len(pairs) / t_fast,
+            "speedup": t_naive / t_fast, "token_ratio_naive_over_fast": sum(map(len, seqs)) / fast_tokens,
+            "max_abs_diff_p1": float(np.abs(fast - ref).max())}
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pairs", type=int, default=16)
-    ap.add_argument("--variant", default="base_2shot")
+    ap.add_argument("--pairs", type=int, default=16, help="HH pairs (the TL;DR fixture has its own small set)")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/labeler_throughput.json"))
     a = ap.parse_args()
@@ -52,29 +84,19 @@ def main():
     src = REAL if REAL.exists() else FIXTURE
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pairs = load_task("hh_harmless", "test", data_files=src, limit=a.pairs)["comparisons"].to_list()
+        hh = load_task("hh_harmless", "test", data_files=src, limit=a.pairs)["comparisons"].to_list()
     with tempfile.TemporaryDirectory() as d:
         path = build_tiny_model(Path(d) / "gpt2-small", arch="gpt2", n_layer=12, n_embd=768, n_head=12, max_positions=2048, seed=0)
         model, tok = load_causal_lm(str(path), device="cpu", dtype="float32")
         model.eval()
         n_params = sum(p.numel() for p in model.parameters())
-        lab = Labeler(model, tok, "hh_harmless", LabelerConfig(variant=a.variant, batch_size=a.batch_size))
-        with torch.no_grad():
-            naive_label(model, tok, "hh_harmless", a.variant, pairs[:1]); lab.label(pairs[:1], desc=None)  # warm-up
-            t0 = time.perf_counter(); ref = naive_label(model, tok, "hh_harmless", a.variant, pairs); t_naive = time.perf_counter() - t0
-            t0 = time.perf_counter(); labels = lab.label(pairs, desc=None); t_fast = time.perf_counter() - t0
-    fast = np.array([labels["p_1_fwd"], labels["p_1_rev"]]).T
-    prompt_tokens = [len(tok.encode(build_label_prompt("hh_harmless", a.variant, c["context"], c["response_1"], c["response_2"]))) for c in pairs]
-    res = {
-        "benchmark": "labeler_throughput", "baseline": "generate(max_new_tokens=1, output_scores=True) per pair and order",
-        "model": f"GPT-2 architecture, 12 layers x 768, random init, {n_params/1e6:.1f}M parameters, tiny byte-level BPE tokenizer",
-        "data": f"{len(pairs)} HH-RLHF harmless-base test pairs from {src.name}", "task": "hh_harmless", "variant": a.variant,
-        "mean_prompt_tokens": float(np.mean(prompt_tokens)), "batch_size": a.batch_size,
-        "naive_seconds": t_naive, "fast_seconds": t_fast,
-        "naive_pairs_per_s": len(pairs) / t_naive, "fast_pairs_per_s": len(pairs) / t_fast,
-        "speedup": t_naive / t_fast, "max_abs_diff_p1": float(np.abs(fast - ref).max()),
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
-    }
+        runs = [scenario(model, tok, "hh_harmless", "base_2shot", hh, a.batch_size) | {"data": f"HH-RLHF harmless-base test ({src.name})"},
+                scenario(model, tok, "tldr", "detailed_2shot", tldr_pairs(), a.batch_size) | {"data": "TL;DR comparisons fixture (OpenAI format)"}]
+    res = {"benchmark": "labeler_throughput",
+           "baseline": "generate(max_new_tokens=1, output_scores=True) once per pair and order",
+           "model": f"GPT-2 architecture, 12 layers x 768, random init, {n_params/1e6:.1f}M parameters, tiny byte-level BPE tokenizer",
+           "batch_size": a.batch_size, "scenarios": runs,
+           "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine()}
     save_json(res, a.out)
     print(json.dumps(res, indent=1))
 

@@ -55,12 +55,43 @@ def _last_logprobs(model, ids, attn, pos, cache, last, token_sets):
     lp = torch.log_softmax(logits[torch.arange(len(last)), col].float(), -1)   # (N, V)
     return torch.stack([torch.logsumexp(lp[:, s], -1) for s in token_sets], -1)
 
+def _pad_chunks(order:list[int], lengths:list[int], max_rows:int, slack:float=0.15)->list[list[int]]:
+    "Split `order` (sorted by length) into chunks of at most `max_rows` whose padding stays within `slack`"
+    chunks, cur, real = [], [], 0
+    for i in order:
+        n = len(cur) + 1; longest = max([lengths[j] for j in cur] + [lengths[i]])
+        if cur and (n > max_rows or longest * n > (1 + slack) * (real + lengths[i]) + 8):
+            chunks.append(cur); cur, real = [], 0
+        cur.append(i); real += lengths[i]
+    return chunks + [cur] if cur else chunks
+
+def _cache_rows(cache, idx:torch.Tensor, model):
+    "A new key/value cache holding rows `idx` of `cache` (only those rows are copied; a stride-0 view when all equal)"
+    try:
+        from transformers import DynamicCache
+        same = bool((idx == idx[0]).all())
+        def take(t): return t[idx[:1]].expand(len(idx), *t.shape[1:]) if same else t[idx]
+        return DynamicCache([(take(l.keys), take(l.values)) for l in cache.layers], config=model.config)
+    except (AttributeError, TypeError, ImportError):                     # other cache classes: copy, then select
+        c = copy.deepcopy(cache); c.batch_select_indices(idx); return c
+
+def _run(model, rows:list[list[int]], start:list[int], cache, cache_mask, pad_id:int):
+    "Right-padded forward of token `rows` on `cache` (one cache row per token row), row i at positions start[i]..."
+    dev = next(model.parameters()).device
+    N, T = len(rows), max(map(len, rows))
+    ids = torch.full((N, T), pad_id, device=dev); m = torch.zeros(N, T, dtype=torch.long, device=dev)
+    pos = torch.zeros(N, T, dtype=torch.long, device=dev)                # padding keeps position 0 (never attended)
+    for j, r in enumerate(rows):
+        ids[j, :len(r)] = torch.tensor(r); m[j, :len(r)] = 1; pos[j, :len(r)] = start[j] + torch.arange(len(r))
+    attn = m if cache_mask is None else torch.cat([cache_mask, m], 1)
+    return ids, attn, pos
+
 @torch.no_grad()
 def prefix_shared_logprobs(model, # a causal LM (`transformers`)
                            groups:list[list[list[int]]], # groups of token-id sequences; a group shares its common prefix
                            token_sets:list[list[int]], # next-token id sets to read (log-probs summed within a set)
                            pad_id:int, # a padding id (never attended to)
-                           batch_size:int=8, # groups per forward batch
+                           batch_size:int=8, # most groups (level 2) and sequences (level 3) per forward pass
                            desc:str|None=None, # progress-bar label (None: no bar)
                           )->list[np.ndarray]:
     "Per group, an array (n_seqs, n_sets) of next-token log-probs after each sequence, computing shared prefixes once"
@@ -68,37 +99,38 @@ def prefix_shared_logprobs(model, # a causal LM (`transformers`)
     allseqs = [s for g in groups for s in g]
     if not allseqs: return []
     if min(map(len, allseqs)) < 1: raise ValueError("every sequence needs at least one token")
-    P = min(_lcp(allseqs), min(map(len, allseqs)) - 1)                 # global prefix (each keeps >= 1 own token)
+    # 1) the run-wide common prefix, once
+    P = min(_lcp(allseqs), min(map(len, allseqs)) - 1)                 # each sequence keeps >= 1 own token
     pre_cache = None
     if P > 0: pre_cache = model(input_ids=torch.tensor([allseqs[0][:P]], device=dev), use_cache=True).past_key_values
-    out, it = [], range(0, len(groups), batch_size)
-    for b in (progress(it, desc=desc, unit="batch") if desc else it):
-        gb = groups[b:b + batch_size]; B = len(gb)
-        # 2) each group's common part beyond the global prefix, right-padded to S tokens
-        shared = [min(_lcp([s[P:] for s in g]), min(len(s) - P for s in g) - 1) for g in gb]
-        S = max(shared)
-        cache = None
-        if pre_cache is not None: cache = copy.deepcopy(pre_cache); cache.batch_repeat_interleave(B)
-        mask = torch.ones(B, P, dtype=torch.long, device=dev)             # (B, P)
-        if S > 0:
-            ids = torch.full((B, S), pad_id, device=dev); m = torch.zeros(B, S, dtype=torch.long, device=dev)
-            for i, (g, k) in enumerate(zip(gb, shared)): ids[i, :k] = torch.tensor(g[0][P:P + k]); m[i, :k] = 1
-            mask = torch.cat([mask, m], 1)                                 # (B, P+S)
-            pos = (P + torch.arange(S, device=dev)).expand(B, S)
-            cache = model(input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True).past_key_values
-        # 3) every sequence's own remainder on its group's cache rows
-        rows = [(i, s[P + shared[i]:]) for i, g in enumerate(gb) for s in g]
-        N, T = len(rows), max(len(r) for _, r in rows)
-        gi = torch.tensor([i for i, _ in rows], device=dev)
-        if cache is not None: cache.batch_select_indices(gi)
-        ids = torch.full((N, T), pad_id, device=dev); m = torch.zeros(N, T, dtype=torch.long, device=dev)
-        pos = torch.zeros(N, T, dtype=torch.long, device=dev); last = torch.zeros(N, dtype=torch.long, device=dev)
-        for j, (i, r) in enumerate(rows):
-            ids[j, :len(r)] = torch.tensor(r); m[j, :len(r)] = 1
-            pos[j, :len(r)] = P + shared[i] + torch.arange(len(r)); last[j] = len(r) - 1   # padding keeps position 0
-        lps = _last_logprobs(model, ids, torch.cat([mask[gi], m], 1), pos, cache, last, token_sets).cpu().numpy()
-        k = 0
-        for g in gb: out.append(lps[k:k + len(g)]); k += len(g)
+    shared = [min(_lcp([s[P:] for s in g]), min(len(s) - P for s in g) - 1) for g in groups]
+    out = [None] * len(groups)
+    # groups in order of their shared length, chunked so that padding stays small
+    g_chunks = _pad_chunks(sorted(range(len(groups)), key=lambda i: shared[i]), [max(k, 1) for k in shared], batch_size)
+    for gc in (progress(g_chunks, desc=desc, unit="batch") if desc else g_chunks):
+        B = len(gc)
+        cache = _cache_rows(pre_cache, torch.zeros(B, dtype=torch.long, device=dev), model) if pre_cache is not None else None
+        mask = torch.ones(B, P, dtype=torch.long, device=dev) if P > 0 else None       # (B, P)
+        # 2) each group's common part, right-padded, on copies of the prefix cache
+        if max(shared[i] for i in gc) > 0:
+            ids, attn, pos = _run(model, [groups[i][0][P:P + shared[i]] for i in gc], [P] * B, cache, mask, pad_id)
+            cache = model(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=cache, use_cache=True).past_key_values
+            mask = attn                                                              # (B, P+S), zeros at padding
+        # 3) every sequence's own remainder on its group's cache row, in length-sorted sub-batches
+        rows = [(b, i, j) for b, i in enumerate(gc) for j in range(len(groups[i]))]
+        rem = [groups[i][j][P + shared[i]:] for _, i, j in rows]
+        res = {}
+        for rc in _pad_chunks(sorted(range(len(rows)), key=lambda r: len(rem[r])), [len(r) for r in rem], batch_size):
+            sel = torch.tensor([rows[r][0] for r in rc], device=dev)
+            c = _cache_rows(cache, sel, model) if cache is not None else None
+            ids, attn, pos = _run(model, [rem[r] for r in rc], [P + shared[rows[r][1]] for r in rc],
+                                  c, None if mask is None else mask[sel], pad_id)
+            last = torch.tensor([len(rem[r]) - 1 for r in rc], device=dev)
+            lps = _last_logprobs(model, ids, attn, pos, c, last, token_sets).cpu().numpy()   # (len(rc), n_sets)
+            for r, lp in zip(rc, lps): res[r] = lp
+        for r, (_, i, j) in enumerate(rows):
+            if out[i] is None: out[i] = np.zeros((len(groups[i]), len(token_sets)))
+            out[i][j] = res[r]
     return out
 
 # %% ../nbs/05_labeler.ipynb
