@@ -75,6 +75,12 @@ def _cache_rows(cache, idx:torch.Tensor, model):
     except (AttributeError, TypeError, ImportError):                     # other cache classes: copy, then select
         c = copy.deepcopy(cache); c.batch_select_indices(idx); return c
 
+def _cache_prefix(cache, n:int, model):
+    "A cache view holding the first `n` positions of `cache`"
+    if cache.get_seq_length() == n: return cache
+    from transformers import DynamicCache
+    return DynamicCache([(l.keys[..., :n, :], l.values[..., :n, :]) for l in cache.layers], config=model.config)
+
 def _run(model, rows:list[list[int]], start:list[int], cache, cache_mask, pad_id:int):
     "Right-padded forward of token `rows` on `cache` (one cache row per token row), row i at positions start[i]..."
     dev = next(model.parameters()).device
@@ -93,6 +99,7 @@ def prefix_shared_logprobs(model, # a causal LM (`transformers`)
                            pad_id:int, # a padding id (never attended to)
                            batch_size:int=8, # most groups (level 2) and sequences (level 3) per forward pass
                            desc:str|None=None, # progress-bar label (None: no bar)
+                           prefix_memo:dict|None=None, # reuse the run-wide prefix cache across calls (filled on first use)
                           )->list[np.ndarray]:
     "Per group, an array (n_seqs, n_sets) of next-token log-probs after each sequence, computing shared prefixes once"
     dev = next(model.parameters()).device
@@ -101,8 +108,14 @@ def prefix_shared_logprobs(model, # a causal LM (`transformers`)
     if min(map(len, allseqs)) < 1: raise ValueError("every sequence needs at least one token")
     # 1) the run-wide common prefix, once
     P = min(_lcp(allseqs), min(map(len, allseqs)) - 1)                 # each sequence keeps >= 1 own token
-    pre_cache = None
-    if P > 0: pre_cache = model(input_ids=torch.tensor([allseqs[0][:P]], device=dev), use_cache=True).past_key_values
+    memo = prefix_memo.get("ids") if prefix_memo is not None else None
+    common = min(_lcp([memo, allseqs[0]]), P) if memo else 0
+    if common >= min(P, 32) and common > 0:                             # reuse (the start of) the cached prefix
+        P, pre_cache = common, _cache_prefix(prefix_memo["cache"], common, model)
+    else:
+        pre_cache = None
+        if P > 0: pre_cache = model(input_ids=torch.tensor([allseqs[0][:P]], device=dev), use_cache=True).past_key_values
+        if prefix_memo is not None and P > 0: prefix_memo.update(ids=list(allseqs[0][:P]), cache=pre_cache)
     shared = [min(_lcp([s[P:] for s in g]), min(len(s) - P for s in g) - 1) for g in groups]
     out = [None] * len(groups)
     # groups in order of their shared length, chunked so that padding stays small
@@ -184,6 +197,7 @@ class Labeler:
         if self.chat and not has_chat_template(tokenizer): raise ValueError("chat_template=True but the tokenizer has no chat template")
         self.label_ids = [label_token_ids(tokenizer, s) for s in ("1", "2")]
         self.usage = LabelUsage()
+        self._prefix_memo = {}                      # the prompts' common prefix and its cache, computed once per labeler
         self.backend = _VLLMBackend(model, tokenizer) if self.cfg.backend == "vllm" else None
         if self.backend is None and getattr(tokenizer, "pad_token_id", None) is None: raise ValueError("the tokenizer needs a pad token")
 
@@ -287,7 +301,8 @@ class Labeler:
 
     def _read(self, groups, token_sets):
         if self.backend is not None: return self.backend.logprobs(groups, token_sets)
-        return prefix_shared_logprobs(self.model, groups, token_sets, self.tok.pad_token_id, self.cfg.batch_size)
+        return prefix_shared_logprobs(self.model, groups, token_sets, self.tok.pad_token_id, self.cfg.batch_size,
+                                      prefix_memo=self._prefix_memo)
 
     # -- the public entry points ----------------------------------------------------------------------------
     def label(self, comparisons, # a `datasets.Dataset`, DataFrame or list of dicts in the comparisons schema
