@@ -226,20 +226,21 @@ class Labeler:
     def _parts(self, ctx, r1, r2, step, rationale=None):
         return label_prompt_parts(self.task, self.variant.name, ctx, r1, r2, step=step, rationale=rationale)
 
-    def _fit_context(self, c:dict)->str:
-        "The context, cut from its start so both orders' prompts fit `max_input_tokens`"
+    def _fit(self, c:dict)->tuple[str, list[list[int]]]:
+        "The context (cut from its start so every order's prompt fits) and the token ids of those prompts"
         budget = min(self.cfg.max_input_tokens, _max_positions(self.model) or 10**9)
         budget -= self.cfg.cot_max_new_tokens + 16 if self.variant.cot else 0
         step = "rationale" if self.variant.cot else "label"
-        n = max(len(self._encode(self._render(self._parts(c["context"], a, b, step))))
-                for a, b in ((c["response_1"], c["response_2"]), (c["response_2"], c["response_1"])))
-        if n <= budget: return c["context"]
+        def encode(ctx): return [self._encode(self._render(self._parts(ctx, a, b, step))) for a, b in self._orders(c)]
+        seqs = encode(c["context"]); n = max(map(len, seqs))
+        if n <= budget: return c["context"], seqs
         n_ctx = len(self.tok.encode(c["context"], add_special_tokens=False))
         keep = n_ctx - (n - budget)
         if keep < 1: raise ValueError(f"comparison {c.get('id')!r}: the prompt needs {n} tokens without the context's "
                                       f"{n_ctx}; raise max_input_tokens (now {self.cfg.max_input_tokens})")
         self._truncated += 1
-        return truncate_context(c["context"], self.tok, keep)
+        ctx = truncate_context(c["context"], self.tok, keep)
+        return ctx, encode(ctx)
 
     # -- one batch ------------------------------------------------------------------------------------------
     def _orders(self, c): 
@@ -262,24 +263,20 @@ class Labeler:
 
     def _label_batch(self, batch:list[dict])->dict:
         usage = LabelUsage(pairs=len(batch))
-        ctxs = [self._fit_context(c) for c in batch]
+        fitted = [self._fit(c) for c in batch]                  # (context, token ids of each order's first prompt)
         cot, k = self.variant.cot, self.cfg.self_consistency
-        rats = None
-        if cot:
-            step1 = [self._render(self._parts(x, a, b, "rationale")) for x, c in zip(ctxs, batch) for a, b in self._orders(c)]
-            n1 = [len(self._encode(p)) for p in step1]
-            usage.input_tokens += sum(n1) * k; usage.label_prompt_tokens += sum(n1)
+        usage.label_prompt_tokens += sum(len(s) for _, seqs in fitted for s in seqs)
+        if not cot: groups = [seqs for _, seqs in fitted]
+        else:
+            step1 = [self._render(self._parts(x, a, b, "rationale")) for (x, _), c in zip(fitted, batch) for a, b in self._orders(c)]
+            usage.input_tokens += sum(len(s) for _, seqs in fitted for s in seqs) * k
             rats = self._rationales(step1, usage)
-        groups, i = [], 0
-        for x, c in zip(ctxs, batch):
-            seqs = []
-            for a, b in self._orders(c):
-                if cot: seqs += [self._encode(self._render(self._parts(x, a, b, "label", r or "-"))) for r in rats[i]]
-                else:
-                    seqs.append(self._encode(self._render(self._parts(x, a, b, "label"))))
-                    usage.label_prompt_tokens += len(seqs[-1])
-                i += 1
-            groups.append(seqs)
+            groups, i = [], 0
+            for (x, _), c in zip(fitted, batch):
+                seqs = []
+                for a, b in self._orders(c):
+                    seqs += [self._encode(self._render(self._parts(x, a, b, "label", r or "-"))) for r in rats[i]]; i += 1
+                groups.append(seqs)
         usage.inferences += sum(map(len, groups)); usage.output_tokens += sum(map(len, groups))
         usage.input_tokens += sum(len(s) for g in groups for s in g)
         lps = self._read(groups, self.label_ids)
