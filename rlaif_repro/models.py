@@ -367,7 +367,7 @@ def reward_scores(model, # a reward model from `load_reward_model`
                   input_ids:torch.Tensor, # (B, T) token ids, left or right padded
                   attention_mask:torch.Tensor|None=None, # (B, T), 1 for real tokens; default: all ones
                  )->torch.Tensor:
-    "The scalar reward of each sequence, read at its last real token: `(B,)`"
+    "The scalar reward of each sequence, read at its last real token, minus the model's `reward_center`: `(B,)`"
     if attention_mask is None: attention_mask = torch.ones_like(input_ids)
     pad = model.config.pad_token_id
     if pad is not None:
@@ -376,7 +376,7 @@ def reward_scores(model, # a reward model from `load_reward_model`
         if bad: raise ValueError(f"rows {bad} end with the pad token id {pad} (eos used as pad?): the reward would be read "
                                  f"from an earlier token; strip the trailing eos or give the tokenizer its own pad token")
     out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids_from_mask(attention_mask))
-    return out.logits[:, 0]
+    return out.logits[:, 0] - float(getattr(model.config, "reward_center", 0.0) or 0.0)
 
 # %% ../nbs/03_models.ipynb
 def load_value_model(name_or_path:str|Path, # usually the SFT policy; folder, scheme name or Hub id
