@@ -200,11 +200,12 @@ def score_responses(model, # a reward model (`load_reward_model` or `train_rewar
                     responses:Sequence[str], # the responses to score
                     *,
                     batch_size:int=32, # sequences per forward pass
-                    max_length:int|None=None, # cap on prompt + response tokens
+                    max_length:int|None=None, # cap on prompt + response tokens (None: the cap the model was trained with)
                     desc:str|None=None, # progress-bar label (None: no bar)
                    )->np.ndarray:
     "Centred rewards of `responses` (float array)"
     if len(contexts) != len(responses): raise ValueError(f"{len(contexts)} contexts but {len(responses)} responses")
+    if max_length is None: max_length = getattr(model.config, "reward_max_length", None)
     spec = get_task(task)
     ids = [tokenize_response(tokenizer, spec.format_prompt(c), r, max_length) for c, r in zip(contexts, responses)]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
@@ -228,7 +229,7 @@ def pairwise_accuracy(model, # a reward model
                       *,
                       label:str="human_choice", # 'human_choice' (accuracy) or 'p_1' (agreement with AI labels)
                       batch_size:int=32, # sequences per forward pass
-                      max_length:int|None=None, # cap on prompt + response tokens
+                      max_length:int|None=None, # cap on prompt + response tokens (None: the cap the model was trained with)
                      )->float:
     "Share of comparisons where the reward model prefers the labelled response (ties count half; p_1 = 0.5 rows skipped)"
     rows = list(comparisons)
@@ -330,6 +331,7 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
         s = lora if isinstance(lora, LoraSettings) else LoraSettings(r=lora or 16, alpha=2 * (lora or 16))
         model = apply_lora(model, r=s.r, alpha=s.alpha, dropout=s.dropout, target_modules=s.target_modules, task_type="SEQ_CLS")
     model.config.pad_token_id = tokenizer.pad_token_id
+    model.config.reward_max_length = cfg.max_length   # scoring later cuts inputs the same way
     per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = max(1, math.ceil(per_epoch * cfg.epochs))
     dev = next(model.parameters()).device
