@@ -17,7 +17,8 @@ nbdev_export; python tools/make_readme.py; after2=$(snapshot)
 if [ "$after" != "$after2" ]; then diff <(echo "$after") <(echo "$after2") || true; echo "FAIL: run nbdev_export and tools/make_readme.py, then commit"; exit 1; fi
 
 echo "== 3/4 nbdev_test"
-nbdev_test --n_workers 2 --timing
+# two notebooks at a time, one torch thread each: more threads than cores slows every notebook down
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers 2 --timing
 
 echo "== 4/4 pytest"
 python -m pytest -q tests
