@@ -125,8 +125,11 @@ def response_logprobs(model, # a causal LM (policy or reference)
                      ):
     "`(B, T)` log-probs of the response tokens (and entropies) under `model`"
     am = ro.attention_mask
-    logits = model(input_ids=ro.input_ids, attention_mask=am, position_ids=position_ids_from_mask(am)).logits
-    logits = logits[:, ro.prompt_len - 1:-1].float() / temperature
+    T = ro.input_ids.shape[1] - ro.prompt_len
+    kw = dict(input_ids=ro.input_ids, attention_mask=am, position_ids=position_ids_from_mask(am))
+    try: logits = model(**kw, logits_to_keep=T + 1).logits    # the LM head only where response tokens are predicted
+    except TypeError: logits = model(**kw).logits              # architectures without `logits_to_keep`
+    logits = logits[:, -(T + 1):-1].float() / temperature
     logp_all = logits.log_softmax(-1)
     tok = ro.input_ids[:, ro.prompt_len:]
     lp = logp_all.gather(-1, tok[..., None])[..., 0]
