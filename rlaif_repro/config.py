@@ -129,8 +129,8 @@ class ModelConfig(_Config):
     "Which checkpoint plays which role (Hub id, local path, or a `tiny:` / `toy:` name)"
     policy: str = F("toy:policy", "starting point of the policy: SFT starts here (TL;DR); dialogue uses an instruction-tuned model as is", "PaLM 2 XS", "3.3")
     labeler: str = F("toy:labeler-L", "the off-the-shelf AI labeler, much larger than the policy", "PaLM 2 L", "3.3")
-    same_size_labeler: str | None = F("toy:labeler-XS", "labeler of the policy's size (same-size RLAIF); None skips it", "PaLM 2 XS (instruction-tuned)", "4.2")
-    scorer: str | None = F("toy:labeler-XS", "d-RLAIF scorer that rates one response 1-10 during RL; None skips d-RLAIF", "PaLM 2 XS (instruction-tuned)", "4.3")
+    same_size_labeler: str | None = F("toy:labeler-S", "labeler of the policy's size (same-size RLAIF); None skips it", "PaLM 2 XS (instruction-tuned)", "4.2")
+    scorer: str | None = F("toy:labeler-S", "d-RLAIF scorer that rates one response 1-10 during RL; None skips d-RLAIF", "PaLM 2 XS (instruction-tuned)", "4.3")
     dtype: str = F("auto", "'auto' (bf16/fp16 on GPU, fp32 on CPU), 'float32', 'bfloat16' or 'float16'")
     device: str = F("auto", "'auto', 'cpu', 'cuda', 'cuda:1', 'mps', ...")
     trust_remote_code: bool = F(False, "allow model code from the Hub (off: only architectures built into transformers)")
@@ -354,7 +354,8 @@ def toy_preset(task:str="toy")->ExperimentConfig:
         models=ModelConfig(device="cpu", dtype="float32"),
         labeler=LabelerConfig(cot_max_new_tokens=48, max_input_tokens=512, batch_size=32),
         sft=SFTConfig(batch_size=32, micro_batch_size=32, lr=1e-3, optimizer="adamw", epochs=3.0),
-        reward_model=RewardModelConfig(batch_size=32, micro_batch_size=32, lr=3e-4, epochs=2.0, max_length=224, optimizer="adamw"),
+        reward_model=RewardModelConfig(batch_size=32, micro_batch_size=32, lr=3e-4, epochs=2.0, max_length=224, optimizer="adamw",
+                                       init="sft"),   # the toy world has no pre-SFT base model: both reward models start from SFT
         rl=A2CConfig(batch_size=32, micro_batch_size=32, lr=1e-4, value_lr=3e-4, epochs=1.0, max_new_tokens=32,
                      optimizer="adamw", checkpoint_every=20, eval_every=10),
         eval=EvalConfig(num_items=300, policy_temperature=0.0))

@@ -539,7 +539,7 @@ def train_completions(model, # a causal LM (trained in place)
 # %% ../nbs/09_toy_world.ipynb
 TOY_MODELS = {   # name -> architecture and training budget
     "policy": dict(hidden=64, layers=2, heads=4, epochs=4.0, lr=3e-3, batch_size=32),
-    "labeler-XS": dict(hidden=32, layers=2, heads=2, steps=200, lr=5e-3, batch_size=32, corpus=3200),
+    "labeler-XS": dict(hidden=32, layers=2, heads=2, steps=600, lr=5e-3, batch_size=32, corpus=9600),
     "labeler-S": dict(hidden=48, layers=2, heads=4, steps=800, lr=5e-3, batch_size=32, corpus=12800),
     "labeler-L": dict(hidden=64, layers=3, heads=4, steps=1000, lr=5e-3, batch_size=32, corpus=16000),
 }
@@ -866,24 +866,26 @@ def build_world(seed:int|None=None, # world seed (default `world_seed()`)
     todo = [p for p in TOY_PARTS if not _is_built(world_dir(seed, root)/p, _meta(p, seed))]
     if workers > 1 and len(todo) > 1:
         # plain subprocesses, not multiprocessing: they work from scripts without a `__main__` guard and from notebooks
-        import subprocess, sys
+        import subprocess, sys, tempfile
         groups = [g for g in ([p for p in grp if p in todo] for grp in _GROUPS) if g]
         procs = []
         for g in groups:
             code = f"from rlaif_repro.toy_world import _build_parts; _build_parts({g!r}, {seed!r}, {None if root is None else str(root)!r})"
-            procs.append((g, subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                              env=os.environ | {"RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": "1"})))
+            err = tempfile.TemporaryFile("w+")   # a file, not a pipe: a chatty build cannot fill a pipe and stall
+            procs.append((g, err, subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err, text=True,
+                                                   env=os.environ | {"RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": "1"})))
         bar = progress(total=len(todo), desc=f"toy world {seed}", unit="part")
         try:
-            while any(pr.poll() is None for _, pr in procs):
+            while any(pr.poll() is None for _, _, pr in procs):
                 time.sleep(1)
                 bar.n = sum(_is_built(world_dir(seed, root)/p, _meta(p, seed)) for p in todo); bar.refresh()
         finally:
-            for _, pr in procs:
+            for _, _, pr in procs:
                 if pr.poll() is None: pr.kill()
             bar.close()
-        for g, pr in procs:
-            if pr.returncode: raise RuntimeError(f"building toy world {seed} parts {g} failed (exit {pr.returncode}):\n{pr.stderr.read()[-3000:]}")
+        for g, err, pr in procs:
+            err.seek(0); msg = err.read()[-3000:]; err.close()
+            if pr.returncode: raise RuntimeError(f"building toy world {seed} parts {g} failed (exit {pr.returncode}):\n{msg}")
     else:
         for p in progress(todo, desc=f"toy world {seed}", unit="part"): ensure_part(p, seed, root)
     return ToyWorld(seed, root)
