@@ -358,7 +358,8 @@ def toy_preset(task:str="toy")->ExperimentConfig:
                                        init="sft"),   # the toy world has no pre-SFT base model: both reward models start from SFT
         rl=A2CConfig(batch_size=32, micro_batch_size=32, lr=1e-4, value_lr=3e-4, epochs=1.0, max_new_tokens=32,
                      optimizer="adamw", checkpoint_every=20, eval_every=10),
-        eval=EvalConfig(num_items=300, policy_temperature=0.0))
+        eval=EvalConfig(num_items=300, policy_temperature=0.9))   # greedy SFT already writes the canonical
+                                                                 # summary here; policies are compared as they sample in training
 
 _QWEN = "Qwen/Qwen2.5-{}"
 def _hub_preset(name, task, policy_size, labeler_size, **kw)->ExperimentConfig:
