@@ -29,10 +29,10 @@ def resolve_config(preset:str|None="toy", # preset name, used when `config_file`
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)
 
 # %% ../nbs/14_pipeline.ipynb
-import dataclasses, os, time
+import dataclasses, time
 import numpy as np
 
-from .core import RunDir, content_key, get_logger, load_json, read_jsonl, save_json, stage_key, progress
+from .core import RunDir, atomic_write, content_key, get_logger, load_json, read_jsonl, save_json, stage_key, progress
 from .data import get_task, load_task
 
 RL_RUNS = {   # policy name -> the reward it is trained against
@@ -42,11 +42,10 @@ EVAL_PAIRS = (("RLAIF", "SFT"), ("RLHF", "SFT"), ("RLAIF", "RLHF"), ("same-size 
               ("RLHF+RLAIF", "RLHF"))
 
 def _jsonl(path:Path, rows)->Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    "Write `rows` as JSON lines, atomically"
+    with atomic_write(path) as f:
         for r in rows: f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(tmp, path); return path
+    return path
 
 def prompt_contexts(task:str, # the registered task
                     prompts:list[str], # formatted policy prompts
@@ -267,7 +266,6 @@ class Reproduction:
             for k, df in tables.items(): df.to_csv(d/f"{k}.csv", index=False)
             if self.task == "toy":
                 import pandas as pd
-                from rlaif_repro.human_eval import rate_ci
                 rows = []
                 for name in names:
                     u = np.array([self.world.utility(it["context"], it[name]) for it in items])
@@ -418,7 +416,7 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
         if h["policy"] in lch.index: h["length-controlled"] = _ci(lch.loc[h["policy"]], "harmless_rate")
     what = "acceptable rate (binary ratings by simulated raters; the toy world's analog of the harmless rate)" if task == "toy" else "harmless rate"
     out += [f"## {what[0].upper() + what[1:]}", "", md_table(pd.DataFrame(hrows)), ""]
-    gold = d.parent.parent/"eval"/rep.keys["eval"]/"gold_utility.csv"
+    gold = rep.dir("eval")/"gold_utility.csv"
     if gold.exists():
         g = pd.read_csv(gold)
         out += ["## Gold utility of each policy's test responses (known only in the toy world)", "", md_table(g.round(3)), ""]
