@@ -20,7 +20,7 @@ from .reward_model import score_responses
 # %% auto 0
 __all__ = ['kl_per_token', 'masked_whiten', 'A2CLoss', 'a2c_loss', 'Rollouts', 'sample_rollouts', 'response_logprobs',
            'state_values', 'RewardModelReward', 'LabelerScoreReward', 'MixedReward', 'A2CDivergence', 'A2CResult',
-           'train_a2c', 'plot_a2c', 'select_checkpoint']
+           'train_a2c', 'plot_a2c', 'select_checkpoint', 'plot_proxy_gold']
 
 # %% ../nbs/10_a2c.ipynb
 def kl_per_token(logp:torch.Tensor, # (B, T) log-probs of the sampled tokens under the policy
@@ -247,7 +247,9 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     total = max_steps or max(1, int(round(cfg.epochs * steps_per_epoch)))
     def make_opt(params, lr):
         params = [p for p in params if p.requires_grad]
-        if cfg.optimizer == "adamw": return torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+        if cfg.optimizer == "adamw":                          # the fused kernel (as TRL's default `adamw_torch_fused`)
+            try: return torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=True)
+            except (RuntimeError, ValueError): return torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
         from transformers.optimization import Adafactor
         return Adafactor(params, lr=lr, scale_parameter=False, relative_step=False, warmup_init=False)
     opt_p, opt_v = make_opt(policy.parameters(), cfg.lr), make_opt(value_model.parameters(), cfg.value_lr)
@@ -383,3 +385,26 @@ def select_checkpoint(evals:list, # `A2CResult.evals`: rows with step, reward/ev
     if win_rate_fn is None: return cands[0]
     for e in cands: e["win_rate"] = float(win_rate_fn(e["path"]))
     return max(cands, key=lambda e: (e["win_rate"], e["reward/eval_mean"]))
+
+# %% ../nbs/10_a2c.ipynb
+def plot_proxy_gold(runs:dict, # run name -> `A2CResult.metrics` (training rows with `gold/mean`)
+                    window:int=10, # moving-average window, in steps
+                    baseline:float|None=None, # gold utility of the SFT policy (dashed line)
+                   ):
+    "Proxy reward, gold utility and KL per step, one line per run: reward over-optimisation at a glance"
+    import matplotlib.pyplot as plt
+    keys = [("reward/mean", "proxy reward (what RL maximises)"), ("gold/mean", "gold utility (what raters value)"),
+            ("rl/kl", "KL(policy || SFT) per response")]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.3))
+    for name, metrics in runs.items():
+        rows = [r for r in metrics if "rl/kl" in r]
+        for ax, (k, _) in zip(axes, keys):
+            if not rows or k not in rows[0]: continue
+            y = np.asarray([r[k] for r in rows], dtype=float)
+            w = max(1, min(window, len(y)))
+            ax.plot([r["step"] for r in rows][w - 1:], np.convolve(y, np.ones(w) / w, mode="valid"), label=name)
+    if baseline is not None: axes[1].axhline(baseline, ls="--", c="gray", label="SFT")
+    for ax, (_, title) in zip(axes, keys): ax.set_title(title, fontsize=10); ax.set_xlabel("step")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
