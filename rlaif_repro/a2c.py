@@ -122,20 +122,23 @@ def response_logprobs(model, # a causal LM (policy or reference)
                       ro:Rollouts, # sampled batch
                       temperature:float=1.0, # divide logits by this (the sampling temperature)
                       with_entropy:bool=False, # also return the per-token entropy
+                      with_states:bool=False, # also return the last hidden state before each response token, (B, T, H)
                      ):
-    "`(B, T)` log-probs of the response tokens (and entropies) under `model`"
+    "`(B, T)` log-probs of the response tokens under `model`, then the entropies and states asked for, in that order"
     am = ro.attention_mask
     T = ro.input_ids.shape[1] - ro.prompt_len
-    kw = dict(input_ids=ro.input_ids, attention_mask=am, position_ids=position_ids_from_mask(am))
-    try: logits = model(**kw, logits_to_keep=T + 1).logits    # the LM head only where response tokens are predicted
-    except TypeError: logits = model(**kw).logits              # architectures without `logits_to_keep`
-    logits = logits[:, -(T + 1):-1].float() / temperature
+    kw = dict(input_ids=ro.input_ids, attention_mask=am, position_ids=position_ids_from_mask(am), output_hidden_states=with_states)
+    try: out = model(**kw, logits_to_keep=T + 1)              # the LM head only where response tokens are predicted
+    except TypeError: out = model(**kw)                        # architectures without `logits_to_keep`
+    logits = out.logits[:, -(T + 1):-1].float() / temperature
     logp_all = logits.log_softmax(-1)
     tok = ro.input_ids[:, ro.prompt_len:]
     lp = logp_all.gather(-1, tok[..., None])[..., 0]
-    if not with_entropy: return lp
-    ent = -(logp_all.exp() * logp_all).sum(-1)
-    return lp, ent
+    if not (with_entropy or with_states): return lp
+    res = (lp,)
+    if with_entropy: res += (-(logp_all.exp() * logp_all).sum(-1),)
+    if with_states: res += (out.hidden_states[-1][:, ro.prompt_len - 1:-1],)
+    return res
 
 def state_values(value_model, # a value model (`models.load_value_model`)
                  ro:Rollouts, # sampled batch
@@ -196,7 +199,7 @@ class A2CDivergence(RuntimeError):
 class A2CResult:
     "What `train_a2c` returns"
     policy:object # the trained policy (unwrapped, eval mode)
-    value_model:object # the trained value model
+    value_model:object # the trained value model (a linear head with `value_init='policy_head'`)
     out_dir:Path # run folder: metrics.jsonl, checkpoints/, candidates/, final/
     steps:int # optimizer steps taken in total
     metrics:list # rows of metrics.jsonl
@@ -213,7 +216,7 @@ def _free_candidates(cand_dir:Path, evals:list, keep:int):
             shutil.rmtree(e["path"], ignore_errors=True); e["path"] = None
 
 def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when LoRA is on)
-              value_model, # the value model (`load_value_model` of the SFT policy, or of the reward model)
+              value_model, # the value model (`load_value_model` of the SFT policy or the reward model); None with `value_init='policy_head'`
               tokenizer, # the policy's tokenizer
               prompts:Sequence[str], # rollout prompts (formatted)
               reward_fn:Callable, # `reward_fn(prompts, responses, ended=...) -> list[float]`
@@ -252,6 +255,12 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
             except (RuntimeError, ValueError): return torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
         from transformers.optimization import Adafactor
         return Adafactor(params, lr=lr, scale_parameter=False, relative_step=False, warmup_init=False)
+    head = cfg.value_init == "policy_head"
+    if head:                                                  # a linear value head on the policy's (detached) last hidden state
+        if value_model is not None: raise ValueError("value_init='policy_head' builds its own value head on the policy: pass value_model=None")
+        value_model = torch.nn.Linear(policy.get_input_embeddings().embedding_dim, 1)
+        torch.nn.init.zeros_(value_model.weight); torch.nn.init.zeros_(value_model.bias)
+    elif value_model is None: raise ValueError("pass a value model (`models.load_value_model` of the SFT policy), or set value_init='policy_head'")
     opt_p, opt_v = make_opt(policy.parameters(), cfg.lr), make_opt(value_model.parameters(), cfg.value_lr)
     policy, value_model, opt_p, opt_v = acc.prepare(policy, value_model, opt_p, opt_v)
     if ref_policy is not None: ref_policy = ref_policy.to(acc.device).eval().requires_grad_(False)
@@ -290,8 +299,12 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
             r = torch.tensor(reward_fn(mb, ro.texts, ended=ro.ended.tolist()), dtype=torch.float, device=acc.device)
             if cfg.missing_eos_penalty is not None: r = r - cfg.missing_eos_penalty * (~ro.ended).float()
             ref_lp = ref_logprobs(ro)
-            lp, ent = response_logprobs(policy, ro, cfg.temperature, with_entropy=True)
-            vals = state_values(value_model, ro)
+            if head:
+                lp, ent, states = response_logprobs(policy, ro, cfg.temperature, with_entropy=True, with_states=True)
+                vals = value_model(states.detach().to(next(value_model.parameters()).dtype))[..., 0].float()
+            else:
+                lp, ent = response_logprobs(policy, ro, cfg.temperature, with_entropy=True)
+                vals = state_values(value_model, ro)
             L = a2c_loss(lp, ref_lp, vals, ro.response_mask, r, cfg.kl_coef, cfg.kl_estimator, cfg.kl_in_reward, cfg.normalize_advantages)
             loss = (L.policy_loss + L.value_loss) / n_micro
             mean_kl = L.kl.mean().item()

@@ -236,7 +236,8 @@ class A2CConfig(_Config, _TrainMixin):
     max_new_tokens: int = F(128, "longest sampled response in tokens", "not stated (128 likely)")
     samples_per_prompt: int = F(1, "responses sampled per prompt in one batch", "not stated")
     gamma: float = F(1.0, "discount; 1 makes every return equal the terminal reward", "1", "App. F")
-    value_init: str = F("sft", "initialise the value model from 'sft' (the paper) or 'reward_model'", "SFT", "3.3")
+    value_init: str = F("sft", "the value model: a separate network initialised from 'sft' (the paper) or 'reward_model', or "
+                        "'policy_head': a linear head on the policy's own last hidden state (detached; no second network)", "SFT", "3.3")
     reward_source: str = F("rm", "'rm' (reward model), 'labeler' (d-RLAIF score) or 'mix'", "RM; labeler for d-RLAIF", "2.2")
     mix_weight: float = F(0.5, "weight of the d-RLAIF score when `reward_source='mix'`")
     kl_estimator: str = F("k1", "per-token KL estimate: 'k1' (log-ratio) or 'k3' (non-negative, lower variance)", "not stated")
@@ -251,7 +252,7 @@ class A2CConfig(_Config, _TrainMixin):
     def _validate(self):
         self._validate_train(); self._range("kl_coef", 0, 1); self._range("temperature", 0, lo_open=True)
         self._range("value_lr", 0, lo_open=True); self._range("max_new_tokens", 1); self._range("samples_per_prompt", 1)
-        self._range("gamma", 0, 1); self._choice("value_init", ("sft", "reward_model"))
+        self._range("gamma", 0, 1); self._choice("value_init", ("sft", "reward_model", "policy_head"))
         self._choice("reward_source", ("rm", "labeler", "mix")); self._range("mix_weight", 0, 1)
         self._choice("kl_estimator", ("k1", "k3")); self._range("missing_eos_penalty", 0); self._range("grad_clip", 0)
         self._range("checkpoint_every", 1); self._range("eval_every", 1); self._range("max_kl", 0, lo_open=True)

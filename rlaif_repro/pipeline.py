@@ -213,7 +213,7 @@ class Reproduction:
             elif reward == "mix": reward_fn = MixedReward([rm("rm_human"), rm("rm_ai")], [0.5, 0.5], name="rm_human+rm_ai")
             else: reward_fn = rm(reward)
             vsrc = self.result(reward)["path"] if self.cfg.rl.value_init == "reward_model" and reward.startswith("rm_") else sft
-            value, _ = load_value_model(vsrc, dtype=m.dtype, device=m.device)
+            value = None if self.cfg.rl.value_init == "policy_head" else load_value_model(vsrc, dtype=m.dtype, device=m.device)[0]
             res = train_a2c(policy, value, tok, train, reward_fn, self.cfg.rl, d/"run", ref_policy=ref, eval_prompts=evalp,
                             gold_fn=self._gold_fn(), seed=self.cfg.seed, max_prompt_tokens=self.cfg.data.max_prompt_tokens)
             best = select_checkpoint(res.evals)
