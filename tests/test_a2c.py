@@ -12,17 +12,19 @@ SCRIPT = textwrap.dedent('''
     from rlaif_repro.config import A2CConfig
     from rlaif_repro.core import set_seed
     from rlaif_repro.models import load_causal_lm, load_value_model
-    out = sys.argv[1]
+    out, value_init = sys.argv[1], sys.argv[2]
     set_seed(0)
-    pol, tok = load_causal_lm("tiny:gpt2", device="cpu"); val, _ = load_value_model("tiny:gpt2", device="cpu")
+    pol, tok = load_causal_lm("tiny:gpt2", device="cpu")
+    val = None if value_init == "policy_head" else load_value_model("tiny:gpt2", device="cpu")[0]
     ref = copy.deepcopy(pol)
     def reward(prompts, responses, **kw): return [r.count("e") / max(1, len(r)) for r in responses]
     cfg = A2CConfig(batch_size=8, micro_batch_size=4, lr=3e-3, value_lr=3e-3, optimizer="adamw", max_new_tokens=6,
-                    checkpoint_every=100, eval_every=100)
+                    checkpoint_every=100, eval_every=100, value_init=value_init)
     prompts = [f"Post {i}: the weather today was" for i in range(16)]
     res = train_a2c(pol, val, tok, prompts, reward, cfg, out, ref_policy=ref, max_steps=3)
     if int(os.environ.get("RANK", "0")) == 0:
         w = {k: v.double().sum().item() for k, v in res.policy.state_dict().items()}
+        w |= {"value." + k: v.double().sum().item() for k, v in res.value_model.state_dict().items()}
         json.dump({"metrics": res.metrics, "weights": w}, open(os.path.join(out, "result.json"), "w"))
 ''')
 
@@ -39,11 +41,12 @@ def run(cmd, env):
 
 @pytest.mark.skipif(shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
                     reason="torchrun not found")
-def test_two_processes_match_one(tmp_path, env):
+@pytest.mark.parametrize("value_init", ["sft", "policy_head"])
+def test_two_processes_match_one(tmp_path, env, value_init):
     script = tmp_path / "a2c_run.py"; script.write_text(SCRIPT)
     torchrun = str(Path(sys.executable).with_name("torchrun")) if Path(sys.executable).with_name("torchrun").exists() else "torchrun"
-    run([sys.executable, str(script), str(tmp_path / "one")], env)
-    run([torchrun, "--nproc_per_node", "2", "--master_port", "29517", str(script), str(tmp_path / "two")], env)
+    run([sys.executable, str(script), str(tmp_path / "one"), value_init], env)
+    run([torchrun, "--nproc_per_node", "2", "--master_port", "29517", str(script), str(tmp_path / "two"), value_init], env)
     one = json.loads((tmp_path / "one/result.json").read_text()); two = json.loads((tmp_path / "two/result.json").read_text())
     assert [r["step"] for r in one["metrics"]] == [r["step"] for r in two["metrics"]] == [1, 2, 3]
     for a, b in zip(one["metrics"], two["metrics"]):
