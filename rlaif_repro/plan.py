@@ -351,14 +351,15 @@ def _rl(ctx:_Ctx)->dict:
     R, mb = c.max_new_tokens, c.micro_batch_size
     seq_max, seq = ctx.p_max + R, ctx.p_mean + R
     pol = ctx.train_mem(a, c.optimizer, c.use_lora, cfg.models.lora_r)
-    parts = {"policy+value weights": 2 * pol["weights"], "policy+value train state": 2 * pol["train state"],
+    nets = 1 if c.value_init == "policy_head" else 2                          # a value head on the policy: no second network
+    parts = {"policy+value weights": nets * pol["weights"], "policy+value train state": nets * pol["train state"],
              "reference": 0.0 if c.use_lora else a.params * ctx.b, "reward model/scorer": rewarder.params * ctx.b,
-             "activations": 2 * activation_bytes(a, mb * seq_max, ctx.b),
+             "activations": nets * activation_bytes(a, mb * seq_max, ctx.b),
              "logits": mb * (R + 1) * a.vocab * LOGIT_BYTES["rl"] * ctx.b / 2,
              "ZeRO-3 gather": ctx.gathered(a)}
     rollouts = ctx.n_prompts * c.epochs * c.samples_per_prompt
-    n_resident = (2 if c.use_lora else 3) * a.params + rewarder.params
-    fl_train = 2 * train_flops(a, rollouts * seq, seq, c.use_lora)           # policy and value
+    n_resident = (nets if c.use_lora else nets + 1) * a.params + rewarder.params
+    fl_train = nets * train_flops(a, rollouts * seq, seq, c.use_lora)        # policy and value
     fl_fwd = 2 * (a.params + rewarder.params) * rollouts * seq                # reference + reward
     fl_gen = 2 * a.params * rollouts * seq
     mode = "zero3" if ctx.zero3 and ctx.n > 1 else "replica"
@@ -369,7 +370,8 @@ def _rl(ctx:_Ctx)->dict:
     notes = (f"{k} runs ({', '.join(runs)}), {per_run/3600:.1f} h each; per run {rollouts:,.0f} rollouts of <= {R} tokens; "
              f"{how}, {ctx.half}; micro-batch {mb} x {seq_max} tokens; rollouts by transformers generate"
              + (" under ZeRO-3 (weights gathered every token)" if mode == "zero3" else ""))
-    models = f"{_short(cfg.models.policy)} policy + value + " + ("" if c.use_lora else "reference + ") + "RM/scorer"
+    models = (f"{_short(cfg.models.policy)} policy + " + ("value head + " if nets == 1 else "value + ")
+              + ("" if c.use_lora else "reference + ") + "RM/scorer")
     return _row("rl", models, n_resident, parts, k * rollouts * seq, k * (fl_train + fl_fwd + fl_gen), k * per_run, notes, ctx)
 
 def _eval(ctx:_Ctx)->dict:
