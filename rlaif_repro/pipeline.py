@@ -196,13 +196,18 @@ class Reproduction:
     def stage_rl(self, policy_name:str):
         "One RL run from SFT: `RL_RUNS[policy_name]` names its reward"
         from rlaif_repro.a2c import LabelerScoreReward, MixedReward, RewardModelReward, select_checkpoint, train_a2c
-        from rlaif_repro.models import load_reward_model, load_value_model
+        from rlaif_repro.models import apply_lora, load_reward_model, load_value_model
         reward = RL_RUNS[policy_name]
         inputs = ["data", "sft"] + ([reward] if reward.startswith("rm_") else ["rm_human", "rm_ai"] if reward == "mix" else [])
         fields = ["rl", "seed", "data.max_prompt_tokens", "data.max_response_tokens"] + (["models.scorer", "labeler"] if reward == "scorer" else [])
+        if self.cfg.rl.use_lora: fields += ["models.lora_r", "models.lora_alpha", "models.lora_dropout", "models.lora_target_modules"]
         def fn(d:Path):
             m, sft = self.cfg.models, self.result("sft")["path"]
-            policy, tok = self._load_lm(sft); ref, _ = self._load_lm(sft)
+            policy, tok = self._load_lm(sft)
+            if self.cfg.rl.use_lora:   # adapters on the policy; the reference is the same model with adapters off (no copy)
+                policy, ref = apply_lora(policy, r=m.lora_r, alpha=m.lora_alpha, dropout=m.lora_dropout,
+                                         target_modules=m.lora_target_modules), None
+            else: ref, _ = self._load_lm(sft)
             train = [p["prompt"] for p in self._prompts("train")]
             evalp = [p["prompt"] for p in self._prompts("validation")][:max(self.cfg.rl.micro_batch_size, 64)]
             ctx = prompt_contexts(self.task, train + evalp)
