@@ -242,11 +242,15 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     if cfg.batch_size % (cfg.micro_batch_size * world):
         raise ValueError(f"A2CConfig.batch_size={cfg.batch_size} must be a multiple of micro_batch_size x processes = "
                          f"{cfg.micro_batch_size} x {world}")
-    if len(prompts) < cfg.batch_size: raise ValueError(f"{len(prompts)} prompts, fewer than one batch ({cfg.batch_size})")
+    spp = cfg.samples_per_prompt                              # responses per prompt, side by side in a batch
+    if cfg.batch_size % spp:
+        raise ValueError(f"A2CConfig.batch_size={cfg.batch_size} must be a multiple of samples_per_prompt={spp}")
+    n_batch = cfg.batch_size // spp                           # distinct prompts per optimizer step
+    if len(prompts) < n_batch: raise ValueError(f"{len(prompts)} prompts, fewer than one batch ({n_batch} prompts x {spp} samples)")
     if ref_policy is None and not hasattr(policy, "disable_adapter"):
         raise ValueError("pass ref_policy (a frozen copy of the SFT policy), or a LoRA policy whose adapters-off model is the reference")
     set_seed(seed)
-    steps_per_epoch = len(prompts) // cfg.batch_size
+    steps_per_epoch = len(prompts) // n_batch
     total = max_steps or max(1, int(round(cfg.epochs * steps_per_epoch)))
     def make_opt(params, lr):
         params = [p for p in params if p.requires_grad]
@@ -289,7 +293,7 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     for step in bar:
         epoch, k = divmod(step, steps_per_epoch)
         order = sorted(range(len(prompts)), key=lambda i: stable_hash(seed, epoch, i))
-        batch = [prompts[i] for i in order[k * cfg.batch_size:(k + 1) * cfg.batch_size]]
+        batch = [prompts[i] for i in order[k * n_batch:(k + 1) * n_batch] for _ in range(spp)]
         stats = {k_: [] for k_ in ("policy_loss", "value_loss", "kl", "entropy", "reward", "length", "ended", "gold")}
         for j in range(n_micro):
             g = j * world + rank                                      # global micro-batch index

@@ -234,7 +234,7 @@ class A2CConfig(_Config, _TrainMixin):
     epochs: float = F(8.0, "passes over the rollout prompts", "8", "App. G")
     optimizer: str = F("adafactor", "'adafactor' or 'adamw'", "not stated (Adafactor elsewhere)")
     max_new_tokens: int = F(128, "longest sampled response in tokens", "not stated (128 likely)")
-    samples_per_prompt: int = F(1, "responses sampled per prompt in one batch", "not stated")
+    samples_per_prompt: int = F(1, "responses sampled per prompt in one batch (batch_size / k prompts per step)", "not stated")
     gamma: float = F(1.0, "discount; 1 makes every return equal the terminal reward", "1", "App. F")
     value_init: str = F("sft", "the value model: a separate network initialised from 'sft' (the paper) or 'reward_model', or "
                         "'policy_head': a linear head on the policy's own last hidden state (detached; no second network)", "SFT", "3.3")
