@@ -3,7 +3,7 @@
 Baseline: one `model.generate(max_new_tokens=1, output_scores=True)` call per pair and order, reading the
 label-token log-probs from the returned scores (the straightforward way to implement the paper's labeler).
 Fast path: `Labeler.label` (shared prompt prefixes computed once, per-pair context shared by both orders,
-last-position logits only, length-sorted batches).
+last-position logits only, length-sorted batches, key/value caches written in place into buffers allocated once).
 
 Model: a GPT-2-small-sized random-init model (12 layers, 768 wide, 12 heads) with the package's tiny byte-level
 tokenizer. Two scenarios in the same run: real HH-RLHF harmless pairs (../shared, else the repository fixture)
@@ -12,7 +12,10 @@ with the paper's harmless prompt `base_2shot`, and the TL;DR comparisons fixture
 `token_ratio_naive_over_fast` is the ratio of tokens each path pushes through the model: on a compute-bound
 CPU it bounds the speedup from sharing.
 
-    python benchmarks/labeler_throughput.py [--pairs 16] [--tldr-repeats 4] [--batch-size 8] [--out benchmarks/results/labeler_throughput.json]
+`--threads N` sets torch's intra-op threads for the whole run, so both paths are timed under the same setting
+(the JSON records it); on a shared machine `--threads 1` gives the steadiest numbers.
+
+    python benchmarks/labeler_throughput.py [--pairs 16] [--tldr-repeats 4] [--batch-size 8] [--threads N] [--out benchmarks/results/labeler_throughput.json]
 """
 import argparse, json, os, platform, tempfile, time, warnings
 from pathlib import Path
@@ -81,8 +84,10 @@ def main():
     ap.add_argument("--tldr-repeats", type=int, default=4, help="repeat the 10-pair TL;DR fixture (a run labels thousands of pairs, "
                     "so the once-per-run prefix should be amortised over more than 10)")
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads for both paths (default: torch's own choice)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/labeler_throughput.json"))
     a = ap.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
     set_seed(0)
     src = REAL if REAL.exists() else FIXTURE
     with warnings.catch_warnings():

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_labeler.ipynb 5
 from __future__ import annotations
-import copy, dataclasses, json, math, warnings
+import copy, dataclasses, functools, json, math, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -65,6 +65,57 @@ def _pad_chunks(order:list[int], lengths:list[int], max_rows:int, slack:float=0.
         cur.append(i); real += lengths[i]
     return chunks + [cur] if cur else chunks
 
+@functools.cache
+def _slot_layer_class():
+    "`_SlotLayer`, defined on first use (importing `transformers` costs a second); None without cache layers (old versions)"
+    try: from transformers.cache_utils import DynamicLayer
+    except ImportError: return None
+    class _SlotLayer(DynamicLayer):
+        "A layer's keys/values in one buffer (rows, heads, capacity, dim) allocated once; `update` writes new positions in place"
+        def __init__(self, rows:int, cap:int):
+            super().__init__(); self.rows, self.cap, self.n, self.b = rows, cap, 0, rows
+        def lazy_initialization(self, k, v):
+            self.device, self.is_initialized = k.device, True
+            self.kbuf = k.new_empty(self.rows, k.shape[1], self.cap, k.shape[3])
+            self.vbuf = v.new_empty(self.rows, v.shape[1], self.cap, v.shape[3])
+        def seek(self, n:int, b:int):
+            "Make the layer hold the first `n` positions of its first `b` rows (what lies beyond is overwritten next)"
+            self.n, self.b = n, b
+            if self.is_initialized: self.keys, self.values = self.kbuf[:b, :, :n], self.vbuf[:b, :, :n]
+        def update(self, k, v, *args, **kwargs):
+            if not self.is_initialized: self.lazy_initialization(k, v)
+            n, m = self.n, self.n + k.shape[-2]
+            if k.shape[0] != self.b or m > self.cap: raise RuntimeError(f"slot cache holds {self.b} rows x {self.cap} positions")
+            self.kbuf[:self.b, :, n:m] = k; self.vbuf[:self.b, :, n:m] = v
+            self.seek(m, self.b)
+            return self.keys, self.values
+        def get_seq_length(self, *args)->int: return self.n
+    return _SlotLayer
+
+def _slot_cache(model, rows:int, cap:int):
+    "A `DynamicCache` whose layers write into preallocated buffers; None for models whose cache is not plain key/value layers"
+    cls = _slot_layer_class()
+    if cls is None: return None
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+    try: c = DynamicCache(config=model.config)
+    except (AttributeError, KeyError, TypeError, ValueError): return None
+    if not c.layers or any(type(l) is not DynamicLayer for l in c.layers): return None   # sliding windows, linear attention, ...
+    c.layers = [cls(rows, cap) for _ in c.layers]
+    c.clean = 0                                      # leading positions that hold the run-wide prefix in every row
+    return c
+
+def _fill_prefix(slots, pre_cache, P:int):
+    "Copy positions clean..P of the one-row `pre_cache` into every row of `slots` (once: later forwards only write past P)"
+    if pre_cache is not None and slots.clean < P:
+        for l, src in zip(slots.layers, pre_cache.layers):
+            k, v = src.keys[..., slots.clean:P, :], src.values[..., slots.clean:P, :]
+            if not l.is_initialized: l.lazy_initialization(k, v)
+            l.kbuf[:, :, slots.clean:P] = k; l.vbuf[:, :, slots.clean:P] = v
+    slots.clean = P
+
+def _seek(slots, n:int, b:int):
+    for l in slots.layers: l.seek(n, b)
+
 def _cache_rows(cache, idx:torch.Tensor, model):
     "A new key/value cache holding rows `idx` of `cache` (only those rows are copied; a stride-0 view when all equal)"
     try:
@@ -81,8 +132,8 @@ def _cache_prefix(cache, n:int, model):
     from transformers import DynamicCache
     return DynamicCache([(l.keys[..., :n, :], l.values[..., :n, :]) for l in cache.layers], config=model.config)
 
-def _run(model, rows:list[list[int]], start:list[int], cache, cache_mask, pad_id:int):
-    "Right-padded forward of token `rows` on `cache` (one cache row per token row), row i at positions start[i]..."
+def _run(model, rows:list[list[int]], start:list[int], cache_mask, pad_id:int):
+    "Right-padded token `rows` (row i at positions start[i]...), their mask appended to `cache_mask`, and position ids"
     dev = next(model.parameters()).device
     N, T = len(rows), max(map(len, rows))
     ids = torch.full((N, T), pad_id, device=dev); m = torch.zeros(N, T, dtype=torch.long, device=dev)
@@ -100,44 +151,61 @@ def prefix_shared_logprobs(model, # a causal LM (`transformers`)
                            batch_size:int=8, # most groups (level 2) and sequences (level 3) per forward pass
                            desc:str|None=None, # progress-bar label (None: no bar)
                            prefix_memo:dict|None=None, # reuse the run-wide prefix cache across calls (filled on first use)
+                           slots:bool=True, # write caches into preallocated buffers (False: copy caches per forward, slower)
                           )->list[np.ndarray]:
     "Per group, an array (n_seqs, n_sets) of next-token log-probs after each sequence, computing shared prefixes once"
     dev = next(model.parameters()).device
     allseqs = [s for g in groups for s in g]
     if not allseqs: return []
     if min(map(len, allseqs)) < 1: raise ValueError("every sequence needs at least one token")
+    memo = prefix_memo if prefix_memo is not None else {}
     # 1) the run-wide common prefix, once
     P = min(_lcp(allseqs), min(map(len, allseqs)) - 1)                 # each sequence keeps >= 1 own token
-    memo = prefix_memo.get("ids") if prefix_memo is not None else None
-    common = min(_lcp([memo, allseqs[0]]), P) if memo else 0
-    if common >= min(P, 32) and common > 0:                             # reuse (the start of) the cached prefix
-        P, pre_cache = common, _cache_prefix(prefix_memo["cache"], common, model)
+    common = min(_lcp([memo["ids"], allseqs[0]]), P) if memo.get("ids") else 0
+    if common >= min(P, 32) and common > 0: P = common                  # reuse (the start of) the cached prefix
     else:
-        pre_cache = None
-        if P > 0: pre_cache = model(input_ids=torch.tensor([allseqs[0][:P]], device=dev), use_cache=True).past_key_values
-        if prefix_memo is not None and P > 0: prefix_memo.update(ids=list(allseqs[0][:P]), cache=pre_cache)
+        pre = model(input_ids=torch.tensor([allseqs[0][:P]], device=dev), use_cache=True).past_key_values if P > 0 else None
+        memo.update(ids=list(allseqs[0][:P]), cache=pre)
+        if memo.get("slots") is not None: memo["slots"].clean = 0          # its buffers hold the old prefix
+    pre_cache = _cache_prefix(memo["cache"], P, model) if P > 0 else None
     shared = [min(_lcp([s[P:] for s in g]), min(len(s) - P for s in g) - 1) for g in groups]
+    rem_len = [len(s) - P - k for g, k in zip(groups, shared) for s in g]
+    # buffers for `batch_size` rows of the longest sequence, kept in the memo for the next call (grown by 25% when short)
+    rows_needed, cap = min(batch_size, len(allseqs)), P + max(shared) + max(rem_len)
+    sc = memo.get("slots") if slots else None
+    if slots and (sc is None or sc.layers[0].rows < rows_needed or sc.layers[0].cap < cap):
+        old = (sc.layers[0].rows, sc.layers[0].cap) if sc is not None else (0, 0)
+        sc = memo["slots"] = _slot_cache(model, max(rows_needed, old[0]), max(P + int(1.25 * (cap - P)) + 8, old[1]))
+    if sc is not None: _fill_prefix(sc, pre_cache, P)
+    ones = lambda n: torch.ones(n, P, dtype=torch.long, device=dev) if P > 0 else None
     out = [None] * len(groups)
     # groups in order of their shared length, chunked so that padding stays small
     g_chunks = _pad_chunks(sorted(range(len(groups)), key=lambda i: shared[i]), [max(k, 1) for k in shared], batch_size)
     for gc in (progress(g_chunks, desc=desc, unit="batch") if desc else g_chunks):
-        B = len(gc)
-        cache = _cache_rows(pre_cache, torch.zeros(B, dtype=torch.long, device=dev), model) if pre_cache is not None else None
-        mask = torch.ones(B, P, dtype=torch.long, device=dev) if P > 0 else None       # (B, P)
-        # 2) each group's common part, right-padded, on copies of the prefix cache
-        if max(shared[i] for i in gc) > 0:
-            ids, attn, pos = _run(model, [groups[i][0][P:P + shared[i]] for i in gc], [P] * B, cache, mask, pad_id)
+        B, S = len(gc), max(shared[i] for i in gc)
+        if sc is not None: _seek(sc, P, B); cache = sc
+        else: cache = _cache_rows(pre_cache, torch.zeros(B, dtype=torch.long, device=dev), model) if P > 0 else None
+        gmask = None                                                                 # (B, S), zeros at padding
+        # 2) each group's common part, right-padded, on the prefix (a view of it, or the buffers' rows 0..B-1)
+        if S > 0:
+            ids, attn, pos = _run(model, [groups[i][0][P:P + shared[i]] for i in gc], [P] * B, ones(B), pad_id)
             cache = model(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=cache, use_cache=True).past_key_values
-            mask = attn                                                              # (B, P+S), zeros at padding
+            gmask = attn[:, P:]
+            if sc is not None: gkv = [(l.kbuf[:B, :, P:P + S].clone(), l.vbuf[:B, :, P:P + S].clone()) for l in sc.layers]
         # 3) every sequence's own remainder on its group's cache row, in length-sorted sub-batches
         rows = [(b, i, j) for b, i in enumerate(gc) for j in range(len(groups[i]))]
         rem = [groups[i][j][P + shared[i]:] for _, i, j in rows]
         res = {}
         for rc in _pad_chunks(sorted(range(len(rows)), key=lambda r: len(rem[r])), [len(r) for r in rem], batch_size):
             sel = torch.tensor([rows[r][0] for r in rc], device=dev)
-            c = _cache_rows(cache, sel, model) if cache is not None else None
+            if sc is not None:                                                       # this chunk's group parts into rows 0..N-1
+                if S > 0:
+                    for l, (k, v) in zip(sc.layers, gkv): l.kbuf[:len(rc), :, P:P + S] = k[sel]; l.vbuf[:len(rc), :, P:P + S] = v[sel]
+                _seek(sc, P + S, len(rc)); c = sc
+            else: c = _cache_rows(cache, sel, model) if cache is not None else None
+            cmask = [m for m in (ones(len(rc)), None if gmask is None else gmask[sel]) if m is not None]
             ids, attn, pos = _run(model, [rem[r] for r in rc], [P + shared[rows[r][1]] for r in rc],
-                                  c, None if mask is None else mask[sel], pad_id)
+                                  torch.cat(cmask, 1) if cmask else None, pad_id)
             last = torch.tensor([len(rem[r]) - 1 for r in rc], device=dev)
             lps = _last_logprobs(model, ids, attn, pos, c, last, token_sets).cpu().numpy()   # (len(rc), n_sets)
             for r, lp in zip(rc, lps): res[r] = lp

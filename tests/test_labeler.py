@@ -59,6 +59,24 @@ def test_bad_rows_name_row_and_field():
     with pytest.raises(ValueError, match=r"row 1 .*field 'response_2'"):
         lab.label(rows, desc=None)
 
+@pytest.mark.parametrize("model_name", ["tiny:gpt2", "tiny:llama-chat"])
+def test_slot_buffers_match_full_passes(model_name):
+    "The in-place cache buffers, reused and grown across calls, give what one full forward pass per prompt gives"
+    import torch
+    model, tok = load_causal_lm(model_name, device="cpu")
+    lab = Labeler(model.eval(), tok, "hh_harmless", LabelerConfig(variant="base_2shot", batch_size=3))
+    lab._truncated = 0
+    groups = sorted((lab._fit(c)[1] for c in pairs(7, FIXTURE).to_list()), key=lambda g: len(g[0]))   # later calls: longer rows
+    got = [lp for i in range(0, len(groups), 3) for lp in lab._read(groups[i:i + 3], lab.label_ids)]
+    assert type(lab._prefix_memo["slots"].layers[0]).__name__ == "_SlotLayer"
+    with torch.no_grad():
+        for g, lps in zip(groups, got):
+            for s, row in zip(g, lps):
+                lp = torch.log_softmax(model(torch.tensor([s])).logits[0, -1], -1)
+                # a tiny random model barely reacts to its context (one corrupted prefix key moves these log-probs by
+                # ~2e-5, the labels by ~3e-6), so the check is on log-probs, and tight
+                np.testing.assert_allclose(row, [torch.logsumexp(lp[ids], 0).item() for ids in lab.label_ids], atol=5e-6)
+
 KILL_SCRIPT = textwrap.dedent("""
     import sys, time, warnings
     from rlaif_repro.config import LabelerConfig
