@@ -45,12 +45,27 @@ def _lcp(seqs:Sequence[Sequence[int]])->int:
         if any(s[i] != t for s in seqs[1:]): return i
     return n
 
+@functools.cache
+def _cache_arg(forward_cls)->str:
+    "The name a model's forward takes its key/value cache by: `cache` (transformers 5.2x on) or `past_key_values` (earlier)"
+    import inspect
+    return "cache" if "cache" in inspect.signature(forward_cls.forward).parameters else "past_key_values"
+
+def _forward(model, cache, **kw):
+    "`model(**kw)` on a key/value `cache` under whichever name this transformers version uses; returns the output"
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model     # a PEFT wrapper takes **kwargs
+    return model(**kw, **({_cache_arg(type(base)): cache} if cache is not None else {}))
+
+def _out_cache(out):
+    "The key/value cache of a forward's output (`cache`, formerly `past_key_values`)"
+    return out["cache"] if "cache" in out else out["past_key_values"]
+
 def _last_logprobs(model, ids, attn, pos, cache, last, token_sets):
     "Run `ids` (N, T) on `cache`; log-prob of each token set at position `last` of each row, shape (N, n_sets)"
     uniq = torch.unique(last)                                          # logits only where some row ends
-    kw = dict(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=cache, use_cache=cache is not None)
-    try: logits = model(**kw, logits_to_keep=uniq).logits              # (N, U, V)
-    except TypeError: logits = model(**kw).logits[:, uniq]             # models without logits_to_keep
+    kw = dict(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=cache is not None)
+    try: logits = _forward(model, cache, **kw, logits_to_keep=uniq).logits   # (N, U, V)
+    except TypeError: logits = _forward(model, cache, **kw).logits[:, uniq]  # models without logits_to_keep
     col = torch.searchsorted(uniq, last)
     lp = torch.log_softmax(logits[torch.arange(len(last)), col].float(), -1)   # (N, V)
     return torch.stack([torch.logsumexp(lp[:, s], -1) for s in token_sets], -1)
@@ -164,7 +179,7 @@ def prefix_shared_logprobs(model, # a causal LM (`transformers`)
     common = min(_lcp([memo["ids"], allseqs[0]]), P) if memo.get("ids") else 0
     if common >= min(P, 32) and common > 0: P = common                  # reuse (the start of) the cached prefix
     else:
-        pre = model(input_ids=torch.tensor([allseqs[0][:P]], device=dev), use_cache=True).past_key_values if P > 0 else None
+        pre = _out_cache(model(input_ids=torch.tensor([allseqs[0][:P]], device=dev), use_cache=True)) if P > 0 else None
         memo.update(ids=list(allseqs[0][:P]), cache=pre)
         if memo.get("slots") is not None: memo["slots"].clean = 0          # its buffers hold the old prefix
     pre_cache = _cache_prefix(memo["cache"], P, model) if P > 0 else None
@@ -189,7 +204,7 @@ def prefix_shared_logprobs(model, # a causal LM (`transformers`)
         # 2) each group's common part, right-padded, on the prefix (a view of it, or the buffers' rows 0..B-1)
         if S > 0:
             ids, attn, pos = _run(model, [groups[i][0][P:P + shared[i]] for i in gc], [P] * B, ones(B), pad_id)
-            cache = model(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=cache, use_cache=True).past_key_values
+            cache = _out_cache(_forward(model, cache, input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=True))
             gmask = attn[:, P:]
             if sc is not None: gkv = [(l.kbuf[:B, :, P:P + S].clone(), l.vbuf[:B, :, P:P + S].clone()) for l in sc.layers]
         # 3) every sequence's own remainder on its group's cache row, in length-sorted sub-batches
