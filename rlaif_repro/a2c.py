@@ -200,7 +200,7 @@ class A2CResult:
     "What `train_a2c` returns"
     policy:object # the trained policy (unwrapped, eval mode)
     value_model:object # the trained value model (a linear head with `value_init='policy_head'`)
-    out_dir:Path # run folder: metrics.jsonl, checkpoints/, candidates/, final/
+    out_dir:Path # run folder: metrics.jsonl, evals.json, checkpoints/, candidates/
     steps:int # optimizer steps taken in total
     metrics:list # rows of metrics.jsonl
     evals:list # validation rows {step, reward/eval_mean, path}
