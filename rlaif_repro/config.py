@@ -138,6 +138,7 @@ class ModelConfig(_Config):
     lora_alpha: int = F(32, "LoRA scaling alpha")
     lora_dropout: float = F(0.05, "LoRA dropout")
     lora_target_modules: str = F("all-linear", "modules that get adapters (peft syntax)")
+    stand_ins: str | None = F(None, "a folder from `rlaif-repro stand-ins`: Hub ids load as tiny random stand-ins (offline test runs)")
     def _validate(self):
         for name in ("policy", "labeler"):
             if not getattr(self, name).strip(): self._bad(name, getattr(self, name), "must name a model")
@@ -297,6 +298,13 @@ class ExperimentConfig(_Config):
     @property
     def run_dir(self)->Path: return Path(self.out_dir or f"runs/{self.name}")
 
+    def model_names(self)->dict:
+        "Every model the run loads by name: `{role: name}` (roles left at None are skipped)"
+        m = self.models
+        roles = {"policy": m.policy, "labeler": m.labeler, "same_size_labeler": m.same_size_labeler, "scorer": m.scorer}
+        roles |= {f"judge {i}": j for i, j in enumerate(self.eval.judges)}
+        return {k: v for k, v in roles.items() if v}
+
     @classmethod
     def preset(cls, name:str, /, **overrides)->ExperimentConfig:
         "The named preset (`tiny`, `toy`, `colab`, `single_gpu`, `paper`) with `overrides` applied"
@@ -339,7 +347,7 @@ def tiny_preset(task:str="toy")->ExperimentConfig:
         data=DataConfig(task=task, limit=32, max_prompt_tokens=128, max_response_tokens=16),
         models=ModelConfig(policy="tiny:gpt2", labeler="tiny:gpt2", same_size_labeler="tiny:gpt2", scorer="tiny:gpt2",
                            device="cpu", dtype="float32", lora_r=4, lora_alpha=8),
-        labeler=LabelerConfig(cot_max_new_tokens=8, max_input_tokens=512, batch_size=4),
+        labeler=LabelerConfig(cot_max_new_tokens=8, max_input_tokens=1024, batch_size=4),   # few-shot prompts need ~700 tiny tokens
         sft=SFTConfig(batch_size=8, micro_batch_size=4, lr=1e-3, optimizer="adamw", max_steps=2),
         reward_model=RewardModelConfig(batch_size=8, micro_batch_size=4, lr=1e-3, epochs=1.0, max_length=160, optimizer="adamw"),
         rl=A2CConfig(batch_size=4, micro_batch_size=4, lr=1e-4, value_lr=1e-4, epochs=1.0, max_new_tokens=8,

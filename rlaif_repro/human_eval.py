@@ -113,10 +113,7 @@ def _read_items(items, policies:Sequence[str], fn:str, postprocess:bool):
         for i, v in enumerate(df[p].tolist()):
             if v is None or (isinstance(v, float) and math.isnan(v)): raise ValueError(f"{fn}: {_where(i, ids)}, column {p!r}: the response is missing")
             if not isinstance(v, str): raise ValueError(f"{fn}: {_where(i, ids)}, column {p!r}: a response must be a string, got {type(v).__name__}")
-            t = clean_summary(v) if postprocess else v
-            if not t.strip():
-                raise ValueError(f"{fn}: {_where(i, ids)}, column {p!r}: the response is empty" + (" after post-processing" if v.strip() else ""))
-            col.append(t)
+            col.append(clean_summary(v) if postprocess else v)   # an empty response is a (bad) response: it is ranked too
         responses[p] = col
     return ids, contexts, responses
 
@@ -400,7 +397,7 @@ def length_controlled_win_rate(rankings, # long rankings table from `rank_items`
     "Win rate of `a` over `b` at equal length: logit of 'A preferred' on len(A)/len(B), read at 1 (paper App. J)"
     if on_degenerate not in DEGENERATE: raise ValueError(f"on_degenerate={on_degenerate!r}; use one of {DEGENERATE}")
     o = _outcomes(rankings, a, b, "length_controlled_win_rate")
-    y, x = o.win.to_numpy(), (o.len_a / o.len_b).to_numpy()
+    y, x = o.win.to_numpy(), (o.len_a.clip(lower=1) / o.len_b.clip(lower=1)).to_numpy()   # an empty response counts as 1 character
     row = {"comparison": f"{a} vs {b}", "policy_a": a, "policy_b": b, "n": len(o), "n_items": o.item_id.nunique(), "length_controlled": True}
     try:
         p, lo, hi, pv = _logit_at(y, x, 1.0, o.item_id.to_numpy(), confidence_level)

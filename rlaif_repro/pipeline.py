@@ -34,6 +34,7 @@ import numpy as np
 
 from .core import RunDir, atomic_write, content_key, get_logger, load_json, read_jsonl, save_json, stage_key, progress
 from .data import get_task, load_task
+from .models import is_hub_id, use_stand_ins
 
 RL_RUNS = {   # policy name -> the reward it is trained against
     "RLAIF": "rm_ai", "RLHF": "rm_human", "same-size RLAIF": "rm_same_size", "d-RLAIF": "scorer", "RLHF+RLAIF": "mix"}
@@ -73,6 +74,11 @@ class Reproduction:
         self.keys, self.times = {}, {}
         self.task = cfg.data.task
         self._world = None
+        self._extra = {}
+        if cfg.models.stand_ins:
+            self._extra["stand_ins"] = _use_stand_ins(cfg)
+            self.log(f"[stand-ins] Hub models load as tiny random stand-ins from {Path(cfg.models.stand_ins).expanduser().resolve()}: "
+                     "this run tests the code, its numbers measure nothing")
         self.run.write_json("config.json", json.loads(cfg.to_json()))
 
     # ----- helpers
@@ -86,11 +92,15 @@ class Reproduction:
         return self._world
 
     def _stage(self, name:str, fields, inputs, fn, **extra):
-        key = stage_key(self.cfg, fields, [self.keys[i] for i in inputs], **extra)
+        key = stage_key(self.cfg, fields, [self.keys[i] for i in inputs], **extra, **self._extra)
         self.keys[name] = key
         cached = self.run.is_done(name, key)
+        if cached and (gone := self._missing_outputs(self.run.result(name, key))):
+            get_logger("rlaif_repro.pipeline").warning(f"stage {name}: finished before, but {gone[0]} is missing; running it again")
+            self.log(f"[{name}] outputs missing ({gone[0]}): running it again")
+            cached = False
         t0 = time.time()
-        res = self.run.stage(name, key, fn)
+        res = self._absolute(self.run.stage(name, key, lambda d: self._portable(fn(d)), force=not cached))
         self.times[name] = 0.0 if cached else round(time.time() - t0, 1)
         self.log(f"[{name}] {'cached' if cached else f'done in {self.times[name]:.0f} s'}" + (f": {res['summary']}" if isinstance(res, dict) and res.get("summary") else ""))
         return res
@@ -110,12 +120,39 @@ class Reproduction:
 
     def _labeler(self, name:str, **overrides):
         from rlaif_repro.labeler import Labeler
+        cfg = dataclasses.replace(self.cfg.labeler, **overrides)
+        if cfg.backend == "vllm":   # vLLM builds its own engine from the (stand-in-resolved) name
+            return Labeler.from_pretrained(name, self.task, cfg, dtype=_vllm_dtype(self.cfg.models.dtype),
+                                           trust_remote_code=self.cfg.models.trust_remote_code)
         model, tok = self._load_lm(name)
-        return Labeler(model, tok, self.task, dataclasses.replace(self.cfg.labeler, **overrides), name=str(name))
+        return Labeler(model.eval(), tok, self.task, cfg, name=str(name))
 
     def result(self, stage:str):
-        "What a finished stage recorded"
-        return self.run.result(stage, self.keys[stage])
+        "What a finished stage recorded (paths inside the run folder as absolute paths)"
+        return self._absolute(self.run.result(stage, self.keys[stage]))
+
+    # paths a stage records are stored relative to the run folder ("./sft/<key>/model"), so that a run folder can be
+    # moved and used from any working directory; Hub ids and folders outside the run (the toy world) are kept as they are
+    _PATHS = ("path", "init", "metrics", "report")
+    def _portable(self, res):
+        if not isinstance(res, dict): return res
+        root = self.run.root.resolve()
+        out = dict(res)
+        for k in self._PATHS:
+            v = out.get(k)
+            if isinstance(v, str) and v and not v.startswith("./") and Path(v).exists():
+                try: out[k] = "./" + Path(v).resolve().relative_to(root).as_posix()
+                except ValueError: out[k] = str(Path(v).resolve())
+        return out
+    def _absolute(self, res):
+        if not isinstance(res, dict): return res
+        root = self.run.root.resolve()
+        return {k: (str(root/v[2:]) if k in self._PATHS and isinstance(v, str) and v.startswith("./") else v) for k, v in res.items()}
+    def _missing_outputs(self, res)->list[str]:
+        "Run-folder paths a finished stage recorded that no longer exist"
+        if not isinstance(res, dict): return []
+        root = self.run.root.resolve()
+        return [str(root/v[2:]) for k, v in res.items() if k in self._PATHS and isinstance(v, str) and v.startswith("./") and not (root/v[2:]).exists()]
 
     def _prompts(self, split:str)->list[dict]: return self.table("data", f"{split}_prompts.jsonl")
     def _comparisons(self, split:str)->list[dict]: return self.table("data", f"{split}_comparisons.jsonl")
@@ -149,7 +186,7 @@ class Reproduction:
                 from rlaif_repro.sft import train_sft
                 res = train_sft(m.policy, None, self._prompts("train"), self.cfg.sft, d/"model", seed=self.cfg.seed, device=m.device,
                                 max_prompt_tokens=self.cfg.data.max_prompt_tokens, max_completion_tokens=self.cfg.data.max_response_tokens)
-                return {"path": str(d/"model"), "summary": f"held-out loss {res.eval_loss_before:.3f} -> {res.eval_loss_after:.3f}"}
+                return {"path": str(d/"model"), "summary": f"held-out loss {res.eval_loss_before:.3f} -> {res.eval_loss:.3f}"}
             return {"path": m.policy, "summary": "dialogue: the instruction-tuned model is the SFT policy (paper 3.3)"}
         return self._stage("sft", ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"], ["data"], fn)
 
@@ -361,6 +398,18 @@ class Reproduction:
 # %% ../nbs/14_pipeline.ipynb
 def _rl_stage(policy:str)->str: return "rl_" + policy.replace(" ", "_")
 
+def _vllm_dtype(dtype:str)->str: return {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}.get(dtype, "auto")
+
+def _use_stand_ins(cfg:ExperimentConfig)->str:
+    "Put the config's stand-ins in force; every Hub model the config names must have one. Returns a key of their content"
+    folder = Path(cfg.models.stand_ins).expanduser().resolve()
+    si = use_stand_ins(folder)
+    hub = {role: n for role, n in cfg.model_names().items() if is_hub_id(n) and n not in si}
+    if hub:
+        raise ConfigError(f"models.stand_ins={str(folder)!r} has no stand-in for " + ", ".join(f"{r} {n!r}" for r, n in hub.items())
+                          + f"; write them with: rlaif-repro stand-ins --preset {cfg.preset or 'P'} --out {folder}")
+    return content_key({n: load_json(Path(p)/"BUILD.json") for n, p in sorted(si.items())})
+
 def _mean_ci(x:np.ndarray, seed:int, n_boot:int, level:float)->tuple[float, float]:
     "Bootstrap interval of a mean"
     rng = np.random.default_rng(seed)
@@ -400,6 +449,9 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     out = [f"# RLAIF vs. RLHF, reproduced: `{cfg.name}` (task `{task}`, preset `{cfg.preset}`)", "",
            f"Run folder `{rep.run.root}`; config in `config.json`. " +
            ("The toy world stands in for TL;DR: the paper's columns are its summarization numbers." if task == "toy" else ""), ""]
+    if cfg.models.stand_ins:
+        out[1:1] = ["", "> **Stand-in models: these numbers measure nothing.** Every Hub model of this run was replaced by a tiny random "
+                        f"checkpoint of its architecture (`{cfg.models.stand_ins}`); the run shows that every stage works, not how RLAIF compares."]
     # win rates
     pw = PAPER["win_rates"]; pw = pw[pw["task"] == ptask].set_index("comparison")
     rows = []
@@ -514,6 +566,14 @@ def _parser()->argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="run the whole paper (every stage cached; a rerun resumes where it stopped)")
     s_ = sub.add_parser("stage", help="run the pipeline up to one stage group (data, sft, labels, rm, rl, eval, studies, report)")
     s_.add_argument("name", choices=list(STAGES))
+    si = sub.add_parser("stand-ins", help="write tiny random stand-ins of every Hub model a preset names (offline test runs)",
+                        description="Write, for every Hub model the preset names (for every task, or --task), a tiny random checkpoint of "
+                                    "the same architecture and tokenizer style, and a stand_ins.json map. Then run "
+                                    "`rlaif-repro reproduce --preset P --stand-ins DIR` offline. Stand-in numbers measure nothing.")
+    si.add_argument("--preset", default="colab", choices=list(PRESETS))
+    si.add_argument("--task", choices=list(TASKS), default=None, help="only the models of this task (default: every task of the preset)")
+    si.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a field (repeatable)")
+    si.add_argument("--out", required=True, help="folder for the stand-ins and stand_ins.json")
     pl = sub.add_parser("plan", help="estimate GPU memory and time per stage of a preset; exit 2 if a stage cannot fit the GPU")
     pl.add_argument("--gpu", default="A100-80GB", help="GPU model, e.g. T4, A100-80GB, H100-80GB")
     pl.add_argument("--num-gpus", type=int, default=1)
@@ -524,6 +584,9 @@ def _parser()->argparse.ArgumentParser:
         q.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a field (repeatable)")
         q.add_argument("--out", default=None, help="run folder (default: runs/<name>)")
         q.add_argument("--policies", default=None, help="comma-separated RL runs, e.g. 'RLAIF,RLHF,RLHF+RLAIF' (default: all the config allows)")
+    for q in (r, s_):
+        q.add_argument("--stand-ins", dest="stand_ins", default=None, metavar="DIR",
+                       help="load Hub models as the stand-ins in DIR (from `rlaif-repro stand-ins`); sets models.stand_ins")
     return p
 
 def _cmd_config(a)->int:
@@ -552,7 +615,17 @@ def _cmd_data(a)->int:
         print(json.dumps({k: (v[-300:] if isinstance(v, str) else v) for k, v in row.items()}, indent=1, ensure_ascii=False))
     return 0
 
+def _cmd_stand_ins(a)->int:
+    from rlaif_repro.models import write_stand_ins
+    tasks = [a.task] if a.task else [t for t in TASKS if t != "toy"] if a.preset not in ("toy", "tiny") else ["toy"]
+    names = sorted({n for t in tasks for n in resolve_config(a.preset, a.overrides, None, t).model_names().values()})
+    si = write_stand_ins(names, a.out)
+    for n in names: print(f"{n:40s} -> {si[n]}" if n in si else f"{n:40s}    (needs no stand-in)")
+    print(f"map: {Path(a.out).resolve()/'stand_ins.json'}; use: rlaif-repro reproduce --preset {a.preset} --stand-ins {a.out}", file=sys.stderr)
+    return 0
+
 def _cmd_reproduce(a)->int:
+    if a.stand_ins: a.overrides = [*a.overrides, f"models.stand_ins={Path(a.stand_ins).expanduser().resolve()}"]
     cfg = resolve_config(a.preset, a.overrides, a.config_file, a.task)
     pol = [p.strip() for p in a.policies.split(",")] if a.policies else None
     r = reproduce(cfg, a.out, policies=pol, until=getattr(a, "name", "report"))
@@ -571,6 +644,8 @@ def _cmd_plan(a)->int:
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `rlaif-repro` command"
     a = _parser().parse_args(argv)
-    try: return {"config": _cmd_config, "data": _cmd_data, "reproduce": _cmd_reproduce, "stage": _cmd_reproduce, "plan": _cmd_plan}[a.cmd](a)
-    except (ConfigError, ValueError, FileNotFoundError) as e:
+    cmds = {"config": _cmd_config, "data": _cmd_data, "reproduce": _cmd_reproduce, "stage": _cmd_reproduce, "plan": _cmd_plan,
+            "stand-ins": _cmd_stand_ins}
+    try: return cmds[a.cmd](a)
+    except (ConfigError, ValueError, OSError) as e:   # OSError: missing files, unreachable Hub (DataUnavailableError), unloadable models
         print(f"rlaif-repro {a.cmd}: error: {e}", file=sys.stderr); return 2
