@@ -16,10 +16,10 @@ import datasets
 from .core import seeded_coin, stable_hash
 
 # %% auto 0
-__all__ = ['TASKS', 'SPLITS', 'PROMPT_FEATURES', 'COMPARISON_FEATURES', 'HH_SUBSETS', 'TLDR_SPLITS', 'HIGH_CONFIDENCE',
-           'DataFormatError', 'DataWarning', 'DataUnavailableError', 'UnknownTaskError', 'RowIssues', 'read_jsonl_rows',
-           'TaskSpec', 'register_task', 'get_task', 'load_task', 'split_transcript', 'hh_resplit', 'load_hh',
-           'tldr_context', 'tldr_prompt', 'load_tldr']
+__all__ = ['TASKS', 'SPLITS', 'PROMPT_FEATURES', 'COMPARISON_FEATURES', 'DATA_FILES_ENV', 'HH_SUBSETS', 'TLDR_SPLITS',
+           'HIGH_CONFIDENCE', 'DataFormatError', 'DataWarning', 'DataUnavailableError', 'UnknownTaskError', 'RowIssues',
+           'read_jsonl_rows', 'TaskSpec', 'register_task', 'get_task', 'load_task', 'local_data_files',
+           'split_transcript', 'hh_resplit', 'load_hh', 'tldr_context', 'tldr_prompt', 'load_tldr']
 
 # %% ../nbs/02_data.ipynb
 class DataFormatError(ValueError):
@@ -171,7 +171,7 @@ def _to_dataset(rows, features:datasets.Features, table:str, task:str)->datasets
 def load_task(name:str, # a registered task: "tldr", "hh_helpful", "hh_harmless", "toy", ...
               split:str, # "train", "validation" or "test"
               *,
-              data_files=None, # local source files (see each task); None loads from the Hugging Face Hub
+              data_files=None, # local source files (see each task); None: `$RLAIF_REPRO_DATA_FILES`, else the Hugging Face Hub
               limit:int|None=None, # keep the first `limit` rows of each table (after filtering and splitting)
               seed:int=0, # seed of the per-example placement of chosen/rejected (HH)
               **task_kwargs, # task options, e.g. `on_error="skip"`, `high_confidence=True` (TL;DR)
@@ -188,6 +188,7 @@ def load_task(name:str, # a registered task: "tldr", "hh_helpful", "hh_harmless"
         for k in task_kwargs:
             if k not in spec.options():
                 raise TypeError(f"task {name!r} has no option {k!r}; its options are: {', '.join(spec.options()) or 'none'}")
+    if data_files is None: data_files = local_data_files(name)
     tables = spec.loader(split, data_files=data_files, seed=seed, **task_kwargs)
     out = {}
     for table, feats in (("prompts", PROMPT_FEATURES), ("comparisons", COMPARISON_FEATURES)):
@@ -225,6 +226,20 @@ def _hub_dataset(path:str, hint:str, **kwargs)->datasets.Dataset:
             stack.enter_context(mock.patch.object(hc, "HF_HUB_OFFLINE", True))
         try: return datasets.load_dataset(path, **kwargs)
         except Exception as e: raise _hub_error(f"{path} ({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})", e, hint) from e
+
+# %% ../nbs/02_data.ipynb
+DATA_FILES_ENV = "RLAIF_REPRO_DATA_FILES"
+
+def local_data_files(name:str, # a task name
+                    ):
+    "The `data_files` that `$RLAIF_REPRO_DATA_FILES` (JSON `{task: data_files}`, inline or a file path) gives for task `name`, or None"
+    raw = os.environ.get(DATA_FILES_ENV, "").strip()
+    if not raw: return None
+    where = f"${DATA_FILES_ENV}" + ("" if raw.startswith("{") else f" ({raw})")
+    try: table = json.loads(raw if raw.startswith("{") else Path(raw).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e: raise ValueError(f"{where}: cannot read a JSON object of task -> data_files ({e})") from None
+    if not isinstance(table, dict): raise ValueError(f"{where}: expected a JSON object of task -> data_files, got {type(table).__name__}")
+    return table.get(name)
 
 # %% ../nbs/02_data.ipynb
 _HUMAN, _ASSISTANT = "\n\nHuman:", "\n\nAssistant:"

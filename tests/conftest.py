@@ -1,0 +1,30 @@
+"Shared fixtures: stand-ins of every preset's Hub models, and local source files for the real tasks"
+import os
+from pathlib import Path
+import pytest
+
+from source_fixtures import write_hh, write_tldr
+
+ROOT = Path(__file__).resolve().parents[1]
+HH_HARMLESS_TEST = ROOT.parent / "shared/data/hh-rlhf/harmless-base-test.jsonl.gz"
+HH_FIXTURE = ROOT / "tests/fixtures/hh/harmless-base-test.jsonl"
+
+@pytest.fixture(scope="session")
+def stand_ins(tmp_path_factory)->Path:
+    "One folder with the stand-ins of every Hub model of the colab, single_gpu and paper presets, for every task"
+    from rlaif_repro.config import ExperimentConfig
+    from rlaif_repro.models import write_stand_ins
+    names = {n for p in ("colab", "single_gpu", "paper") for t in ("tldr", "hh_helpful", "hh_harmless")
+             for n in ExperimentConfig.preset(p, task=t).model_names().values()}
+    out = tmp_path_factory.mktemp("stand_ins")
+    write_stand_ins(sorted(names), out)
+    return out
+
+@pytest.fixture(scope="session")
+def data_files(tmp_path_factory)->dict:
+    "`{task: data_files}` for the three real tasks: made-up files in each source's format, and the real HH harmless test set when it lies beside the checkout"
+    d = tmp_path_factory.mktemp("sources")
+    helpful = {"train": str(write_hh(d/"helpful-base/train.jsonl.gz", seed=1)), "test": str(write_hh(d/"helpful-base/test.jsonl.gz", seed=2))}
+    harmless_test = HH_HARMLESS_TEST if HH_HARMLESS_TEST.exists() else HH_FIXTURE
+    harmless = {"train": str(write_hh(d/"harmless-base/train.jsonl.gz", seed=3)), "test": str(harmless_test)}
+    return {"tldr": write_tldr(d/"tldr"), "hh_helpful": helpful, "hh_harmless": harmless}
