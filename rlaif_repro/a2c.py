@@ -282,6 +282,8 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     mlog = MetricsLogger(metrics_path)
     evals = load_json(out_dir/"evals.json") if (out_dir/"evals.json").exists() and start else []
     evals = [e for e in evals if e["step"] <= start]
+    for e in evals:   # candidates live in this run's folder, wherever it is now (the file may come from another working directory)
+        if e.get("path"): e["path"] = str(cand_dir/Path(e["path"]).name)
     unwrap = acc.unwrap_model
     n_micro = cfg.batch_size // (cfg.micro_batch_size * world)
     bar = progress(range(start, total), desc="A2C", total=total - start, unit="step", disable=not acc.is_main_process)

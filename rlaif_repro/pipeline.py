@@ -29,7 +29,7 @@ def resolve_config(preset:str|None="toy", # preset name, used when `config_file`
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)
 
 # %% ../nbs/14_pipeline.ipynb
-import dataclasses, time
+import dataclasses, shutil, time
 import numpy as np
 
 from .core import RunDir, atomic_write, content_key, get_logger, load_json, read_jsonl, save_json, stage_key, progress
@@ -96,8 +96,8 @@ class Reproduction:
         self.keys[name] = key
         cached = self.run.is_done(name, key)
         if cached and (gone := self._missing_outputs(self.run.result(name, key))):
-            get_logger("rlaif_repro.pipeline").warning(f"stage {name}: finished before, but {gone[0]} is missing; running it again")
-            self.log(f"[{name}] outputs missing ({gone[0]}): running it again")
+            self.log(f"[{name}] outputs missing ({gone[0]}): running it again from the start")
+            shutil.rmtree(self.run.path(name, key))   # its partial state belongs to the lost outputs
             cached = False
         t0 = time.time()
         res = self._absolute(self.run.stage(name, key, lambda d: self._portable(fn(d)), force=not cached))
@@ -388,7 +388,6 @@ class Reproduction:
             (d/"report.md").write_text(text, encoding="utf-8")
             return {"report": str(d/"report.md"), "figures": made, "summary": f"{len(made)} figures and report.md"}
         res = self._stage("report", [], inputs, fn)
-        import shutil
         src = Path(res["report"]).parent                       # copy the report and its figures to the top of the run folder
         shutil.copytree(src/"figures", self.run.path("figures"), dirs_exist_ok=True)
         shutil.copyfile(src/"report.md", self.run.path("report.md"))
