@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .core import get_logger, MetricsLogger, progress, read_jsonl, save_json, load_json, set_seed, stable_hash
 from .config import A2CConfig
-from .models import position_ids_from_mask, reward_scores
+from .models import decoding_kwargs, position_ids_from_mask, reward_scores
 from .reward_model import score_responses
 
 # %% auto 0
@@ -105,8 +105,8 @@ def sample_rollouts(policy, # the causal LM to sample from (unwrapped)
     am = torch.tensor([[0] * (P - len(s)) + [1] * len(s) for s in ids], device=dev)
     was = policy.training; policy.eval()
     torch.manual_seed(seed % 2**31)
-    out = policy.generate(input_ids=x, attention_mask=am, do_sample=True, temperature=temperature, top_k=0, top_p=1.0,
-                          max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=pad)
+    out = policy.generate(input_ids=x, attention_mask=am, max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=pad,
+                          **decoding_kwargs(temperature))   # exactly pi at this temperature: no checkpoint sampling defaults
     policy.train(was)
     resp = out[:, P:]
     is_eos = resp == eos

@@ -14,6 +14,7 @@ import torch
 
 from .core import atomic_write, content_key, get_logger, load_json, progress, save_json
 from .config import LabelerConfig
+from .models import decoding_kwargs
 from .prompts import (SCORE_VALUES, answer_to_p1, build_score_prompt, has_chat_template, label_prompt_parts,
                                  resolve_variant, score_prompt_parts, to_chat, truncate_context)
 
@@ -333,7 +334,7 @@ class Labeler:
     def _rationales(self, prompts:list[str], usage:LabelUsage)->list[list[str]]:
         "CoT step 1: `self_consistency` rationales per prompt"
         k = self.cfg.self_consistency
-        sample = dict(do_sample=True, temperature=self.cfg.sc_temperature, top_k=self.cfg.top_k) if k > 1 else dict(do_sample=False)
+        sample = decoding_kwargs(self.cfg.sc_temperature, top_k=self.cfg.top_k) if k > 1 else decoding_kwargs(0.0)
         if self.backend is not None:
             texts = self.backend.generate(prompts, k, self.cfg.cot_max_new_tokens, sample)
             ntoks = [[len(self.tok.encode(t, add_special_tokens=False)) for t in ts] for ts in texts]

@@ -19,11 +19,12 @@ from .core import get_device, get_dtype, get_logger, load_json, save_json, stabl
 
 # %% auto 0
 __all__ = ['STAND_IN_ENV', 'TINY_SPECIAL_TOKENS', 'TINY_CHAT_TEMPLATE', 'TINY_ARCHS', 'TINY_MODELS', 'STAND_IN_FAMILIES',
-           'STAND_IN_MAP', 'register_model_scheme', 'model_schemes', 'is_hub_id', 'active_stand_ins',
-           'resolve_model_path', 'cache_dir', 'build_once', 'build_tiny_tokenizer', 'build_tiny_model',
-           'stand_in_recipe', 'build_stand_in', 'write_stand_ins', 'load_stand_ins', 'use_stand_ins', 'load_tokenizer',
-           'LoraSettings', 'load_causal_lm', 'position_ids_from_mask', 'load_reward_model', 'reward_scores',
-           'load_value_model', 'token_values', 'apply_lora', 'count_parameters']
+           'STAND_IN_MAP', 'NEUTRAL_DECODING', 'register_model_scheme', 'model_schemes', 'is_hub_id',
+           'active_stand_ins', 'resolve_model_path', 'cache_dir', 'build_once', 'build_tiny_tokenizer',
+           'build_tiny_model', 'stand_in_recipe', 'build_stand_in', 'write_stand_ins', 'load_stand_ins',
+           'use_stand_ins', 'decoding_kwargs', 'load_tokenizer', 'LoraSettings', 'load_causal_lm',
+           'position_ids_from_mask', 'load_reward_model', 'reward_scores', 'load_value_model', 'token_values',
+           'apply_lora', 'count_parameters']
 
 # %% ../nbs/03_models.ipynb
 _SCHEMES: dict[str, Callable[[str], str]] = {}
@@ -78,7 +79,7 @@ def resolve_model_path(name:str|Path, # a local directory, `scheme:rest` or a Hu
 # %% ../nbs/03_models.ipynb
 def cache_dir()->Path:
     "Root folder for built-on-demand models: `$RLAIF_REPRO_CACHE` or `~/.cache/rlaif_repro`"
-    return Path(os.environ.get("RLAIF_REPRO_CACHE") or "~/.cache/rlaif_repro").expanduser()
+    return Path(os.environ.get("RLAIF_REPRO_CACHE") or "~/.cache/rlaif_repro").expanduser().absolute()   # the same folder from any directory
 
 def _built_meta(path:Path):
     try: return load_json(path/"BUILD.json")["meta"]
@@ -383,6 +384,19 @@ def use_stand_ins(folder:str|Path|None, # a folder written by `write_stand_ins`;
     global _ACTIVE_STAND_INS
     _ACTIVE_STAND_INS = load_stand_ins(folder) if folder is not None else None
     return dict(_ACTIVE_STAND_INS or {})
+
+# %% ../nbs/03_models.ipynb
+NEUTRAL_DECODING = dict(top_k=0, top_p=1.0, min_p=0.0, typical_p=1.0, epsilon_cutoff=0.0, eta_cutoff=0.0,
+                        repetition_penalty=1.0, no_repeat_ngram_size=0)
+
+def decoding_kwargs(temperature:float, # sampling temperature; 0: greedy
+                    **overrides, # settings to apply on top (the labeler's top-k for self-consistency, say)
+                   )->dict:
+    "`generate()` arguments that decode from the model's own distribution, softmax(logits / temperature), whatever its `generation_config` says"
+    if temperature < 0: raise ValueError(f"temperature={temperature} must be >= 0")
+    kw = dict(NEUTRAL_DECODING, do_sample=True, temperature=temperature) if temperature > 0 else \
+         dict(do_sample=False, repetition_penalty=1.0, no_repeat_ngram_size=0)
+    return kw | overrides
 
 # %% ../nbs/03_models.ipynb
 def _hub_offline()->bool:

@@ -29,7 +29,7 @@ def resolve_config(preset:str|None="toy", # preset name, used when `config_file`
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)
 
 # %% ../nbs/14_pipeline.ipynb
-import dataclasses, shutil, time
+import dataclasses, importlib.util, shutil, time
 import numpy as np
 
 from .core import RunDir, atomic_write, content_key, get_logger, load_json, read_jsonl, save_json, stage_key, progress
@@ -69,16 +69,16 @@ class Reproduction:
                  log:Callable|None=None, # where progress lines go (default: stderr)
                 ):
         self.cfg = cfg
-        self.run = RunDir(out_dir or cfg.run_dir)
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.keys, self.times = {}, {}
         self.task = cfg.data.task
         self._world = None
-        self._extra = {}
-        if cfg.models.stand_ins:
+        self._extra = {}   # what every stage key holds beyond its own fields: the stand-ins' content, when in use
+        if cfg.models.stand_ins:   # checked before the run folder is made: a refused run leaves nothing behind
             self._extra["stand_ins"] = _use_stand_ins(cfg)
             self.log(f"[stand-ins] Hub models load as tiny random stand-ins from {Path(cfg.models.stand_ins).expanduser().resolve()}: "
                      "this run tests the code, its numbers measure nothing")
+        self.run = RunDir(out_dir or cfg.run_dir)
         self.run.write_json("config.json", json.loads(cfg.to_json()))
 
     # ----- helpers
@@ -529,6 +529,9 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
     if bad: raise ValueError(f"unknown RL run(s) {bad}; choose from {list(RL_RUNS)}")
     if "same-size RLAIF" in policies and not m.same_size_labeler: raise ValueError("same-size RLAIF needs models.same_size_labeler")
     if "d-RLAIF" in policies and not m.scorer: raise ValueError("d-RLAIF needs models.scorer")
+    if cfg.labeler.backend == "vllm" and importlib.util.find_spec("vllm") is None:   # say so now, not after SFT
+        raise ConfigError("labeler.backend='vllm' needs vLLM, which is not installed here: pip install 'rlaif_repro[vllm]' "
+                          "(vLLM pins its own torch and transformers: give it its own environment), or --set labeler.backend=hf")
     r = Reproduction(cfg, out_dir, log)
     t0 = time.time()
     steps = [("data", r.stage_data), ("sft", r.stage_sft), ("labels", lambda: r.stage_labels("labeler"))]

@@ -14,7 +14,7 @@ from datasets import Dataset
 
 from .core import get_logger, progress, progress_enabled, save_json, stable_hash, set_seed, chunked
 from .config import SFTConfig
-from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters
+from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, decoding_kwargs
 
 # %% auto 0
 __all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'trl_sft_args', 'SFTResult',
@@ -280,9 +280,8 @@ def generate_completions(model, # a causal LM
         x = torch.tensor([[pad] * (n - len(s)) + s for s in ids], device=dev)
         attn = torch.tensor([[0] * (n - len(s)) + [1] * len(s) for s in ids], device=dev)
         torch.manual_seed(stable_hash(seed, bi) % 2**31)
-        kw = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else dict(do_sample=False)
         gen = model.generate(input_ids=x, attention_mask=attn, max_new_tokens=max_new_tokens, eos_token_id=eos,
-                             pad_token_id=pad, **kw)[:, n:].tolist()
+                             pad_token_id=pad, **decoding_kwargs(temperature))[:, n:].tolist()
         for g in gen:
             ended = eos in g
             body = g[:g.index(eos)] if ended else g

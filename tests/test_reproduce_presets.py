@@ -51,15 +51,16 @@ def test_colab_preset_every_task(task, tmp_path, stand_ins, data_files):
     ev = (next((run/"eval").glob("*/win_rates.csv"))).read_text()
     assert "RLAIF vs SFT" in ev and "RLAIF vs RLHF" in ev
 
-def test_paper_preset_stage_graph(tmp_path, stand_ins, data_files):
-    "The paper preset (7B policy trained in full, 72B labeler) on TL;DR; its vLLM labeling runs in the vLLM environment, here the transformers backend"
+@pytest.mark.parametrize("preset,task,labeler", [("paper", "tldr", "Qwen/Qwen2.5-72B-Instruct"), ("single_gpu", "hh_helpful", "Qwen/Qwen2.5-14B-Instruct")])
+def test_gpu_preset_stage_graph(preset, task, labeler, tmp_path, stand_ins, data_files):
+    "The full-weight presets (no LoRA): paper (7B policy, 72B labeler) and single_gpu (1.5B, 14B). The paper preset labels with vLLM, which lives in its own environment: here the transformers backend"
     run = tmp_path/"run"
-    r = cli("reproduce", "--preset", "paper", "--task", "tldr", "--stand-ins", stand_ins, "--out", run,
-            "--set", f"data.data_files={json.dumps(data_files['tldr'])}", "--set", "labeler.backend=hf", *SMALL)
+    r = cli("reproduce", "--preset", preset, "--task", task, "--stand-ins", stand_ins, "--out", run,
+            "--set", f"data.data_files={json.dumps(data_files[task])}", "--set", "labeler.backend=hf", *SMALL)
     check_report(run, r)
     cfg = json.loads((run/"config.json").read_text())
-    assert cfg["models"]["labeler"] == "Qwen/Qwen2.5-72B-Instruct" and not cfg["rl"]["use_lora"]
-    assert done(run, "labels")["labeler"] == "Qwen/Qwen2.5-72B-Instruct"
+    assert cfg["models"]["labeler"] == labeler and not cfg["rl"]["use_lora"] and not cfg["sft"]["use_lora"]
+    assert done(run, "labels")["labeler"] == labeler
 
 def test_stand_ins_must_cover_every_model(tmp_path, stand_ins):
     "A stand-ins folder that lacks one of the config's Hub models is refused before any stage runs"
@@ -67,7 +68,7 @@ def test_stand_ins_must_cover_every_model(tmp_path, stand_ins):
     cli("stand-ins", "--preset", "colab", "--task", "hh_harmless", "--out", small)
     r = cli("reproduce", "--preset", "colab", "--task", "tldr", "--stand-ins", small, "--out", tmp_path/"run")
     assert r.returncode == 2 and "has no stand-in for policy 'Qwen/Qwen2.5-0.5B'" in r.stderr, r.stderr
-    assert "rlaif-repro stand-ins --preset colab" in r.stderr and not (tmp_path/"run"/"data").exists()
+    assert "rlaif-repro stand-ins --preset colab" in r.stderr and not (tmp_path/"run").exists()
 
 def test_stand_ins_command_writes_every_preset_model(tmp_path):
     r = cli("stand-ins", "--preset", "single_gpu", "--out", tmp_path/"si")
@@ -101,3 +102,9 @@ def test_data_without_network_is_one_clear_line():
     r = cli("data", "--task", "tldr")
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.strip().startswith("rlaif-repro data: error: could not load trl-lib/tldr") and len(r.stderr.strip().splitlines()) == 1
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("vllm") is not None, reason="vLLM is installed here")
+def test_vllm_backend_without_vllm_fails_before_any_stage(tmp_path):
+    r = cli("reproduce", "--preset", "tiny", "--set", "labeler.backend=vllm", "--out", tmp_path/"run")
+    assert r.returncode == 2 and "labeler.backend='vllm' needs vLLM" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path/"run"/"data").exists()
