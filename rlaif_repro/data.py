@@ -198,6 +198,20 @@ def load_task(name:str, # a registered task: "tldr", "hh_helpful", "hh_harmless"
     return datasets.DatasetDict(out)
 
 # %% ../nbs/02_data.ipynb
+DATA_FILES_ENV = "RLAIF_REPRO_DATA_FILES"
+
+def local_data_files(name:str, # a task name
+                    ):
+    "The `data_files` that `$RLAIF_REPRO_DATA_FILES` (JSON `{task: data_files}`, inline or a file path) gives for task `name`, or None"
+    raw = os.environ.get(DATA_FILES_ENV, "").strip()
+    if not raw: return None
+    where = f"${DATA_FILES_ENV}" + ("" if raw.startswith("{") else f" ({raw})")
+    try: table = json.loads(raw if raw.startswith("{") else Path(raw).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e: raise ValueError(f"{where}: cannot read a JSON object of task -> data_files ({e})") from None
+    if not isinstance(table, dict): raise ValueError(f"{where}: expected a JSON object of task -> data_files, got {type(table).__name__}")
+    return table.get(name)
+
+# %% ../nbs/02_data.ipynb
 _TRUE = {"1", "ON", "YES", "TRUE"}
 
 def _hub_offline()->bool:
@@ -226,20 +240,6 @@ def _hub_dataset(path:str, hint:str, **kwargs)->datasets.Dataset:
             stack.enter_context(mock.patch.object(hc, "HF_HUB_OFFLINE", True))
         try: return datasets.load_dataset(path, **kwargs)
         except Exception as e: raise _hub_error(f"{path} ({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})", e, hint) from e
-
-# %% ../nbs/02_data.ipynb
-DATA_FILES_ENV = "RLAIF_REPRO_DATA_FILES"
-
-def local_data_files(name:str, # a task name
-                    ):
-    "The `data_files` that `$RLAIF_REPRO_DATA_FILES` (JSON `{task: data_files}`, inline or a file path) gives for task `name`, or None"
-    raw = os.environ.get(DATA_FILES_ENV, "").strip()
-    if not raw: return None
-    where = f"${DATA_FILES_ENV}" + ("" if raw.startswith("{") else f" ({raw})")
-    try: table = json.loads(raw if raw.startswith("{") else Path(raw).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e: raise ValueError(f"{where}: cannot read a JSON object of task -> data_files ({e})") from None
-    if not isinstance(table, dict): raise ValueError(f"{where}: expected a JSON object of task -> data_files, got {type(table).__name__}")
-    return table.get(name)
 
 # %% ../nbs/02_data.ipynb
 _HUMAN, _ASSISTANT = "\n\nHuman:", "\n\nAssistant:"

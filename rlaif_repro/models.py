@@ -21,10 +21,9 @@ from .core import get_device, get_dtype, get_logger, load_json, save_json, stabl
 __all__ = ['STAND_IN_ENV', 'TINY_SPECIAL_TOKENS', 'TINY_CHAT_TEMPLATE', 'TINY_ARCHS', 'TINY_MODELS', 'STAND_IN_FAMILIES',
            'STAND_IN_MAP', 'NEUTRAL_DECODING', 'register_model_scheme', 'model_schemes', 'is_hub_id',
            'active_stand_ins', 'resolve_model_path', 'cache_dir', 'build_once', 'build_tiny_tokenizer',
-           'build_tiny_model', 'stand_in_recipe', 'build_stand_in', 'write_stand_ins', 'load_stand_ins',
-           'use_stand_ins', 'decoding_kwargs', 'load_tokenizer', 'LoraSettings', 'load_causal_lm',
-           'position_ids_from_mask', 'load_reward_model', 'reward_scores', 'load_value_model', 'token_values',
-           'apply_lora', 'count_parameters']
+           'build_tiny_model', 'load_tokenizer', 'LoraSettings', 'load_causal_lm', 'position_ids_from_mask',
+           'load_reward_model', 'reward_scores', 'load_value_model', 'token_values', 'apply_lora', 'count_parameters',
+           'stand_in_recipe', 'build_stand_in', 'write_stand_ins', 'load_stand_ins', 'use_stand_ins', 'decoding_kwargs']
 
 # %% ../nbs/03_models.ipynb
 _SCHEMES: dict[str, Callable[[str], str]] = {}
@@ -259,146 +258,6 @@ def _resolve_tiny(name:str)->Path:
 register_model_scheme("tiny", _resolve_tiny)
 
 # %% ../nbs/03_models.ipynb
-# Hub names are matched by family; each family says which architecture class, tokenizer style and
-# generation defaults its real checkpoints ship with (read off their config, tokenizer and generation files)
-_CHATML = ("{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
-           "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
-           "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
-_LLAMA3 = ("{{ bos_token }}{% for m in messages %}{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>\\n\\n' + m['content'] + '<|eot_id|>' }}"
-           "{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}")
-STAND_IN_FAMILIES = {
-    "qwen2": dict(pattern=r"Qwen/Qwen2(\.5)?-[\w.-]+", arch="qwen2", digits="single", template=_CHATML, bos=None, add_bos=False,
-                  specials=["<|endoftext|>", "<|im_start|>", "<|im_end|>"], pad="<|endoftext|>",
-                  eos="<|endoftext|>", chat_eos="<|im_end|>", chat_in_base=True, untied_from_b=7,
-                  chat_generation=dict(do_sample=True, temperature=0.7, top_p=0.8, top_k=20, repetition_penalty=1.05)),
-    "llama3": dict(pattern=r"meta-llama/(Meta-)?Llama-3[\w.-]*", arch="llama", digits="groups", template=_LLAMA3,
-                   bos="<|begin_of_text|>", add_bos=True, specials=["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>",
-                   "<|end_header_id|>", "<|eot_id|>"], pad=None, eos="<|end_of_text|>", chat_eos="<|eot_id|>",
-                   chat_in_base=False, untied_from_b=0, chat_generation=dict(do_sample=True, temperature=0.6, top_p=0.9)),
-    "gpt2": dict(pattern=r"(openai-community/)?(distil)?gpt2(-medium|-large|-xl)?", arch="gpt2", digits="merged", template=None,
-                 bos="<|endoftext|>", add_bos=False, specials=["<|endoftext|>"], pad=None, eos="<|endoftext|>", chat_eos=None,
-                 chat_in_base=False, untied_from_b=10**9, chat_generation={}),
-}
-
-# %% ../nbs/03_models.ipynb
-def _parse_size(name:str)->float|None:
-    "The parameter count in billions written in a Hub name ('Qwen2.5-0.5B-Instruct' -> 0.5)"
-    m = re.search(r"(\d+(?:\.\d+)?)B(?![a-z])", name)
-    return float(m.group(1)) if m else None
-
-def stand_in_recipe(name:str, # a Hub id such as 'Qwen/Qwen2.5-7B-Instruct'
-                   )->dict:
-    "How to build the stand-in of `name`: family, architecture, chat or base, tied head, tokenizer and generation style"
-    for fam, spec in STAND_IN_FAMILIES.items():
-        if re.fullmatch(spec["pattern"], name):
-            chat = bool(re.search(r"(Instruct|-chat|-it)$", name, re.I))
-            size = _parse_size(name)
-            return {"family": fam, "arch": spec["arch"], "chat": chat, "template": chat or spec["chat_in_base"],
-                    "tied": size is None or size < spec["untied_from_b"], "size_b": size}
-    raise ValueError(f"no stand-in recipe for {name!r}: known families are "
-                     + "; ".join(f"{k} ({v['pattern']})" for k, v in STAND_IN_FAMILIES.items())
-                     + ". Map it to a local folder yourself in stand_ins.json")
-
-# %% ../nbs/03_models.ipynb
-def build_stand_in(name:str, # the Hub id it stands in for
-                   path:str|Path, # folder to write
-                   *,
-                   n_layer:int=2, n_embd:int=64, n_head:int=4, n_kv_head:int=2, vocab_size:int=1000, seed:int=0,
-                  )->Path:
-    "A tiny random checkpoint of `name`'s architecture class and tokenizer style, saved with `save_pretrained`"
-    r, spec = stand_in_recipe(name), None
-    spec = STAND_IN_FAMILIES[r["family"]]
-    eos = spec["chat_eos"] if r["chat"] else spec["eos"]
-    tok = _wrap_tokenizer(_train_bpe(vocab_size, spec["specials"], spec["digits"]), bos=spec["bos"], eos=eos, pad=spec["pad"], add_bos=spec["add_bos"],
-                          extra=[s for s in spec["specials"] if s not in (spec["bos"], eos, spec["pad"])],
-                          model_max_length=1024 if r["arch"] == "gpt2" else 131072)
-    if r["template"]: tok.chat_template = spec["template"]
-    tid = lambda s: None if s is None else tok.convert_tokens_to_ids(s)
-    ids = dict(bos_token_id=tid(spec["bos"] or spec["eos"]), eos_token_id=tid(eos), pad_token_id=tid(spec["pad"]))
-    if r["arch"] == "gpt2":
-        cfg = GPT2Config(vocab_size=len(tok), n_positions=1024, n_embd=n_embd, n_layer=n_layer, n_head=n_head, **ids)
-    else:
-        cls = Qwen2Config if r["arch"] == "qwen2" else LlamaConfig
-        cfg = cls(vocab_size=len(tok), hidden_size=n_embd, intermediate_size=2 * n_embd, num_hidden_layers=n_layer,
-                  num_attention_heads=n_head, num_key_value_heads=n_kv_head, max_position_embeddings=32768,
-                  tie_word_embeddings=r["tied"], **ids)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = AutoModelForCausalLM.from_config(cfg)
-    gen = dict(bos_token_id=ids["bos_token_id"], pad_token_id=ids["pad_token_id"],
-               eos_token_id=[tid(eos), tid(spec["eos"])] if r["chat"] and eos != spec["eos"] else tid(eos))
-    model.generation_config = GenerationConfig(**gen, **(spec["chat_generation"] if r["chat"] else {}))
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    with _no_progress_bars(): model.save_pretrained(path, safe_serialization=True)
-    tok.save_pretrained(path)
-    save_json({"stands_in_for": name} | r, path/"STAND_IN.json")
-    return path
-
-# %% ../nbs/03_models.ipynb
-STAND_IN_MAP = "stand_ins.json"
-_STAND_IN_VERSION = 1
-
-def write_stand_ins(names:Sequence[str], # Hub ids (scheme names and local paths are skipped)
-                    out:str|Path, # folder that receives one sub-folder per model and `stand_ins.json`
-                    seed:int=0, # weights are a function of the seed and the name
-                   )->dict:
-    "Build (or reuse) a stand-in for every Hub id in `names`; returns the map Hub id -> folder"
-    out = Path(out).expanduser().resolve()
-    hub = sorted({n for n in names if is_hub_id(n)})
-    for n in hub: stand_in_recipe(n)                      # fail before building anything if one has no recipe
-    folders = {}
-    for n in hub:
-        folder = n.replace("/", "--")
-        meta = {"name": n, "seed": seed, "version": _STAND_IN_VERSION, "transformers": transformers.__version__.split(".")[0]}
-        build_once(out/folder, lambda d, n=n: build_stand_in(n, d, seed=seed + stable_hash(n) % 1000), meta)
-        folders[n] = folder
-    old = _read_map(out) if (out/STAND_IN_MAP).exists() else {}
-    save_json({"models": old | folders, "note": "tiny random checkpoints: numbers computed with them measure nothing"},
-              out/STAND_IN_MAP)
-    return {n: str(out/f) for n, f in (old | folders).items()}
-
-def _read_map(folder:Path)->dict:
-    "The name -> sub-folder entries of a stand-ins folder's `stand_ins.json`"
-    p = Path(folder)/STAND_IN_MAP
-    if not p.exists(): raise FileNotFoundError(f"{folder} holds no {STAND_IN_MAP}; write it with `rlaif-repro stand-ins --preset P --out {folder}`")
-    d = load_json(p)
-    if not isinstance(d, dict) or not isinstance(d.get("models"), dict):
-        raise ValueError(f"{p}: expected {{\"models\": {{hub id: folder}}}}")
-    return d["models"]
-
-def load_stand_ins(folder:str|Path, # a folder written by `write_stand_ins`
-                  )->dict:
-    "The map Hub id -> absolute stand-in folder of `folder` (each must exist)"
-    folder = Path(folder).expanduser().resolve()
-    out = {}
-    for name, sub in _read_map(folder).items():
-        p = (folder/sub).resolve()
-        if not p.is_dir(): raise FileNotFoundError(f"{folder/STAND_IN_MAP}: the stand-in of {name!r} ({p}) is missing; write it again")
-        out[name] = str(p)
-    return out
-
-# %% ../nbs/03_models.ipynb
-def use_stand_ins(folder:str|Path|None, # a folder written by `write_stand_ins`; None switches stand-ins off again
-                 )->dict:
-    "From now on, in this process, load the stand-in wherever a model is named by a Hub id that `folder` maps"
-    global _ACTIVE_STAND_INS
-    _ACTIVE_STAND_INS = load_stand_ins(folder) if folder is not None else None
-    return dict(_ACTIVE_STAND_INS or {})
-
-# %% ../nbs/03_models.ipynb
-NEUTRAL_DECODING = dict(top_k=0, top_p=1.0, min_p=0.0, typical_p=1.0, epsilon_cutoff=0.0, eta_cutoff=0.0,
-                        repetition_penalty=1.0, no_repeat_ngram_size=0)
-
-def decoding_kwargs(temperature:float, # sampling temperature; 0: greedy
-                    **overrides, # settings to apply on top (the labeler's top-k for self-consistency, say)
-                   )->dict:
-    "`generate()` arguments that decode from the model's own distribution, softmax(logits / temperature), whatever its `generation_config` says"
-    if temperature < 0: raise ValueError(f"temperature={temperature} must be >= 0")
-    kw = dict(NEUTRAL_DECODING, do_sample=True, temperature=temperature) if temperature > 0 else \
-         dict(do_sample=False, repetition_penalty=1.0, no_repeat_ngram_size=0)
-    return kw | overrides
-
-# %% ../nbs/03_models.ipynb
 def _hub_offline()->bool:
     import huggingface_hub.constants as hc
     return os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE") or bool(hc.HF_HUB_OFFLINE)
@@ -611,3 +470,143 @@ def count_parameters(model:nn.Module, # any torch module
         if id(prm) in seen or (trainable_only and not prm.requires_grad): continue
         seen.add(id(prm)); n += prm.numel()
     return n
+
+# %% ../nbs/03_models.ipynb
+# Hub names are matched by family; each family says which architecture class, tokenizer style and
+# generation defaults its real checkpoints ship with (read off their config, tokenizer and generation files)
+_CHATML = ("{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
+           "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
+           "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+_LLAMA3 = ("{{ bos_token }}{% for m in messages %}{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>\\n\\n' + m['content'] + '<|eot_id|>' }}"
+           "{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}")
+STAND_IN_FAMILIES = {
+    "qwen2": dict(pattern=r"Qwen/Qwen2(\.5)?-[\w.-]+", arch="qwen2", digits="single", template=_CHATML, bos=None, add_bos=False,
+                  specials=["<|endoftext|>", "<|im_start|>", "<|im_end|>"], pad="<|endoftext|>",
+                  eos="<|endoftext|>", chat_eos="<|im_end|>", chat_in_base=True, untied_from_b=7,
+                  chat_generation=dict(do_sample=True, temperature=0.7, top_p=0.8, top_k=20, repetition_penalty=1.05)),
+    "llama3": dict(pattern=r"meta-llama/(Meta-)?Llama-3[\w.-]*", arch="llama", digits="groups", template=_LLAMA3,
+                   bos="<|begin_of_text|>", add_bos=True, specials=["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>",
+                   "<|end_header_id|>", "<|eot_id|>"], pad=None, eos="<|end_of_text|>", chat_eos="<|eot_id|>",
+                   chat_in_base=False, untied_from_b=0, chat_generation=dict(do_sample=True, temperature=0.6, top_p=0.9)),
+    "gpt2": dict(pattern=r"(openai-community/)?(distil)?gpt2(-medium|-large|-xl)?", arch="gpt2", digits="merged", template=None,
+                 bos="<|endoftext|>", add_bos=False, specials=["<|endoftext|>"], pad=None, eos="<|endoftext|>", chat_eos=None,
+                 chat_in_base=False, untied_from_b=10**9, chat_generation={}),
+}
+
+# %% ../nbs/03_models.ipynb
+def _parse_size(name:str)->float|None:
+    "The parameter count in billions written in a Hub name ('Qwen2.5-0.5B-Instruct' -> 0.5)"
+    m = re.search(r"(\d+(?:\.\d+)?)B(?![a-z])", name)
+    return float(m.group(1)) if m else None
+
+def stand_in_recipe(name:str, # a Hub id such as 'Qwen/Qwen2.5-7B-Instruct'
+                   )->dict:
+    "How to build the stand-in of `name`: family, architecture, chat or base, tied head, tokenizer and generation style"
+    for fam, spec in STAND_IN_FAMILIES.items():
+        if re.fullmatch(spec["pattern"], name):
+            chat = bool(re.search(r"(Instruct|-chat|-it)$", name, re.I))
+            size = _parse_size(name)
+            return {"family": fam, "arch": spec["arch"], "chat": chat, "template": chat or spec["chat_in_base"],
+                    "tied": size is None or size < spec["untied_from_b"], "size_b": size}
+    raise ValueError(f"no stand-in recipe for {name!r}: known families are "
+                     + "; ".join(f"{k} ({v['pattern']})" for k, v in STAND_IN_FAMILIES.items())
+                     + ". Map it to a local folder yourself in stand_ins.json")
+
+# %% ../nbs/03_models.ipynb
+def build_stand_in(name:str, # the Hub id it stands in for
+                   path:str|Path, # folder to write
+                   *,
+                   n_layer:int=2, n_embd:int=64, n_head:int=2, n_kv_head:int=1, vocab_size:int=1000, seed:int=0,   # head_dim 32: vLLM's CPU kernels need >= 32
+                  )->Path:
+    "A tiny random checkpoint of `name`'s architecture class and tokenizer style, saved with `save_pretrained`"
+    r, spec = stand_in_recipe(name), None
+    spec = STAND_IN_FAMILIES[r["family"]]
+    eos = spec["chat_eos"] if r["chat"] else spec["eos"]
+    tok = _wrap_tokenizer(_train_bpe(vocab_size, spec["specials"], spec["digits"]), bos=spec["bos"], eos=eos, pad=spec["pad"], add_bos=spec["add_bos"],
+                          extra=[s for s in spec["specials"] if s not in (spec["bos"], eos, spec["pad"])],
+                          model_max_length=1024 if r["arch"] == "gpt2" else 131072)
+    if r["template"]: tok.chat_template = spec["template"]
+    tid = lambda s: None if s is None else tok.convert_tokens_to_ids(s)
+    ids = dict(bos_token_id=tid(spec["bos"] or spec["eos"]), eos_token_id=tid(eos), pad_token_id=tid(spec["pad"]))
+    if r["arch"] == "gpt2":
+        cfg = GPT2Config(vocab_size=len(tok), n_positions=1024, n_embd=n_embd, n_layer=n_layer, n_head=n_head, **ids)
+    else:
+        cls = Qwen2Config if r["arch"] == "qwen2" else LlamaConfig
+        cfg = cls(vocab_size=len(tok), hidden_size=n_embd, intermediate_size=2 * n_embd, num_hidden_layers=n_layer,
+                  num_attention_heads=n_head, num_key_value_heads=n_kv_head, max_position_embeddings=32768,
+                  tie_word_embeddings=r["tied"], **ids)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = AutoModelForCausalLM.from_config(cfg)
+    gen = dict(bos_token_id=ids["bos_token_id"], pad_token_id=ids["pad_token_id"],
+               eos_token_id=[tid(eos), tid(spec["eos"])] if r["chat"] and eos != spec["eos"] else tid(eos))
+    model.generation_config = GenerationConfig(**gen, **(spec["chat_generation"] if r["chat"] else {}))
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    with _no_progress_bars(): model.save_pretrained(path, safe_serialization=True)
+    tok.save_pretrained(path)
+    save_json({"stands_in_for": name} | r, path/"STAND_IN.json")
+    return path
+
+# %% ../nbs/03_models.ipynb
+STAND_IN_MAP = "stand_ins.json"
+_STAND_IN_VERSION = 2
+
+def write_stand_ins(names:Sequence[str], # Hub ids (scheme names and local paths are skipped)
+                    out:str|Path, # folder that receives one sub-folder per model and `stand_ins.json`
+                    seed:int=0, # weights are a function of the seed and the name
+                   )->dict:
+    "Build (or reuse) a stand-in for every Hub id in `names`; returns the map Hub id -> folder"
+    out = Path(out).expanduser().resolve()
+    hub = sorted({n for n in names if is_hub_id(n)})
+    for n in hub: stand_in_recipe(n)                      # fail before building anything if one has no recipe
+    folders = {}
+    for n in hub:
+        folder = n.replace("/", "--")
+        meta = {"name": n, "seed": seed, "version": _STAND_IN_VERSION, "transformers": transformers.__version__.split(".")[0]}
+        build_once(out/folder, lambda d, n=n: build_stand_in(n, d, seed=seed + stable_hash(n) % 1000), meta)
+        folders[n] = folder
+    old = _read_map(out) if (out/STAND_IN_MAP).exists() else {}
+    save_json({"models": old | folders, "note": "tiny random checkpoints: numbers computed with them measure nothing"},
+              out/STAND_IN_MAP)
+    return {n: str(out/f) for n, f in (old | folders).items()}
+
+def _read_map(folder:Path)->dict:
+    "The name -> sub-folder entries of a stand-ins folder's `stand_ins.json`"
+    p = Path(folder)/STAND_IN_MAP
+    if not p.exists(): raise FileNotFoundError(f"{folder} holds no {STAND_IN_MAP}; write it with `rlaif-repro stand-ins --preset P --out {folder}`")
+    d = load_json(p)
+    if not isinstance(d, dict) or not isinstance(d.get("models"), dict):
+        raise ValueError(f"{p}: expected {{\"models\": {{hub id: folder}}}}")
+    return d["models"]
+
+def load_stand_ins(folder:str|Path, # a folder written by `write_stand_ins`
+                  )->dict:
+    "The map Hub id -> absolute stand-in folder of `folder` (each must exist)"
+    folder = Path(folder).expanduser().resolve()
+    out = {}
+    for name, sub in _read_map(folder).items():
+        p = (folder/sub).resolve()
+        if not p.is_dir(): raise FileNotFoundError(f"{folder/STAND_IN_MAP}: the stand-in of {name!r} ({p}) is missing; write it again")
+        out[name] = str(p)
+    return out
+
+# %% ../nbs/03_models.ipynb
+def use_stand_ins(folder:str|Path|None, # a folder written by `write_stand_ins`; None switches stand-ins off again
+                 )->dict:
+    "From now on, in this process, load the stand-in wherever a model is named by a Hub id that `folder` maps"
+    global _ACTIVE_STAND_INS
+    _ACTIVE_STAND_INS = load_stand_ins(folder) if folder is not None else None
+    return dict(_ACTIVE_STAND_INS or {})
+
+# %% ../nbs/03_models.ipynb
+NEUTRAL_DECODING = dict(top_k=0, top_p=1.0, min_p=0.0, typical_p=1.0, epsilon_cutoff=0.0, eta_cutoff=0.0,
+                        repetition_penalty=1.0, no_repeat_ngram_size=0)
+
+def decoding_kwargs(temperature:float, # sampling temperature; 0: greedy
+                    **overrides, # settings to apply on top (the labeler's top-k for self-consistency, say)
+                   )->dict:
+    "`generate()` arguments that decode from the model's own distribution, softmax(logits / temperature), whatever its `generation_config` says"
+    if temperature < 0: raise ValueError(f"temperature={temperature} must be >= 0")
+    kw = dict(NEUTRAL_DECODING, do_sample=True, temperature=temperature) if temperature > 0 else \
+         dict(do_sample=False, repetition_penalty=1.0, no_repeat_ngram_size=0)
+    return kw | overrides
