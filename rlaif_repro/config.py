@@ -139,12 +139,19 @@ class ModelConfig(_Config):
     lora_dropout: float = F(0.05, "LoRA dropout")
     lora_target_modules: str = F("all-linear", "modules that get adapters (peft syntax)")
     stand_ins: str | None = F(None, "a folder from `rlaif-repro stand-ins`: Hub ids load as tiny random stand-ins (offline test runs)")
+    vllm_tensor_parallel_size: int = F(1, "GPUs one vLLM labeling engine spans (`labeler.backend='vllm'`)")
+    vllm_gpu_memory_utilization: float = F(0.9, "share of each GPU's memory a vLLM engine may reserve (on a CPU: of the RAM)")
+    vllm_max_model_len: int | None = F(None, "longest sequence a vLLM engine serves (None: the model's own limit)")
+    vllm_kv_cache_gb: float | None = F(None, "KV-cache size of a vLLM engine in GiB (None: from the memory share; set it on a CPU)")
+    vllm_enforce_eager: bool = F(False, "run vLLM without graph capture or compilation (starts faster, runs slower)")
     def _validate(self):
         for name in ("policy", "labeler"):
             if not getattr(self, name).strip(): self._bad(name, getattr(self, name), "must name a model")
         self._choice("dtype", ("auto", "float32", "bfloat16", "float16"))
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device): self._bad("device", self.device, "use 'auto', 'cpu', 'mps', 'cuda' or 'cuda:N'")
         self._range("lora_r", 1); self._range("lora_alpha", 1); self._range("lora_dropout", 0, 1, hi_open=True)
+        self._range("vllm_tensor_parallel_size", 1); self._range("vllm_gpu_memory_utilization", 0, 1, lo_open=True)
+        self._range("vllm_max_model_len", 16); self._range("vllm_kv_cache_gb", 0, lo_open=True)
 
 # %% ../nbs/01_config.ipynb
 VARIANT_RE = re.compile(r"(base|detailed)(_cot)?_(\d+)shot")

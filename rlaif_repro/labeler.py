@@ -335,11 +335,9 @@ class Labeler:
         "CoT step 1: `self_consistency` rationales per prompt"
         k = self.cfg.self_consistency
         sample = decoding_kwargs(self.cfg.sc_temperature, top_k=self.cfg.top_k) if k > 1 else decoding_kwargs(0.0)
-        if self.backend is not None:
-            texts = self.backend.generate(prompts, k, self.cfg.cot_max_new_tokens, sample)
-            ntoks = [[len(self.tok.encode(t, add_special_tokens=False)) for t in ts] for ts in texts]
-        else:
-            texts, ntoks = _hf_generate(self.model, self.tok, [self._encode(p) for p in prompts], k, self.cfg.cot_max_new_tokens, sample)
+        seqs = [self._encode(p) for p in prompts]   # the same token ids on both backends
+        if self.backend is not None: texts, ntoks = self.backend.generate(seqs, k, self.cfg.cot_max_new_tokens, sample)
+        else: texts, ntoks = _hf_generate(self.model, self.tok, seqs, k, self.cfg.cot_max_new_tokens, sample)
         cue = _label_cue(self.task).strip()
         usage.inferences += len(prompts) * k
         usage.output_tokens += sum(map(sum, ntoks)); usage.rationale_tokens += sum(map(sum, ntoks))
@@ -494,15 +492,20 @@ def _hf_generate(model, tok, seqs:list[list[int]], k:int, max_new:int, sample:di
 # %% ../nbs/05_labeler.ipynb
 class _VLLMBackend:
     "Next-token log-probs and rationale generation through vLLM (exact label log-probs via prompt log-probs)"
+    _engines:dict = {}   # one engine per checkpoint and settings in a process: building one takes tens of seconds
     def __init__(self, llm, tokenizer): self.llm, self.tok = llm, tokenizer
 
-    @staticmethod
-    def load(name_or_path:str, **kw):
+    @classmethod
+    def load(cls, name_or_path:str, **kw):
+        "A vLLM engine for the checkpoint (stand-ins resolved) and our tokenizer for it; `kw` go to `vllm.LLM`"
         try: from vllm import LLM
         except ImportError: raise ImportError("backend='vllm' needs vLLM: pip install 'rlaif_repro[vllm]'") from None
-        from rlaif_repro.models import resolve_model_path
-        llm = LLM(model=resolve_model_path(name_or_path), enable_prefix_caching=True, **kw)
-        return llm, llm.get_tokenizer()
+        from rlaif_repro.models import load_tokenizer, resolve_model_path
+        path = resolve_model_path(name_or_path)
+        key = (path, json.dumps(kw, sort_keys=True, default=str))
+        if key not in cls._engines:
+            cls._engines[key] = LLM(model=path, tokenizer=path, enable_prefix_caching=True, **kw)
+        return cls._engines[key], load_tokenizer(name_or_path, trust_remote_code=kw.get("trust_remote_code", False))
 
     def logprobs(self, groups, token_sets):
         from vllm import SamplingParams
@@ -521,9 +524,19 @@ class _VLLMBackend:
         for g in groups: out.append(res[k:k + len(g)]); k += len(g)
         return out
 
-    def generate(self, prompts, k, max_new, sample):
+    def generate(self, seqs:list[list[int]], k:int, max_new:int, sample:dict, seed:int=0):
+        "`k` continuations of each token sequence: texts and token counts, decoded like `_hf_generate`"
         from vllm import SamplingParams
-        sp = SamplingParams(n=k, max_tokens=max_new, temperature=sample.get("temperature", 0.0) if sample.get("do_sample") else 0.0,
-                            top_k=sample.get("top_k", -1) if sample.get("do_sample") else -1)
-        outs = self.llm.generate(prompts, sp, use_tqdm=False)
-        return [[c.text for c in o.outputs] for o in outs]
+        from vllm.inputs import TokensPrompt
+        hot = bool(sample.get("do_sample"))
+        sp = SamplingParams(n=k, max_tokens=max_new, temperature=sample["temperature"] if hot else 0.0,
+                            top_k=sample.get("top_k") or 0 if hot else 0, top_p=1.0, min_p=0.0, repetition_penalty=1.0,
+                            seed=seed, skip_special_tokens=True)   # every setting given: no checkpoint defaults slip in
+        outs = self.llm.generate([TokensPrompt(prompt_token_ids=s) for s in seqs], sp, use_tqdm=False)
+        stop = {self.tok.eos_token_id, self.tok.pad_token_id}
+        texts, counts = [], []
+        for o in outs:
+            ids = [list(c.token_ids) for c in o.outputs]
+            ids = [c[:next((i for i, t in enumerate(c) if t in stop), len(c))] for c in ids]
+            texts.append([self.tok.decode(c, skip_special_tokens=True) for c in ids]); counts.append([len(c) for c in ids])
+        return texts, counts

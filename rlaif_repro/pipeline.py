@@ -122,8 +122,12 @@ class Reproduction:
         from rlaif_repro.labeler import Labeler
         cfg = dataclasses.replace(self.cfg.labeler, **overrides)
         if cfg.backend == "vllm":   # vLLM builds its own engine from the (stand-in-resolved) name
-            return Labeler.from_pretrained(name, self.task, cfg, dtype=_vllm_dtype(self.cfg.models.dtype),
-                                           trust_remote_code=self.cfg.models.trust_remote_code)
+            m = self.cfg.models
+            kw = dict(dtype=_vllm_dtype(m.dtype), trust_remote_code=m.trust_remote_code, seed=self.cfg.seed,
+                      tensor_parallel_size=m.vllm_tensor_parallel_size, gpu_memory_utilization=m.vllm_gpu_memory_utilization,
+                      enforce_eager=m.vllm_enforce_eager) | ({"max_model_len": m.vllm_max_model_len} if m.vllm_max_model_len else {}) \
+                 | ({"kv_cache_memory_bytes": int(m.vllm_kv_cache_gb * 2**30)} if m.vllm_kv_cache_gb else {})
+            return Labeler.from_pretrained(name, self.task, cfg, **kw)
         model, tok = self._load_lm(name)
         return Labeler(model.eval(), tok, self.task, cfg, name=str(name))
 
