@@ -123,7 +123,7 @@ class Reproduction:
         cfg = dataclasses.replace(self.cfg.labeler, **overrides)
         if cfg.backend == "vllm":   # vLLM builds its own engine from the (stand-in-resolved) name
             m = self.cfg.models
-            kw = dict(dtype=_vllm_dtype(m.dtype), trust_remote_code=m.trust_remote_code, seed=self.cfg.seed,
+            kw = dict(dtype=m.dtype, trust_remote_code=m.trust_remote_code, seed=self.cfg.seed,
                       tensor_parallel_size=m.vllm_tensor_parallel_size, gpu_memory_utilization=m.vllm_gpu_memory_utilization,
                       enforce_eager=m.vllm_enforce_eager) | ({"max_model_len": m.vllm_max_model_len} if m.vllm_max_model_len else {}) \
                  | ({"kv_cache_memory_bytes": int(m.vllm_kv_cache_gb * 2**30)} if m.vllm_kv_cache_gb else {})
@@ -400,8 +400,6 @@ class Reproduction:
 
 # %% ../nbs/14_pipeline.ipynb
 def _rl_stage(policy:str)->str: return "rl_" + policy.replace(" ", "_")
-
-def _vllm_dtype(dtype:str)->str: return {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}.get(dtype, "auto")
 
 def _use_stand_ins(cfg:ExperimentConfig)->str:
     "Put the config's stand-ins in force; every Hub model the config names must have one. Returns a key of their content"
