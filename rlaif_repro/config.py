@@ -139,7 +139,7 @@ class ModelConfig(_Config):
     lora_dropout: float = F(0.05, "LoRA dropout")
     lora_target_modules: str = F("all-linear", "modules that get adapters (peft syntax)")
     stand_ins: str | None = F(None, "a folder from `rlaif-repro stand-ins`: Hub ids load as tiny random stand-ins (offline test runs)")
-    vllm_tensor_parallel_size: int = F(1, "GPUs one vLLM labeling engine spans (`labeler.backend='vllm'`)")
+    vllm_tensor_parallel_size: int | None = F(None, "GPUs one vLLM labeling engine spans (`labeler.backend='vllm'`; None: every GPU it sees)")
     vllm_gpu_memory_utilization: float = F(0.9, "share of each GPU's memory a vLLM engine may reserve (on a CPU: of the RAM)")
     vllm_max_model_len: int | None = F(None, "longest sequence a vLLM engine serves (None: the model's own limit)")
     vllm_kv_cache_gb: float | None = F(None, "KV-cache size of a vLLM engine in GiB (None: from the memory share; set it on a CPU)")

@@ -62,6 +62,11 @@ def prompt_contexts(task:str, # the registered task
     return out
 
 # %% ../nbs/14_pipeline.ipynb
+def _visible_gpus()->int:
+    "CUDA devices this process sees (1 on a machine without one): vLLM's default tensor-parallel size"
+    import torch
+    return max(1, torch.cuda.device_count()) if torch.cuda.is_available() else 1
+
 class Reproduction:
     "The paper's pipeline for one config: every stage cached by content key under `cfg.run_dir` (or `out_dir`)"
     def __init__(self, cfg:ExperimentConfig, # the resolved config (`resolve_config` / `ExperimentConfig.preset`)
@@ -124,7 +129,7 @@ class Reproduction:
         if cfg.backend == "vllm":   # vLLM builds its own engine from the (stand-in-resolved) name
             m = self.cfg.models
             kw = dict(dtype=m.dtype, trust_remote_code=m.trust_remote_code, seed=self.cfg.seed,
-                      tensor_parallel_size=m.vllm_tensor_parallel_size, gpu_memory_utilization=m.vllm_gpu_memory_utilization,
+                      tensor_parallel_size=m.vllm_tensor_parallel_size or _visible_gpus(), gpu_memory_utilization=m.vllm_gpu_memory_utilization,
                       enforce_eager=m.vllm_enforce_eager) | ({"max_model_len": m.vllm_max_model_len} if m.vllm_max_model_len else {}) \
                  | ({"kv_cache_memory_bytes": int(m.vllm_kv_cache_gb * 2**30)} if m.vllm_kv_cache_gb else {})
             return Labeler.from_pretrained(name, self.task, cfg, **kw)

@@ -236,15 +236,16 @@ class _Ctx:
         if not (self.zero3 and self.n > 1): return 0.0
         return min(arch.params, 2 * arch.layer_params + arch.vocab * arch.hidden) * self.b
 
-def _row(stage, models, params, parts:dict, tokens, flops, seconds, notes, ctx:_Ctx)->dict:
+def _row(stage, models, params, parts:dict, tokens, flops, seconds, notes, ctx:_Ctx, share:float=HEADROOM)->dict:
+    "One plan row; it fits when its memory is within `share` of a GPU's memory"
     mem = sum(parts.values())
     return {"stage": stage, "models": models, "parameters": float(params), "memory_gb": _gb(mem),
-            "fits": bool(mem / 1e9 <= HEADROOM * ctx.gpu.memory_gb), "tokens": float(tokens), "flops": float(flops),
+            "fits": bool(mem / 1e9 <= share * ctx.gpu.memory_gb), "_share": share, "tokens": float(tokens), "flops": float(flops),
             "hours": round(seconds / 3600, 3), "notes": notes, "_parts": {k: _gb(v) for k, v in parts.items() if v}}
 
 def _skipped(stage, why)->dict:
-    return {"stage": stage, "models": "-", "parameters": 0.0, "memory_gb": 0.0, "fits": True, "tokens": 0.0, "flops": 0.0,
-            "hours": 0.0, "notes": f"skipped: {why}", "_parts": {}}
+    return {"stage": stage, "models": "-", "parameters": 0.0, "memory_gb": 0.0, "fits": True, "_share": HEADROOM, "tokens": 0.0,
+            "flops": 0.0, "hours": 0.0, "notes": f"skipped: {why}", "_parts": {}}
 
 # %% ../nbs/13a_plan.ipynb
 def _train_time(ctx:_Ctx, flops:float)->float: return flops / (ctx.n * ctx.gpu.tflops * 1e12 * U_TRAIN)
@@ -299,10 +300,19 @@ def _label_shape(ctx:_Ctx)->dict:
     return dict(variant=variant, cot=cot, p_mean=p_mean, p_max=p_max, calls=calls, gen_mean=gen_mean,
                 gen_max=lc.cot_max_new_tokens if cot else 0)
 
-def _inference_mem(ctx:_Ctx, a:Arch, batch:int, kv_tokens:float, prefill_tokens:float, tp:bool)->dict:
-    "Weights, KV cache of `kv_tokens` tokens, prefill temporaries of `prefill_tokens` and last-position logits per GPU"
-    split = ctx.n if (tp or ctx.zero3) else 1
-    act_split = ctx.n if tp else 1
+def _vllm_tp(ctx:_Ctx)->int:
+    "GPUs one vLLM engine spans: `models.vllm_tensor_parallel_size`, or every GPU of the plan when it is None"
+    tp = ctx.cfg.models.vllm_tensor_parallel_size or ctx.n
+    if tp > ctx.n:
+        raise ValueError(f"models.vllm_tensor_parallel_size={tp} spans {tp} GPUs, but the plan has {ctx.n} "
+                         f"(--num-gpus {tp} or more, or a smaller models.vllm_tensor_parallel_size)")
+    return tp
+
+def _inference_mem(ctx:_Ctx, a:Arch, batch:int, kv_tokens:float, prefill_tokens:float, tp:int=0)->dict:
+    """Weights, KV cache of `kv_tokens` tokens, prefill temporaries of `prefill_tokens` and last-position logits per GPU;
+    `tp` > 0: tensor parallel over `tp` GPUs"""
+    split = tp or (ctx.n if ctx.zero3 else 1)
+    act_split = tp or 1
     return {"weights": a.params * ctx.b / split,
             "KV cache": kv_tokens * kv_bytes_per_token(a, ctx.b) / act_split,
             "prefill": prefill_tokens * (4 * a.hidden + 3 * a.intermediate) * ctx.b / act_split,
@@ -314,27 +324,33 @@ def _labeling(ctx:_Ctx, stage:str, role:str, n_pairs:float|None=None)->dict:
     if role not in ctx.arch: return _skipped(stage, f"models.{role} is None")
     a, s = ctx.arch[role], _label_shape(ctx)
     n_pairs = ctx.n_comp if n_pairs is None else n_pairs
-    vllm = lc.backend == "vllm"
+    vllm, m = lc.backend == "vllm", cfg.models
     batch = VLLM_BATCH if vllm else lc.batch_size
     mode = "tp" if vllm else ("zero3" if ctx.zero3 and ctx.n > 1 else "replica")
-    if vllm:   # paged KV cache grows with the tokens actually written; prefill is chunked
-        parts = _inference_mem(ctx, a, batch, batch * (s["p_mean"] + s["gen_mean"] + 8), min(batch * s["p_max"], VLLM_CHUNK), True)
+    tp, gpus, share = (_vllm_tp(ctx), _vllm_tp(ctx), min(HEADROOM, m.vllm_gpu_memory_utilization)) if vllm else (0, ctx.n, HEADROOM)
+    if vllm:   # paged KV cache grows with the tokens actually written (or is fixed by vllm_kv_cache_gb); prefill is chunked
+        parts = _inference_mem(ctx, a, batch, batch * (s["p_mean"] + s["gen_mean"] + 8), min(batch * s["p_max"], VLLM_CHUNK), tp)
+        if m.vllm_kv_cache_gb: parts["KV cache"] = m.vllm_kv_cache_gb * 2**30
     else:      # a padded batch of the longest prompts, each running to the longest rationale
-        parts = _inference_mem(ctx, a, batch, batch * (s["p_max"] + s["gen_max"] + 8), batch * s["p_max"], False)
+        parts = _inference_mem(ctx, a, batch, batch * (s["p_max"] + s["gen_max"] + 8), batch * s["p_max"])
     seqs = n_pairs * s["calls"]
     steps = (s["gen_mean"] * (1 if vllm else STRAGGLER) if s["cot"] else 0) + 1
     steps = min(steps, s["gen_max"] + 1)
     tokens = seqs * (s["p_mean"] + s["gen_mean"] + 8)
-    secs = generation_seconds(a, ctx.gpu, seqs, s["p_mean"], steps, batch, ctx.n, mode, ctx.b)
-    secs += 2 * a.params * seqs * (s["gen_mean"] + 8) / (ctx.n * ctx.gpu.tflops * 1e12 * U_TRAIN)   # reading the answer
-    engine = f"vLLM, tensor parallel x{ctx.n}" if vllm else ("transformers, ZeRO-3 shards" if mode == "zero3" else "transformers")
+    secs = generation_seconds(a, ctx.gpu, seqs, s["p_mean"], steps, batch, gpus, mode, ctx.b)
+    secs += 2 * a.params * seqs * (s["gen_mean"] + 8) / (gpus * ctx.gpu.tflops * 1e12 * U_TRAIN)   # reading the answer
+    if vllm:
+        engine = (f"vLLM, tensor parallel x{tp}" + (f" ({ctx.n - tp} GPUs idle)" if tp < ctx.n else "")
+                  + f", reserves {100 * m.vllm_gpu_memory_utilization:.0f}% of each GPU")
+    else: engine = "transformers, ZeRO-3 shards" if mode == "zero3" else "transformers"
     orders = "both orders" if lc.both_orders else "one order"
     cot = f", CoT rationale <= {s['gen_max']} tokens (mean {s['gen_mean']:.0f})" if s["cot"] else ""
     sc = f", {lc.self_consistency} samples" if s["cot"] and lc.self_consistency > 1 else ""
     notes = (f"{s['variant']}, {n_pairs:,.0f} pairs, {orders}{cot}{sc}; prompt ~{s['p_mean']:.0f} (max {s['p_max']:.0f}) tokens; "
              f"{engine}, batch {batch}, {ctx.half}")
     model = getattr(cfg.models, role) or role
-    return _row(stage, f"{_short(model)} ({role.replace('_', ' ')})", a.params, parts, tokens, 2 * a.params * tokens, secs, notes, ctx)
+    return _row(stage, f"{_short(model)} ({role.replace('_', ' ')})", a.params, parts, tokens, 2 * a.params * tokens, secs, notes,
+                ctx, share)
 
 # %% ../nbs/13a_plan.ipynb
 def _rl_runs(ctx:_Ctx)->list[str]:
@@ -379,7 +395,7 @@ def _eval(ctx:_Ctx)->dict:
     a = ctx.arch["policy"]
     k = 1 + len(_rl_runs(ctx))
     batch, R = cfg.rl.micro_batch_size, cfg.data.max_response_tokens
-    parts = _inference_mem(ctx, a, batch, batch * (ctx.p_max + R), batch * ctx.p_max, False)
+    parts = _inference_mem(ctx, a, batch, batch * (ctx.p_max + R), batch * ctx.p_max)
     mode = "zero3" if ctx.zero3 and ctx.n > 1 else "replica"
     seqs = k * e.num_items
     secs = generation_seconds(a, ctx.gpu, seqs, ctx.p_mean, R, batch, ctx.n, mode, ctx.b)
@@ -413,9 +429,9 @@ def plan(cfg:ExperimentConfig, # the run's config (a preset or your own)
     rows = [_sft(ctx), _labeling(ctx, "labels", "labeler"), _labeling(ctx, "labels_same_size", "same_size_labeler"),
             _rm(ctx, "rm_ai"), _rm(ctx, "rm_human"), _rl(ctx), _eval(ctx)]
     df = pd.DataFrame(rows)
-    parts = dict(zip(df.stage, df.pop("_parts")))
+    parts, shares = dict(zip(df.stage, df.pop("_parts"))), dict(zip(df.stage, df.pop("_share")))
     df.attrs.update(gpu=g.name, num_gpus=num_gpus, zero3=bool(zero3), usable_gb=round(HEADROOM * g.memory_gb, 1),
-                    preset=cfg.preset, task=cfg.data.task, breakdown=parts)
+                    preset=cfg.preset, task=cfg.data.task, breakdown=parts, shares=shares)
     return df[PLAN_COLUMNS]
 
 # %% ../nbs/13a_plan.ipynb
@@ -427,15 +443,20 @@ def check_fits(plan_df:pd.DataFrame, # a table from `plan`
     "Raise a `ValueError` naming every stage whose per-GPU memory exceeds `gpu`'s usable memory; else return `plan_df`"
     g = get_gpu(gpu or plan_df.attrs.get("gpu", "A100-80GB"))
     n, usable = plan_df.attrs.get("num_gpus", 1), HEADROOM * g.memory_gb
-    bad = plan_df[plan_df.memory_gb > usable]
+    shares = plan_df.attrs.get("shares", {})   # vLLM stages may use only models.vllm_gpu_memory_utilization of a GPU
+    limit = plan_df.stage.map(lambda s: shares.get(s, HEADROOM) * g.memory_gb)
+    bad = plan_df[plan_df.memory_gb > limit]
     if bad.empty: return plan_df
     lines = [f"{len(bad)} stage(s) do not fit on {n} x {g.name} ({g.memory_gb:g} GB each, {usable:.0f} GB usable "
              f"with {100*(1-HEADROOM):.0f}% headroom):"]
-    lines += [f"  - {r.stage}: needs {r.memory_gb:.1f} GB per GPU ({r.models})" for r in bad.itertuples()]
+    lines += [f"  - {r.stage}: needs {r.memory_gb:.1f} GB per GPU ({r.models})"
+              + (f"; vLLM may use {shares[r.stage] * g.memory_gb:.0f} GB (models.vllm_gpu_memory_utilization)"
+                 if shares.get(r.stage, HEADROOM) < HEADROOM else "") for r in bad.itertuples()]
     tips = []
     if bad.stage.isin(["labels", "labels_same_size"]).any():
-        tips.append("labeling: more GPUs (vLLM tensor parallelism or ZeRO-3 split the labeler's weights: --num-gpus N), "
-                    "a smaller labeler.batch_size or labeler.cot_max_new_tokens, or a smaller labeler model")
+        tips.append("labeling: more GPUs (vLLM tensor parallelism, models.vllm_tensor_parallel_size, or ZeRO-3 split the "
+                    "labeler's weights: --num-gpus N), a smaller labeler.batch_size or labeler.cot_max_new_tokens, "
+                    "or a smaller labeler model")
     trained = [_TRAINING[s] for s in bad.stage if s in _TRAINING]
     if trained:
         secs = ", ".join(dict.fromkeys(trained))

@@ -33,3 +33,12 @@ def test_data_on_real_hh_file():
     r = cli("data", "--task", "hh_harmless", "--split", "test", "--data-files", str(HH_TEST), "--show", "1")
     assert r.returncode == 0, r.stderr
     assert "hh_harmless/test:" in r.stdout and "comparisons" in r.stdout
+
+def test_plan_follows_the_vllm_engine_settings():
+    "`plan` times and sizes labeling on the GPUs one vLLM engine spans, and refuses more than the plan has"
+    r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "8", "--set", "models.vllm_tensor_parallel_size=4",
+            "--set", "rl.micro_batch_size=1")   # full-weight RL fits on 80 GB only one rollout at a time (no checkpointing yet)
+    assert r.returncode == 0, r.stderr
+    assert "vLLM, tensor parallel x4 (4 GPUs idle), reserves 90% of each GPU" in r.stdout
+    r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "2", "--set", "models.vllm_tensor_parallel_size=4")
+    assert r.returncode == 2 and "spans 4 GPUs, but the plan has 2" in r.stderr and "Traceback" not in r.stderr
