@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb 5
 from __future__ import annotations
-import dataclasses, difflib, json, re, typing
+import dataclasses, difflib, json, math, re, typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ class _Config:
             if isinstance(v, tuple) is False and f.type.startswith("tuple") and isinstance(v, list):
                 v = tuple(v); object.__setattr__(self, f.name, v)   # JSON has no tuples
             if not _type_ok(v, f.type): self._bad(f.name, v, f"expected {f.type}")
+            if isinstance(v, float) and not math.isfinite(v): self._bad(f.name, v, "must be a finite number")
         self._validate()
 
     def _validate(self): pass
@@ -313,7 +314,7 @@ class ExperimentConfig(_Config):
         return {k: v for k, v in roles.items() if v}
 
     @classmethod
-    def preset(cls, name:str, /, **overrides)->ExperimentConfig:
+    def from_preset(cls, name:str, /, **overrides)->ExperimentConfig:
         "The named preset (`tiny`, `toy`, `colab`, `single_gpu`, `paper`) with `overrides` applied"
         if name not in PRESETS: raise ConfigError(_unknown_key(name, list(PRESETS)).replace("config key", "preset"))
         task = overrides.pop("task", None)
@@ -338,6 +339,10 @@ class ExperimentConfig(_Config):
         except json.JSONDecodeError as e: raise ConfigError(f"{where}: not valid JSON ({e})") from None
         try: return cls.from_dict(d)
         except (ConfigError, TypeError) as e: raise ConfigError(f"{where}: {e}") from None
+
+# `ExperimentConfig.preset(name)` builds a preset, while `cfg.preset` is the field naming it. Attached after the class
+# is made, so that the dataclass sees the field's own default (None) rather than the method.
+ExperimentConfig.preset = classmethod(ExperimentConfig.from_preset.__func__)
 
 # %% ../nbs/01_config.ipynb
 def _paper_task_defaults(cfg:ExperimentConfig)->ExperimentConfig:

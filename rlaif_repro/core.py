@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb 5
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, json, logging, os, random, sys, tempfile, time
+import contextlib, dataclasses, fcntl, hashlib, json, logging, os, random, socket, sys, tempfile, time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 # %% auto 0
 __all__ = ['set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'atomic_write', 'save_json', 'load_json',
            'content_key', 'pick_fields', 'stage_key', 'get_logger', 'MetricsLogger', 'read_jsonl', 'RunDir',
-           'progress_enabled', 'progress', 'chunked']
+           'RunLocked', 'folder_fingerprint', 'progress_enabled', 'progress', 'chunked']
 
 # %% ../nbs/00_core.ipynb
 def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices)
@@ -142,22 +142,27 @@ class MetricsLogger:
         row = ({"step": step} if step is not None else {}) | {k: _scalar(v) for k, v in metrics.items()}
         with open(self.path, "a", encoding="utf-8") as f: f.write(json.dumps(row, default=_jsonable) + "\n")
         return row
-    def read(self)->list[dict]: return read_jsonl(self.path) if self.path.exists() else []
+    def read(self)->list[dict]: return read_jsonl(self.path, torn_tail=True) if self.path.exists() else []
 
 def _scalar(v):
     if isinstance(v, torch.Tensor) and v.numel() == 1: return v.item()
     if isinstance(v, (np.generic,)): return v.item()
     return v
 
-def read_jsonl(path:str|Path)->list[dict]:
-    "Rows of a JSONL file; a torn (unparseable) *last* line is dropped, any other bad line raises naming it"
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+def read_jsonl(path:str|Path, # a JSON-lines file
+               torn_tail:bool=False, # an append-only log a crash may have cut: drop an unparseable last line, with a warning
+              )->list[dict]:
+    "Rows of a JSONL file; a bad line raises naming the file and line (a torn last line only warns when `torn_tail`)"
+    try: lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     rows = []
     for i, line in enumerate(lines, 1):
         if not line.strip(): continue
         try: rows.append(json.loads(line))
         except json.JSONDecodeError as e:
-            if i == len(lines): break
+            if torn_tail and i == len(lines):
+                get_logger("rlaif_repro.core").warning(f"{path}, line {i}: dropped a torn last line (a run was cut while writing it)")
+                break
             raise ValueError(f"{path}, line {i}: not valid JSON ({e})") from None
     return rows
 
@@ -177,14 +182,27 @@ class RunDir:
         "The work folder of stage `name` with content key `key` (created)"
         d = self.path(name, key); d.mkdir(parents=True, exist_ok=True); return d
     def is_done(self, name:str, key:str)->bool: return self.path(name, key, "DONE.json").exists()
-    def result(self, name:str, key:str):
-        "What the finished stage recorded (raises if it has not finished)"
+    def marker(self, name:str, key:str)->dict:
+        "The `DONE.json` of a finished stage; a damaged one is an error that says how to recompute the stage"
         p = self.path(name, key, "DONE.json")
         if not p.exists(): raise FileNotFoundError(f"stage {name!r} with key {key} has not finished in {self.root}")
-        return load_json(p)["result"]
+        redo = f"delete {p.parent} (or rerun with --force-stage {name}) to compute the stage again"
+        try: done = load_json(p)
+        except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{p}: damaged stage marker ({e}); {redo}") from None
+        if not isinstance(done, dict) or "result" not in done:
+            raise ValueError(f"{p}: damaged stage marker (no 'result' recorded); {redo}")
+        return done
+    def result(self, name:str, key:str):
+        "What the finished stage recorded (raises if it has not finished)"
+        return self.marker(name, key)["result"]
+    def fingerprint(self, name:str, key:str)->str:
+        "Content hash of what the finished stage wrote: downstream keys hold it, so a recomputed stage invalidates them"
+        done = self.marker(name, key)
+        return done.get("fingerprint") or content_key(done)
     def mark_done(self, name:str, key:str, result=None, seconds:float|None=None):
-        save_json({"stage": name, "key": key, "result": result, "seconds": seconds,
-                   "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, self.stage_dir(name, key)/"DONE.json")
+        d = self.stage_dir(name, key)
+        save_json({"stage": name, "key": key, "result": result, "seconds": seconds, "fingerprint": folder_fingerprint(d),
+                   "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, d/"DONE.json")
 
     def stage(self, name:str, key:str, fn:Callable[[Path], Any], force:bool=False):
         "Run `fn(workdir)` unless stage `name` already finished with `key`; return its (recorded) result"
@@ -195,6 +213,39 @@ class RunDir:
         t0 = time.time(); res = fn(self.stage_dir(name, key))
         self.mark_done(name, key, res, seconds=round(time.time() - t0, 3))
         return self.result(name, key)
+
+    def lock(self)->RunDir:
+        """Hold this folder for the calling process until it exits (or `unlock`); another process gets a `RunLocked`
+        error naming the holder. The OS drops the lock of a dead process, so a killed run's folder is free at once."""
+        key = str(self.root.resolve())
+        if key in _HELD: return self
+        f = open(self.path(".lock"), "a+")
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); holder = f.read().strip() or "another process"; f.close()
+            raise RunLocked(f"run folder {self.root} is in use by {holder}; wait for that run to finish, or pass another --out") from None
+        f.seek(0); f.truncate(); f.write(f"process {os.getpid()} on {socket.gethostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})"); f.flush()
+        _HELD[key] = f
+        return self
+    def unlock(self):
+        "Release the lock this process holds on the folder (if any)"
+        f = _HELD.pop(str(self.root.resolve()), None)
+        if f is not None: fcntl.flock(f, fcntl.LOCK_UN); f.close()
+
+class RunLocked(RuntimeError):
+    "A run folder is held by another process"
+
+_HELD: dict[str, Any] = {}   # run folders this process holds: {resolved path: open lock file}
+
+def folder_fingerprint(d:str|Path, skip:tuple=("DONE.json", ".lock"))->str:
+    "SHA-256 over the relative path and bytes of every file under `d` (sorted), leaving out `skip` names"
+    h, d = hashlib.sha256(), Path(d)
+    for p in sorted(q for q in d.rglob("*") if q.is_file() and q.name not in skip):
+        h.update(p.relative_to(d).as_posix().encode() + b"\0")
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
+        h.update(b"\0")
+    return h.hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb
 def progress_enabled()->bool: return os.environ.get("RLAIF_REPRO_PROGRESS", "1") not in ("0", "false", "False", "")

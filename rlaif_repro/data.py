@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb 5
 from __future__ import annotations
-import difflib, gzip, importlib, inspect, json, os, warnings
+import difflib, gzip, importlib, inspect, json, os, warnings, zlib
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +65,11 @@ class RowIssues:
                       f"the first: {self.errors[0].problem}", DataWarning, stacklevel=3)
 
 # %% ../nbs/02_data.ipynb
-def _open_text(path:Path):
-    with open(path, "rb") as f: magic = f.read(2)
-    return gzip.open(path, "rt", encoding="utf-8") if magic == b"\x1f\x8b" else open(path, encoding="utf-8")
+def _is_gzip(path:Path)->bool:
+    with open(path, "rb") as f: return f.read(2) == b"\x1f\x8b"
+
+def _open_bytes(path:Path):
+    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
 
 def read_jsonl_rows(path:str|Path, # a .jsonl or .jsonl.gz file
                     issues:RowIssues|None=None, # where bad lines go (default: raise at the first)
@@ -76,15 +78,27 @@ def read_jsonl_rows(path:str|Path, # a .jsonl or .jsonl.gz file
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such file")
     issues = issues if issues is not None else RowIssues(path)
-    with _open_text(path) as f:
-        for i, line in enumerate(f, 1):
+    i, n = 0, 0
+    with _open_bytes(path) as f:   # bytes, decoded line by line, so that a bad byte is reported on its own line
+        lines = iter(f)
+        while True:
+            try: raw = next(lines)
+            except StopIteration: break
+            except (EOFError, OSError, zlib.error) as e:   # a cut download or a damaged archive
+                raise ValueError(f"{path}, after line {i}: the gzip data is damaged or cut short ({e}); download the file again") from None
+            i += 1
+            try: line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}, line {i}: not UTF-8 text ({e.reason} at byte {e.start} of the line)") from None
             if not line.strip(): continue
             try:
                 try: row = json.loads(line)
                 except json.JSONDecodeError as e: issues(i, f"not valid JSON ({e.msg}, column {e.colno})")
                 if not isinstance(row, dict): issues(i, f"expected a JSON object, got {type(row).__name__}")
             except _SkipRow: continue
+            n += 1
             yield i, row
+    if n == 0 and not issues.errors: raise ValueError(f"{path}: the file holds no rows (it is empty); pass the file with the data")
 
 # %% ../nbs/02_data.ipynb
 def _fmt_path(path:tuple)->str:

@@ -271,8 +271,12 @@ def _from_pretrained(loader:Callable, name:str, what:str, **kw):
                                 f"tokenizer files; pass the folder that save_pretrained wrote")
     if not local and _hub_offline(): kw["local_files_only"] = True   # fail at once instead of retrying a dead network
     try: return loader(path, **kw)
-    except OSError as e:
-        if local: raise OSError(f"could not load the {what} from the local folder {path!r}: {e}") from e
+    except Exception as e:
+        from safetensors import SafetensorError
+        if local and isinstance(e, (SafetensorError, OSError)) or type(e).__name__ == "HeaderTooLarge":   # a damaged or cut weights file
+            raise OSError(f"could not load the {what} from the local folder {path!r} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                          "a file there is damaged or incomplete: rewrite the folder (delete the stage folder that made it and rerun)") from e
+        if not isinstance(e, OSError): raise
         why = "the Hub is offline (HF_HUB_OFFLINE=1) and it is not in the local Hub cache" if _hub_offline() else \
               "it is neither a local folder nor a Hub repository that could be downloaded"
         raise OSError(f"could not load the {what} {name!r}: {why}. Pass the path of a folder written by "

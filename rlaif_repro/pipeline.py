@@ -11,8 +11,8 @@ from typing import Callable, Sequence
 from .config import ExperimentConfig, ConfigError, PRESETS, TASKS, parse_overrides, paper_table
 
 # %% auto 0
-__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'STAGES', 'resolve_config', 'prompt_contexts', 'Reproduction', 'ToyRater', 'md_table',
-           'reproduce', 'main']
+__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'STAGES', 'resolve_config', 'prompt_contexts', 'Reproduction', 'files_digest',
+           'check_model_names', 'ToyRater', 'md_table', 'reproduce', 'main']
 
 # %% ../nbs/14_pipeline.ipynb
 def resolve_config(preset:str|None="toy", # preset name, used when `config_file` is None
@@ -29,12 +29,12 @@ def resolve_config(preset:str|None="toy", # preset name, used when `config_file`
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)
 
 # %% ../nbs/14_pipeline.ipynb
-import dataclasses, importlib.util, shutil, time
+import dataclasses, hashlib, importlib.util, shutil, time
 import numpy as np
 
 from .core import RunDir, atomic_write, content_key, get_logger, load_json, read_jsonl, save_json, stage_key, progress
-from .data import get_task, load_task
-from .models import is_hub_id, use_stand_ins
+from .data import get_task, load_task, local_data_files
+from .models import is_hub_id, resolve_model_path, use_stand_ins
 
 RL_RUNS = {   # policy name -> the reward it is trained against
     "RLAIF": "rm_ai", "RLHF": "rm_human", "same-size RLAIF": "rm_same_size", "d-RLAIF": "scorer", "RLHF+RLAIF": "mix"}
@@ -72,8 +72,9 @@ class Reproduction:
     def __init__(self, cfg:ExperimentConfig, # the resolved config (`resolve_config` / `ExperimentConfig.preset`)
                  out_dir:str|Path|None=None, # run folder (default `cfg.run_dir`)
                  log:Callable|None=None, # where progress lines go (default: stderr)
+                 force:Sequence[str]=(), # stages to compute again even when finished (e.g. after damage)
                 ):
-        self.cfg = cfg
+        self.cfg, self.force = cfg, set(force)
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.keys, self.times = {}, {}
         self.task = cfg.data.task
@@ -83,7 +84,9 @@ class Reproduction:
             self._extra["stand_ins"] = _use_stand_ins(cfg)
             self.log(f"[stand-ins] Hub models load as tiny random stand-ins from {Path(cfg.models.stand_ins).expanduser().resolve()}: "
                      "this run tests the code, its numbers measure nothing")
-        self.run = RunDir(out_dir or cfg.run_dir)
+        check_model_names(cfg)   # a bad name is found now, not after labels and reward models were computed
+        self._extra |= _local_model_stamp(cfg)
+        self.run = RunDir(out_dir or cfg.run_dir).lock()   # one process per run folder
         self.run.write_json("config.json", json.loads(cfg.to_json()))
 
     # ----- helpers
@@ -97,8 +100,12 @@ class Reproduction:
         return self._world
 
     def _stage(self, name:str, fields, inputs, fn, **extra):
-        key = stage_key(self.cfg, fields, [self.keys[i] for i in inputs], **extra, **self._extra)
+        # an input enters as its key and the fingerprint of what it wrote: a recomputed input reruns this stage
+        key = stage_key(self.cfg, fields, [f"{self.keys[i]}:{self.run.fingerprint(i, self.keys[i])}" for i in inputs],
+                        **extra, **self._extra)
         self.keys[name] = key
+        if name in self.force and self.run.path(name, key).exists():
+            self.log(f"[{name}] computing again (--force-stage)"); shutil.rmtree(self.run.path(name, key))
         cached = self.run.is_done(name, key)
         if cached and (gone := self._missing_outputs(self.run.result(name, key))):
             self.log(f"[{name}] outputs missing ({gone[0]}): running it again from the start")
@@ -175,10 +182,12 @@ class Reproduction:
             self.log(f"[world] toy world {self.world.seed}: {self.world.dir}")
             self.world.build()
             extra["world"] = content_key([_meta(p, self.world.seed) for p in TOY_PARTS])
+        files = self.cfg.data.data_files or local_data_files(self.task)
+        if files: extra["files"] = files_digest(files)   # the content of the source files, not only their names
         def fn(d:Path):
             counts = {}
             for split in ("train", "validation", "test"):
-                ds = load_task(self.task, split, data_files=self.cfg.data.data_files, limit=self.cfg.data.limit, seed=self.cfg.seed)
+                ds = load_task(self.task, split, data_files=files, limit=self.cfg.data.limit, seed=self.cfg.seed)
                 _jsonl(d/f"{split}_prompts.jsonl", ds["prompts"].to_list())
                 _jsonl(d/f"{split}_comparisons.jsonl", ds["comparisons"].to_list())
                 counts[split] = {"prompts": ds["prompts"].num_rows, "comparisons": ds["comparisons"].num_rows}
@@ -416,6 +425,44 @@ def _use_stand_ins(cfg:ExperimentConfig)->str:
                           + f"; write them with: rlaif-repro stand-ins --preset {cfg.preset or 'P'} --out {folder}")
     return content_key({n: load_json(Path(p)/"BUILD.json") for n, p in sorted(si.items())})
 
+def files_digest(files)->dict:
+    "`{path: sha256}` of every existing local file named in `files` (a path, a list, or a `{split: path(s)}` mapping)"
+    paths = [files] if isinstance(files, (str, Path)) else list(files.values()) if isinstance(files, dict) else list(files)
+    out = {}
+    for p in paths:
+        if isinstance(p, (list, tuple, dict)): out |= files_digest(p); continue
+        f = Path(str(p)).expanduser()
+        if f.is_file():
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""): h.update(block)
+            out[str(f.resolve())] = h.hexdigest()[:16]
+    return out
+
+def _local_model_stamp(cfg:ExperimentConfig)->dict:
+    "Names, sizes and modification times of the files of every model given as a local folder (hashing weights would take minutes)"
+    stamp = {}
+    for role, name in cfg.model_names().items():
+        p = Path(str(name)).expanduser()
+        if p.is_dir(): stamp[role] = sorted((q.relative_to(p).as_posix(), q.stat().st_size, q.stat().st_mtime_ns) for q in p.rglob("*") if q.is_file())
+    return {"local_models": content_key(stamp)} if stamp else {}
+
+def check_model_names(cfg:ExperimentConfig):
+    "Raise a `ConfigError` naming every model of `cfg` that cannot load: unknown scheme, missing folder, or a Hub id absent offline"
+    from rlaif_repro.data import _hub_offline
+    bad = []
+    for role, name in cfg.model_names().items():
+        try: where = resolve_model_path(name) if not str(name).startswith("toy:") else None   # toy names: the world builds them
+        except (ValueError, OSError) as e: bad.append(f"{role} ({e})"); continue
+        if where is None or where != name: continue
+        if is_hub_id(name) and _hub_offline():
+            from huggingface_hub import try_to_load_from_cache
+            if not isinstance(try_to_load_from_cache(name, "config.json"), str):
+                bad.append(f"{role} {name!r} (a Hub id, not in the local Hugging Face cache, and HF_HUB_OFFLINE is set: download it "
+                           "first, or use stand-ins: rlaif-repro stand-ins)")
+        elif not is_hub_id(name): bad.append(f"{role} {name!r} (neither a local folder nor a Hub id)")
+    if bad: raise ConfigError("models that cannot be loaded: " + "; ".join(bad))
+
 def _mean_ci(x:np.ndarray, seed:int, n_boot:int, level:float)->tuple[float, float]:
     "Bootstrap interval of a mean"
     rng = np.random.default_rng(seed)
@@ -526,6 +573,7 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
               policies:Sequence[str]|None=None, # RL runs (default: RLAIF, RLHF, and same-size RLAIF / d-RLAIF when their models are set)
               until:str="report", # last stage group to run (one of `STAGES`)
               log:Callable|None=None, # where stage lines go (default: stderr)
+              force:Sequence[str]=(), # stage folders to compute again, e.g. ('rm_ai',): later stages that read them follow
              )->Reproduction:
     "Run the paper end to end (or up to `until`), reusing every stage already done; returns the `Reproduction`"
     if until not in STAGES: raise ValueError(f"until={until!r}; use one of {', '.join(STAGES)}")
@@ -539,7 +587,11 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
     if cfg.labeler.backend == "vllm" and importlib.util.find_spec("vllm") is None:   # say so now, not after SFT
         raise ConfigError("labeler.backend='vllm' needs vLLM, which is not installed here: pip install 'rlaif_repro[vllm]' "
                           "(vLLM pins its own torch and transformers: give it its own environment), or --set labeler.backend=hf")
-    r = Reproduction(cfg, out_dir, log)
+    names = {"data", "sft", "labels", "labels_same_size", "rm_ai", "rm_human", "rm_same_size", "eval", "studies", "report"} \
+            | {_rl_stage(p) for p in policies}
+    if unknown := [f for f in force if f not in names]:
+        raise ValueError(f"--force-stage {unknown[0]!r} is not a stage of this run; stages: {', '.join(sorted(names))}")
+    r = Reproduction(cfg, out_dir, log, force=force)
     t0 = time.time()
     steps = [("data", r.stage_data), ("sft", r.stage_sft), ("labels", lambda: r.stage_labels("labeler"))]
     if "same-size RLAIF" in policies: steps.append(("labels", lambda: r.stage_labels("same_size_labeler")))
@@ -557,6 +609,7 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
 # %% ../nbs/14_pipeline.ipynb
 def _parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rlaif-repro", description="RLAIF vs. RLHF, reproduced: configs, data and (as chapters land) every pipeline stage.")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the full traceback of an error")
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("config", help="print (and optionally save) the resolved config of a preset")
     c.add_argument("--preset", default="toy", choices=list(PRESETS))
@@ -594,6 +647,8 @@ def _parser()->argparse.ArgumentParser:
         q.add_argument("--out", default=None, help="run folder (default: runs/<name>)")
         q.add_argument("--policies", default=None, help="comma-separated RL runs, e.g. 'RLAIF,RLHF,RLHF+RLAIF' (default: all the config allows)")
     for q in (r, s_):
+        q.add_argument("--force-stage", dest="force", action="append", default=[], metavar="NAME",
+                       help="compute this stage again even if finished, e.g. rm_ai or rl_RLAIF (repeatable); stages that read it follow")
         q.add_argument("--stand-ins", dest="stand_ins", default=None, metavar="DIR",
                        help="load Hub models as the stand-ins in DIR (from `rlaif-repro stand-ins`); sets models.stand_ins")
     return p
@@ -637,7 +692,7 @@ def _cmd_reproduce(a)->int:
     if a.stand_ins: a.overrides = [*a.overrides, f"models.stand_ins={Path(a.stand_ins).expanduser().resolve()}"]
     cfg = resolve_config(a.preset, a.overrides, a.config_file, a.task)
     pol = [p.strip() for p in a.policies.split(",")] if a.policies else None
-    r = reproduce(cfg, a.out, policies=pol, until=getattr(a, "name", "report"))
+    r = reproduce(cfg, a.out, policies=pol, until=getattr(a, "name", "report"), force=a.force)
     if getattr(a, "name", "report") == "report": print(f"report: {r.report_path}")
     else: print(f"stages up to {a.name} done in {r.run.root}")
     return 0
@@ -656,5 +711,20 @@ def main(argv:list[str]|None=None)->int:
     cmds = {"config": _cmd_config, "data": _cmd_data, "reproduce": _cmd_reproduce, "stage": _cmd_reproduce, "plan": _cmd_plan,
             "stand-ins": _cmd_stand_ins}
     try: return cmds[a.cmd](a)
-    except (ConfigError, ValueError, OSError) as e:   # OSError: missing files, unreachable Hub (DataUnavailableError), unloadable models
-        print(f"rlaif-repro {a.cmd}: error: {e}", file=sys.stderr); return 2
+    except KeyboardInterrupt:
+        print(f"rlaif-repro {a.cmd}: interrupted; rerun the same command to resume", file=sys.stderr); return 130
+    except Exception as e:
+        if a.verbose: raise
+        if isinstance(e, _user_errors()):   # bad config, data or files, an unreachable Hub, a held run folder, a diverged run
+            print(f"rlaif-repro {a.cmd}: error: {e}", file=sys.stderr); return 2
+        print(f"rlaif-repro {a.cmd}: internal error: {type(e).__name__}: {e} (rerun with --verbose for the traceback)", file=sys.stderr)
+        return 1
+
+def _user_errors()->tuple:
+    "Exceptions that mean a problem with the user's input or machine, reported as one line with exit code 2"
+    from rlaif_repro.core import RunLocked
+    errs = [ConfigError, ValueError, OSError, RunLocked]   # OSError: missing files, DataUnavailableError, unloadable models
+    if "rlaif_repro.a2c" in sys.modules: errs.append(sys.modules["rlaif_repro.a2c"].A2CDivergence)
+    try: from safetensors import SafetensorError; errs.append(SafetensorError)   # a damaged weights file
+    except ImportError: pass
+    return tuple(errs)
