@@ -193,7 +193,28 @@ class MixedReward:
 
 # %% ../nbs/10_a2c.ipynb
 class A2CDivergence(RuntimeError):
-    "Training stopped by the divergence guard (non-finite loss or runaway KL)"
+    "Training stopped by the divergence guard (non-finite loss, gradients or weights, runaway KL, or non-finite rewards)"
+
+def _rewards(reward_fn:Callable, prompts:list, texts:list, ended:list, where:str)->list[float]:
+    "Call `reward_fn` and insist on one finite number per response"
+    name = getattr(reward_fn, "__name__", type(reward_fn).__name__)
+    r = reward_fn(prompts, texts, ended=ended)
+    try: r = [float(x) for x in r]
+    except (TypeError, ValueError) as e: raise ValueError(f"reward function {name!r} must return a list of numbers, got {type(r).__name__} ({e})") from None
+    if len(r) != len(texts):
+        raise ValueError(f"reward function {name!r} returned {len(r)} value(s) for {len(texts)} responses; it must return one per response")
+    bad = [i for i, x in enumerate(r) if not math.isfinite(x)]
+    if bad:
+        raise A2CDivergence(f"{where}: reward function {name!r} returned a non-finite reward ({r[bad[0]]}) for {len(bad)} of {len(r)} "
+                            f"responses, e.g. {texts[bad[0]][:60]!r}; the reward model or scorer is at fault, not the policy update")
+    return r
+
+def _weights_ok(models, limit:float)->bool:
+    "Are all trainable weights of `models` finite and within `limit` in absolute value?"
+    for m in models:
+        for p in m.parameters():
+            if p.requires_grad and p.numel() and not (torch.isfinite(p).all() and p.abs().max() <= limit): return False
+    return True
 
 @dataclasses.dataclass
 class A2CResult:
@@ -275,7 +296,7 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     metrics_path = out_dir/"metrics.jsonl"
     if acc.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
-        old = read_jsonl(metrics_path) if metrics_path.exists() else []
+        old = read_jsonl(metrics_path, torn_tail=True) if metrics_path.exists() else []
         keep = [r for r in old if r.get("step", 0) <= start]
         if len(keep) != len(old):
             metrics_path.write_text("".join(json.dumps(r) + "\n" for r in keep))
@@ -291,6 +312,11 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
         with torch.no_grad():
             if ref_policy is not None: return response_logprobs(ref_policy, ro, cfg.temperature)
             with unwrap(policy).disable_adapter(): return response_logprobs(policy, ro, cfg.temperature)
+    def last_good()->str:
+        good = load_json(ck_dir/"state.json")["step"] if (ck_dir/"state.json").exists() else None
+        return f"The last good checkpoint (step {good}) is in {ck_dir}; " if good else "No checkpoint was written yet; "
+    with torch.no_grad():   # weights may grow, but not by orders of magnitude: 100x the largest at the start (at least 1e4)
+        limit = max(1e4, 100 * max((p.abs().max().item() for m in (policy, value_model) for p in m.parameters() if p.numel()), default=1.0))
     done = start
     for step in bar:
         epoch, k = divmod(step, steps_per_epoch)
@@ -302,7 +328,7 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
             mb = batch[g * cfg.micro_batch_size:(g + 1) * cfg.micro_batch_size]
             ro = sample_rollouts(unwrap(policy), tokenizer, mb, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
                                  seed=stable_hash(seed, "rollout", step, g), max_prompt_tokens=max_prompt_tokens)
-            r = torch.tensor(reward_fn(mb, ro.texts, ended=ro.ended.tolist()), dtype=torch.float, device=acc.device)
+            r = torch.tensor(_rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"A2C step {step + 1}"), dtype=torch.float, device=acc.device)
             if cfg.missing_eos_penalty is not None: r = r - cfg.missing_eos_penalty * (~ro.ended).float()
             ref_lp = ref_logprobs(ro)
             if head:
@@ -319,19 +345,22 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
             if flags[:, 0].any() or (flags[:, 1] > cfg.max_kl).any():
                 why = (f"non-finite loss" if flags[:, 0].any() else
                        f"mean KL per response {flags[:, 1].max().item():.2f} > max_kl={cfg.max_kl}")
-                good = load_json(ck_dir/"state.json")["step"] if (ck_dir/"state.json").exists() else None
-                raise A2CDivergence(f"A2C stopped at step {step + 1}: {why}. " +
-                                    (f"The last good checkpoint (step {good}) is in {ck_dir}; " if good else "No checkpoint was written yet; ") +
-                                    "lower the learning rate or raise kl_coef")
+                raise A2CDivergence(f"A2C stopped at step {step + 1}: {why}. {last_good()}lower the learning rate or raise kl_coef")
             acc.backward(loss)
             m = ro.response_mask.float()
             stats["policy_loss"].append(L.policy_loss.item()); stats["value_loss"].append(L.value_loss.item())
             stats["kl"] += L.kl.tolist(); stats["entropy"].append(((ent * m).sum() / m.sum()).item())
             stats["reward"] += r.tolist(); stats["length"] += m.sum(-1).tolist(); stats["ended"] += ro.ended.float().tolist()
             if gold_fn is not None: stats["gold"] += list(gold_fn(mb, ro.texts))
-        if cfg.grad_clip:
-            acc.clip_grad_norm_(policy.parameters(), cfg.grad_clip); acc.clip_grad_norm_(value_model.parameters(), cfg.grad_clip)
+        norms = [acc.clip_grad_norm_(mod.parameters(), cfg.grad_clip or float("inf")) for mod in (policy, value_model)]
+        if not all(torch.isfinite(torch.as_tensor(n)).item() for n in norms):   # the norm is global: every process sees the same
+            raise A2CDivergence(f"A2C stopped at step {step + 1}: non-finite gradients (the loss was finite). {last_good()}"
+                                "lower the learning rate or set rl.grad_clip")
         opt_p.step(); opt_v.step(); opt_p.zero_grad(); opt_v.zero_grad()
+        bad = torch.tensor([float(not _weights_ok((policy, value_model), limit))], device=acc.device)
+        if acc.gather(bad).any():   # checked before anything of this step is saved: a bad update never reaches a checkpoint
+            raise A2CDivergence(f"A2C stopped at step {step + 1}: the update left non-finite or exploding weights (|w| > {limit:.3g}). "
+                                f"{last_good()}lower the learning rate (rl.lr={cfg.lr:g}, rl.value_lr={cfg.value_lr:g})")
         gathered = {k_: acc.gather_for_metrics(torch.tensor(v, dtype=torch.float, device=acc.device)) if v else None for k_, v in stats.items()}
         row = {"rl/policy_loss": gathered["policy_loss"].mean().item(), "rl/value_loss": gathered["value_loss"].mean().item(),
                "rl/kl": gathered["kl"].mean().item(), "rl/entropy": gathered["entropy"].mean().item(),
@@ -356,7 +385,7 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
         if stop_after is not None and done >= stop_after: break
     pol, vm = unwrap(policy), unwrap(value_model)
     pol.eval(); vm.eval()
-    return A2CResult(pol, vm, out_dir, done, read_jsonl(metrics_path) if metrics_path.exists() else [], evals)
+    return A2CResult(pol, vm, out_dir, done, read_jsonl(metrics_path, torn_tail=True) if metrics_path.exists() else [], evals)
 
 @torch.no_grad()
 def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, seed, max_prompt_tokens, gold_fn):
@@ -366,7 +395,7 @@ def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, s
         mb = mine[i:i + cfg.micro_batch_size]
         ro = sample_rollouts(policy, tokenizer, mb, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
                              seed=stable_hash(seed, "eval", i, acc.process_index), max_prompt_tokens=max_prompt_tokens)
-        rewards += list(reward_fn(mb, ro.texts, ended=ro.ended.tolist()))
+        rewards += _rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"validation at step {step}")
         if gold_fn is not None: golds += list(gold_fn(mb, ro.texts))
     r = acc.gather_for_metrics(torch.tensor(rewards, dtype=torch.float, device=acc.device))
     row = {"step": step, "reward/eval_mean": r.mean().item(), "path": None}

@@ -405,9 +405,11 @@ class Labeler:
             batch = [rows[i] for i in b]
             key = content_key(fp, [(r.get("id"), r["context"], r["response_1"], r["response_2"]) for r in batch])
             path = cache / f"batch-{key}.json" if cache is not None else None
-            if path is not None and path.exists(): res = load_json(path)
+            if path is not None and path.exists():
+                res = load_json(path); self._check_finite(res, batch, f"; delete the cached batch {path} to label it again")
             else:
                 res = self._label_batch(batch); computed += 1
+                self._check_finite(res, batch)   # before the cache: a NaN label is never stored
                 if path is not None: save_json(res, path, indent=None)
             self.usage += LabelUsage(**res["usage"])
             for j, i in enumerate(b): results[i] = {k: v[j] for k, v in res.items() if k != "usage"}
@@ -417,6 +419,14 @@ class Labeler:
             warnings.warn(f"{self._truncated} contexts were cut from their start to fit max_input_tokens={self.cfg.max_input_tokens} "
                           f"(and the model's {_max_positions(self.model)} positions)")
         return _with_columns(comparisons, rows, results)
+
+    def _check_finite(self, res:dict, batch:list, hint:str=""):
+        "Raise naming the pair and the model if any soft label of a labeled batch is NaN or infinite"
+        for col in ("p_1", "p_1_fwd", "p_1_rev"):
+            for j, v in enumerate(res.get(col) or []):
+                if v is None or not math.isfinite(v):
+                    raise ValueError(f"labeler {self.name!r} gave {col} = {v} for pair id {batch[j].get('id')!r}: its '1'/'2' "
+                                     f"log-probabilities are not finite (broken weights, or an fp16 overflow: try models.dtype=float32){hint}")
 
     def score_distribution(self, contexts:Sequence[str], # the inputs (post or conversation)
                            responses:Sequence[str], # one response per context
@@ -444,7 +454,12 @@ class Labeler:
                 q0 = math.exp(lp[1, 9])                                     # P(next = "0" | "1")
                 p = np.append(p, p[0] * q0); p[0] *= 1 - q0
             dist.append(p / p.sum())
-        return np.array(dist)
+        dist = np.array(dist)
+        if len(dist) and not np.isfinite(dist).all():
+            i = int(np.where(~np.isfinite(dist).all(axis=1))[0][0])
+            raise ValueError(f"scorer {self.name!r} gave non-finite score probabilities for response {i} "
+                             f"({responses[i][:60]!r}): its log-probabilities are not finite (broken weights, or an fp16 overflow)")
+        return dist
 
     def score(self, contexts:Sequence[str], responses:Sequence[str])->np.ndarray:
         "d-RLAIF rewards in [-1, 1]: the expected 1-10 score s mapped linearly, (s - 5.5) / 4.5"

@@ -326,7 +326,7 @@ class AnnotationWidget:
     def _load(self)->list[dict]:
         if self.path is None or not self.path.exists(): return []
         text = self.path.read_text(encoding="utf-8")
-        recs = read_jsonl(self.path)
+        recs = read_jsonl(self.path, torn_tail=True)
         for j, r in enumerate(recs):
             if "id" not in r or r.get("choice") not in (0, 1, None):
                 raise ValueError(f"{self.path}, record {j + 1}: needs an 'id' and a 'choice' of 0, 1 or null, got {r}")
