@@ -122,8 +122,9 @@ class Reproduction:
         return self.run.stage_dir(name, self.keys[name])
 
     def table(self, stage:str, name:str)->list[dict]:
-        "Rows of a JSONL table written by `stage`"
-        return read_jsonl(self.dir(stage)/name)
+        "Rows of a JSONL table written by `stage` (whole, by an atomic write: a bad line there means the file was damaged later)"
+        try: return read_jsonl(self.dir(stage)/name)
+        except ValueError as e: raise ValueError(f"{e}; the table was damaged after its stage finished: rerun with --force-stage {stage}") from None
 
     def _load_lm(self, name, **kw):
         from rlaif_repro.models import load_causal_lm

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_toy_world.ipynb 5
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os, random, re, time, warnings
+import contextlib, dataclasses, json, math, os, random, re, shutil, time, warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -633,6 +633,8 @@ def ensure_part(part:str, # one of `TOY_PARTS`
     from rlaif_repro.models import build_once
     with _file_lock(d.parent/f".{part}.lock"):
         if _is_built(d, meta): return d   # another process built it while we waited
+        for stale in [*d.parent.glob(f".{part}.*.tmp"), *d.parent.glob(f".{part}.*.old")]:   # left by a killed build (we hold the lock)
+            shutil.rmtree(stale, ignore_errors=True)
         def build(tmp:Path):
             t0, c0 = time.time(), time.process_time()
             with _threads(1): stats = _BUILDERS[part](Path(tmp), seed, root) or {}
@@ -851,7 +853,16 @@ register_model_scheme("toy", _resolve_toy)
 # %% ../nbs/09_toy_world.ipynb
 _GROUPS = (("labeler-L",), ("policy", "comparisons", "labeler-S", "labeler-XS"))
 
-def _build_parts(parts:Sequence[str], seed:int, root)->list[str]:
+def _exit_with_parent(parent:int):
+    "In a builder process: exit as soon as `parent` is gone (a killed parent must not leave builders running)"
+    import threading
+    def watch():
+        while os.getppid() == parent: time.sleep(0.5)
+        os._exit(3)
+    threading.Thread(target=watch, daemon=True).start()
+
+def _build_parts(parts:Sequence[str], seed:int, root, parent:int|None=None)->list[str]:
+    if parent is not None: _exit_with_parent(parent)
     for p in parts: ensure_part(p, seed, root)
     return list(parts)
 
@@ -870,7 +881,8 @@ def build_world(seed:int|None=None, # world seed (default `world_seed()`)
         groups = [g for g in ([p for p in grp if p in todo] for grp in _GROUPS) if g]
         procs = []
         for g in groups:
-            code = f"from rlaif_repro.toy_world import _build_parts; _build_parts({g!r}, {seed!r}, {None if root is None else str(root)!r})"
+            code = (f"from rlaif_repro.toy_world import _build_parts; "
+                    f"_build_parts({g!r}, {seed!r}, {None if root is None else str(root)!r}, parent={os.getpid()})")
             err = tempfile.TemporaryFile("w+")   # a file, not a pipe: a chatty build cannot fill a pipe and stall
             procs.append((g, err, subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err, text=True,
                                                    env=os.environ | {"RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": "1"})))
