@@ -406,7 +406,9 @@ class Labeler:
             key = content_key(fp, [(r.get("id"), r["context"], r["response_1"], r["response_2"]) for r in batch])
             path = cache / f"batch-{key}.json" if cache is not None else None
             if path is not None and path.exists():
-                res = load_json(path); self._check_finite(res, batch, f"; delete the cached batch {path} to label it again")
+                try: res = load_json(path)
+                except ValueError as e: raise ValueError(f"{e}; delete that cached batch to label it again") from None
+                self._check_finite(res, batch, f"; delete the cached batch {path} to label it again")
             else:
                 res = self._label_batch(batch); computed += 1
                 self._check_finite(res, batch)   # before the cache: a NaN label is never stored
