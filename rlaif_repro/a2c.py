@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_a2c.ipynb 5
 from __future__ import annotations
-import dataclasses, json, math, os, shutil, time
+import contextlib, dataclasses, json, math, os, shutil, time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -20,7 +20,7 @@ from .reward_model import score_responses
 # %% auto 0
 __all__ = ['kl_per_token', 'masked_whiten', 'A2CLoss', 'a2c_loss', 'Rollouts', 'sample_rollouts', 'response_logprobs',
            'state_values', 'RewardModelReward', 'LabelerScoreReward', 'MixedReward', 'A2CDivergence', 'A2CResult',
-           'train_a2c', 'plot_a2c', 'select_checkpoint', 'plot_proxy_gold']
+           'new_accelerator', 'train_a2c', 'plot_a2c', 'select_checkpoint', 'plot_proxy_gold']
 
 # %% ../nbs/10_a2c.ipynb
 def kl_per_token(logp:torch.Tensor, # (B, T) log-probs of the sampled tokens under the policy
@@ -93,6 +93,7 @@ def sample_rollouts(policy, # the causal LM to sample from (unwrapped)
                     temperature:float=0.9, # sampling temperature
                     seed:int=0, # sampling seed for this batch
                     max_prompt_tokens:int|None=None, # keep the last this-many prompt tokens
+                    synced_gpus:bool=False, # keep stepping until every process is done (weights sharded by ZeRO-3)
                    )->Rollouts:
     "Sample one response per prompt; the batch layout the loss needs"
     dev = next(policy.parameters()).device
@@ -106,7 +107,7 @@ def sample_rollouts(policy, # the causal LM to sample from (unwrapped)
     was = policy.training; policy.eval()
     torch.manual_seed(seed % 2**31)
     out = policy.generate(input_ids=x, attention_mask=am, max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=pad,
-                          **decoding_kwargs(temperature))   # exactly pi at this temperature: no checkpoint sampling defaults
+                          synced_gpus=synced_gpus, **decoding_kwargs(temperature))   # exactly pi at this temperature
     policy.train(was)
     resp = out[:, P:]
     is_eos = resp == eos
@@ -213,7 +214,8 @@ def _weights_ok(models, limit:float)->bool:
     "Are all trainable weights of `models` finite and within `limit` in absolute value?"
     for m in models:
         for p in m.parameters():
-            if p.requires_grad and p.numel() and not (torch.isfinite(p).all() and p.abs().max() <= limit): return False
+            t = _local(p)
+            if p.requires_grad and t.numel() and not (torch.isfinite(t).all() and t.abs().max() <= limit): return False
     return True
 
 @dataclasses.dataclass
@@ -228,6 +230,30 @@ class A2CResult:
 
 def _split(xs, rank, world):
     return xs[rank::world]
+
+def new_accelerator():
+    """An `Accelerator` for this process: DeepSpeed when started by `accelerate launch` with it (on a machine without
+    CUDA over gloo, where accelerate would otherwise count one process), else plain (CPU or one GPU, or DDP)"""
+    from accelerate import Accelerator
+    from accelerate.utils import InitProcessGroupKwargs
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true":
+        return Accelerator(**({} if torch.cuda.is_available() else {"kwargs_handlers": [InitProcessGroupKwargs(backend="gloo")]}))
+    return Accelerator(cpu=not torch.cuda.is_available())
+
+class _PolicyAndCritic(torch.nn.Module):
+    "The policy and the paper's separate critic in one module: DeepSpeed runs one engine, with one parameter group each"
+    def __init__(self, policy, critic): super().__init__(); self.policy, self.critic = policy, critic
+    def forward(self, which:str, *args, **kwargs): return getattr(self, which)(*args, **kwargs)
+
+class _ThroughEngine:
+    "One part of the engine's module, called through the engine: DeepSpeed accumulates gradients only of forwards it runs"
+    def __init__(self, engine, which:str): self.engine, self.which, self.module = engine, which, getattr(engine.module, which)
+    def __call__(self, *args, **kwargs): return self.engine(self.which, *args, **kwargs)
+    def __getattr__(self, name): return getattr(self.module, name)
+
+def _local(p:torch.Tensor)->torch.Tensor:
+    "This process's values of a parameter (its ZeRO-3 partition when sharded)"
+    return getattr(p, "ds_tensor", p)
 
 def _free_candidates(cand_dir:Path, evals:list, keep:int):
     best = sorted([e for e in evals if e.get("path")], key=lambda e: -e["reward/eval_mean"])[:keep]
@@ -257,7 +283,9 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     "The paper's REINFORCE-with-baseline RL loop with KL to SFT (see the chapter for every choice)"
     from accelerate import Accelerator
     log = get_logger("rlaif_repro.a2c")
-    acc = accelerator or Accelerator(cpu=not torch.cuda.is_available())
+    acc = accelerator or new_accelerator()
+    from accelerate.utils import DistributedType
+    ds = acc.distributed_type == DistributedType.DEEPSPEED
     out_dir = Path(out_dir); ck_dir, cand_dir = out_dir/"checkpoints", out_dir/"candidates"
     world, rank = acc.num_processes, acc.process_index
     if cfg.batch_size % (cfg.micro_batch_size * world):
@@ -273,22 +301,54 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     set_seed(seed)
     steps_per_epoch = len(prompts) // n_batch
     total = max_steps or max(1, int(round(cfg.epochs * steps_per_epoch)))
-    def make_opt(params, lr):
-        params = [p for p in params if p.requires_grad]
+    def make_opt(*groups):   # (parameters, learning rate) pairs, one parameter group each
+        groups = [{"params": [p for p in ps if p.requires_grad], "lr": lr} for ps, lr in groups]
         if cfg.optimizer == "adamw":                          # the fused kernel (as TRL's default `adamw_torch_fused`)
-            try: return torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=True)
-            except (RuntimeError, ValueError): return torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+            try: return torch.optim.AdamW(groups, weight_decay=0.0, fused=not ds)
+            except (RuntimeError, ValueError): return torch.optim.AdamW(groups, weight_decay=0.0)
         from transformers.optimization import Adafactor
-        return Adafactor(params, lr=lr, scale_parameter=False, relative_step=False, warmup_init=False)
+        return Adafactor(groups, scale_parameter=False, relative_step=False, warmup_init=False)
     head = cfg.value_init == "policy_head"
     if head:                                                  # a linear value head on the policy's (detached) last hidden state
         if value_model is not None: raise ValueError("value_init='policy_head' builds its own value head on the policy: pass value_model=None")
         value_model = torch.nn.Linear(policy.get_input_embeddings().embedding_dim, 1)
         torch.nn.init.zeros_(value_model.weight); torch.nn.init.zeros_(value_model.bias)
     elif value_model is None: raise ValueError("pass a value model (`models.load_value_model` of the SFT policy), or set value_init='policy_head'")
-    opt_p, opt_v = make_opt(policy.parameters(), cfg.lr), make_opt(value_model.parameters(), cfg.value_lr)
-    policy, value_model, opt_p, opt_v = acc.prepare(policy, value_model, opt_p, opt_v)
-    if ref_policy is not None: ref_policy = ref_policy.to(acc.device).eval().requires_grad_(False)
+    from trl.trainer.utils import disable_dropout_in_model
+    for m in (policy, value_model):   # no dropout in RL (as TRL's RL trainers): DeepSpeed and checkpointing switch to train mode
+        disable_dropout_in_model(m)
+        if cfg.gradient_checkpointing and hasattr(m, "gradient_checkpointing_enable"):   # it acts in train mode only
+            m.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False}); m.train()
+    n_micro = cfg.batch_size // (cfg.micro_batch_size * world)
+    if ds:   # one engine holds policy and critic; DeepSpeed accumulates n_micro micro-batches and clips, then steps
+        if cfg.use_lora: raise ValueError("rl.use_lora with DeepSpeed is not supported: train in full under ZeRO-3, or use LoRA without DeepSpeed")
+        acc.state.deepspeed_plugin.deepspeed_config.update(
+            train_micro_batch_size_per_gpu=cfg.micro_batch_size, gradient_accumulation_steps=n_micro,
+            train_batch_size=cfg.micro_batch_size * n_micro * world, gradient_clipping=float(cfg.grad_clip or 0.0))
+        acc.gradient_accumulation_steps = n_micro
+        engine, opt_p = acc.prepare(_PolicyAndCritic(policy, value_model),
+                                    make_opt((policy.parameters(), cfg.lr), (value_model.parameters(), cfg.value_lr)))
+        policy, value_model, opt_v = engine.module.policy, engine.module.critic, opt_p   # their parameters are the engine's
+        train_policy, train_value = _ThroughEngine(engine, "policy"), _ThroughEngine(engine, "critic")
+        if ref_policy is not None:   # ZeRO-3 inference: the frozen reference is sharded too
+            from trl.models.utils import prepare_deepspeed
+            ref_policy = prepare_deepspeed(ref_policy.requires_grad_(False), acc)
+    else:
+        engine = None
+        opt_p, opt_v = make_opt((policy.parameters(), cfg.lr)), make_opt((value_model.parameters(), cfg.value_lr))
+        policy, value_model, opt_p, opt_v = acc.prepare(policy, value_model, opt_p, opt_v)
+        train_policy, train_value = policy, value_model
+        if ref_policy is not None: ref_policy = ref_policy.to(acc.device).eval().requires_grad_(False)
+    synced = ds and world > 1   # sharded weights: every process takes part in every generation step
+    def save_policy(path:Path)->bool:
+        "Write the policy (weights gathered from every process under ZeRO-3; call on all processes); True where written"
+        sd = None
+        if ds:   # gathered here whatever the config says about saving 16-bit weights
+            import deepspeed
+            with deepspeed.zero.GatheredParameters(list(policy.parameters()), modifier_rank=None):
+                if acc.is_main_process: sd = {k: v.detach().clone() for k, v in policy.state_dict().items()}
+        if not acc.is_main_process: return False
+        unwrap(policy).save_pretrained(path, state_dict=sd); tokenizer.save_pretrained(path); return True
     start = 0
     if ck_dir.is_dir() and (ck_dir/"state.json").exists():
         st = load_json(ck_dir/"state.json"); acc.load_state(str(ck_dir/st["dir"])); start = st["step"]
@@ -306,7 +366,6 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     for e in evals:   # candidates live in this run's folder, wherever it is now (the file may come from another working directory)
         if e.get("path"): e["path"] = str(cand_dir/Path(e["path"]).name)
     unwrap = acc.unwrap_model
-    n_micro = cfg.batch_size // (cfg.micro_batch_size * world)
     bar = progress(range(start, total), desc="A2C", total=total - start, unit="step", disable=not acc.is_main_process)
     def ref_logprobs(ro):
         with torch.no_grad():
@@ -316,7 +375,8 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
         good = load_json(ck_dir/"state.json")["step"] if (ck_dir/"state.json").exists() else None
         return f"The last good checkpoint (step {good}) is in {ck_dir}; " if good else "No checkpoint was written yet; "
     with torch.no_grad():   # weights may grow, but not by orders of magnitude: 100x the largest at the start (at least 1e4)
-        limit = max(1e4, 100 * max((p.abs().max().item() for m in (policy, value_model) for p in m.parameters() if p.numel()), default=1.0))
+        big = max((_local(p).abs().max().item() for m in (policy, value_model) for p in m.parameters() if _local(p).numel()), default=1.0)
+        limit = max(1e4, 100 * float(acc.gather(torch.tensor([big], device=acc.device)).max()))
     done = start
     for step in bar:
         epoch, k = divmod(step, steps_per_epoch)
@@ -326,19 +386,19 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
         for j in range(n_micro):
             g = j * world + rank                                      # global micro-batch index
             mb = batch[g * cfg.micro_batch_size:(g + 1) * cfg.micro_batch_size]
-            ro = sample_rollouts(unwrap(policy), tokenizer, mb, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+            ro = sample_rollouts(unwrap(policy), tokenizer, mb, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, synced_gpus=synced,
                                  seed=stable_hash(seed, "rollout", step, g), max_prompt_tokens=max_prompt_tokens)
             r = torch.tensor(_rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"A2C step {step + 1}"), dtype=torch.float, device=acc.device)
             if cfg.missing_eos_penalty is not None: r = r - cfg.missing_eos_penalty * (~ro.ended).float()
             ref_lp = ref_logprobs(ro)
             if head:
-                lp, ent, states = response_logprobs(policy, ro, cfg.temperature, with_entropy=True, with_states=True)
-                vals = value_model(states.detach().to(next(value_model.parameters()).dtype))[..., 0].float()
+                lp, ent, states = response_logprobs(train_policy, ro, cfg.temperature, with_entropy=True, with_states=True)
+                vals = train_value(states.detach().to(next(value_model.parameters()).dtype))[..., 0].float()
             else:
-                lp, ent = response_logprobs(policy, ro, cfg.temperature, with_entropy=True)
-                vals = state_values(value_model, ro)
+                lp, ent = response_logprobs(train_policy, ro, cfg.temperature, with_entropy=True)
+                vals = state_values(train_value, ro)
             L = a2c_loss(lp, ref_lp, vals, ro.response_mask, r, cfg.kl_coef, cfg.kl_estimator, cfg.kl_in_reward, cfg.normalize_advantages)
-            loss = (L.policy_loss + L.value_loss) / n_micro
+            loss = (L.policy_loss + L.value_loss) / (1 if ds else n_micro)   # DeepSpeed divides by its accumulation steps itself
             mean_kl = L.kl.mean().item()
             flag = torch.tensor([float(not torch.isfinite(loss).item()), mean_kl], device=acc.device)
             flags = acc.gather(flag[None]).reshape(-1, 2)            # every process stops together
@@ -346,14 +406,16 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
                 why = (f"non-finite loss" if flags[:, 0].any() else
                        f"mean KL per response {flags[:, 1].max().item():.2f} > max_kl={cfg.max_kl}")
                 raise A2CDivergence(f"A2C stopped at step {step + 1}: {why}. {last_good()}lower the learning rate or raise kl_coef")
-            acc.backward(loss)
+            with acc.accumulate(engine) if ds else contextlib.nullcontext():   # DeepSpeed steps after the last micro-batch only
+                acc.backward(loss)
             m = ro.response_mask.float()
             stats["policy_loss"].append(L.policy_loss.item()); stats["value_loss"].append(L.value_loss.item())
             stats["kl"] += L.kl.tolist(); stats["entropy"].append(((ent * m).sum() / m.sum()).item())
             stats["reward"] += r.tolist(); stats["length"] += m.sum(-1).tolist(); stats["ended"] += ro.ended.float().tolist()
             if gold_fn is not None: stats["gold"] += list(gold_fn(mb, ro.texts))
-        norms = [acc.clip_grad_norm_(mod.parameters(), cfg.grad_clip or float("inf")) for mod in (policy, value_model)]
-        if not all(torch.isfinite(torch.as_tensor(n)).item() for n in norms):   # the norm is global: every process sees the same
+        # one norm over policy and critic together, as DeepSpeed clips its one engine: the same run on one GPU or many
+        norm = acc.clip_grad_norm_([*policy.parameters(), *value_model.parameters()], cfg.grad_clip or float("inf"))
+        if norm is not None and not torch.isfinite(torch.as_tensor(norm)).item():   # a global norm: the same on every process
             raise A2CDivergence(f"A2C stopped at step {step + 1}: non-finite gradients (the loss was finite). {last_good()}"
                                 "lower the learning rate or set rl.grad_clip")
         opt_p.step(); opt_v.step(); opt_p.zero_grad(); opt_v.zero_grad()
@@ -372,7 +434,8 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
             bar.set_postfix(reward=f"{row['reward/mean']:.3f}", kl=f"{row['rl/kl']:.3f}")
         done = step + 1
         if eval_prompts and (done % cfg.eval_every == 0 or done == total):
-            evals.append(_evaluate(unwrap(policy), tokenizer, eval_prompts, reward_fn, cfg, done, cand_dir, acc, seed, max_prompt_tokens, gold_fn))
+            evals.append(_evaluate(unwrap(policy), tokenizer, eval_prompts, reward_fn, cfg, done, cand_dir, acc, seed, max_prompt_tokens,
+                                   gold_fn, save_policy, synced))
             if acc.is_main_process: _free_candidates(cand_dir, evals, n_candidates); mlog.log({k_: v for k_, v in evals[-1].items() if k_ not in ("step", "path")}, step=done)
         if done % cfg.checkpoint_every == 0 or done == total or done == stop_after:
             acc.wait_for_everyone()
@@ -388,21 +451,25 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     return A2CResult(pol, vm, out_dir, done, read_jsonl(metrics_path, torn_tail=True) if metrics_path.exists() else [], evals)
 
 @torch.no_grad()
-def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, seed, max_prompt_tokens, gold_fn):
+def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, seed, max_prompt_tokens, gold_fn, save_policy, synced=False):
     mine = _split(list(prompts), acc.process_index, acc.num_processes)
     rewards, golds = [], []
-    for i in range(0, len(mine), cfg.micro_batch_size):
+    n_iter = math.ceil(math.ceil(len(prompts) / acc.num_processes) / cfg.micro_batch_size)   # the same on every process
+    for k in range(n_iter):
+        i = k * cfg.micro_batch_size
         mb = mine[i:i + cfg.micro_batch_size]
-        ro = sample_rollouts(policy, tokenizer, mb, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
-                             seed=stable_hash(seed, "eval", i, acc.process_index), max_prompt_tokens=max_prompt_tokens)
+        if not mb and not synced: break
+        ro = sample_rollouts(policy, tokenizer, mb or mine[:1] or list(prompts[:1]), max_new_tokens=cfg.max_new_tokens,
+                             temperature=cfg.temperature, seed=stable_hash(seed, "eval", i, acc.process_index),
+                             max_prompt_tokens=max_prompt_tokens, synced_gpus=synced)
+        if not mb: continue   # this process had run out of prompts: it generated only to keep the others company
         rewards += _rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"validation at step {step}")
         if gold_fn is not None: golds += list(gold_fn(mb, ro.texts))
     r = acc.gather_for_metrics(torch.tensor(rewards, dtype=torch.float, device=acc.device))
     row = {"step": step, "reward/eval_mean": r.mean().item(), "path": None}
     if golds: row["gold/eval_mean"] = acc.gather_for_metrics(torch.tensor(golds, dtype=torch.float, device=acc.device)).mean().item()
-    if acc.is_main_process:
-        p = cand_dir/f"step_{step}"
-        policy.save_pretrained(p); tokenizer.save_pretrained(p); row["path"] = str(p)
+    p = cand_dir/f"step_{step}"
+    if save_policy(p): row["path"] = str(p)
     return row
 
 # %% ../nbs/10_a2c.ipynb

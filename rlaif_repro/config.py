@@ -208,6 +208,7 @@ class SFTConfig(_Config, _TrainMixin):
     warmup_ratio: float = F(0.0, "fraction of steps with linear learning-rate warm-up")
     max_steps: int = F(-1, "stop after this many optimizer steps (-1: run all epochs)")
     use_lora: bool = F(False, "train LoRA adapters instead of all weights")
+    gradient_checkpointing: bool = F(True, "recompute each block's activations in the backward pass (less memory, ~1/3 more compute; TRL's default)")
     eval_fraction: float = F(0.05, "share of the prompts held out to measure SFT loss")
     def _validate(self):
         self._validate_train(); self._range("warmup_ratio", 0, 1); self._range("eval_fraction", 0, 1, hi_open=True)
@@ -225,6 +226,7 @@ class RewardModelConfig(_Config, _TrainMixin):
     init: str = F("auto", "'auto' (the paper's per-task choice), 'sft' or 'base'", "TL;DR: AI RM from SFT, human RM from base; HH: instruction-tuned", "App. H, Table 6")
     center_rewards: bool = F(True, "shift rewards so that the mean reward of reference/SFT responses is 0")
     use_lora: bool = F(False, "train LoRA adapters (plus the scalar head) instead of all weights")
+    gradient_checkpointing: bool = F(True, "recompute each block's activations in the backward pass (less memory, ~1/3 more compute; TRL's default)")
     eval_fraction: float = F(0.05, "share of labelled pairs held out for accuracy during training")
     def _validate(self):
         self._validate_train(); self._range("max_length", 2); self._choice("init", ("auto", "sft", "base"))
@@ -253,8 +255,9 @@ class A2CConfig(_Config, _TrainMixin):
     kl_in_reward: bool = F(True, "fold the KL penalty into the return (True) or add it as a separate loss (False)", "in the policy-gradient loss", "App. A.3")
     normalize_advantages: bool = F(False, "whiten advantages per batch", "not stated")
     missing_eos_penalty: float | None = F(None, "subtract this from the reward of responses cut off before EOS (None: no penalty)", "not stated")
-    grad_clip: float = F(1.0, "clip the gradient norm to this value (0: off)")
+    grad_clip: float = F(1.0, "clip the gradient norm of policy and critic together to this value (0: off)")
     use_lora: bool = F(False, "train LoRA adapters; the reference policy is the same model with adapters off")
+    gradient_checkpointing: bool = F(False, "recompute each block's activations in the backward pass of the policy and value model (less memory, ~1/3 more compute)")
     checkpoint_every: int = F(50, "save a resumable checkpoint every this many optimizer steps")
     eval_every: int = F(50, "score validation prompts every this many steps (checkpoint selection)")
     max_kl: float = F(100.0, "stop with a clear message when the mean KL per response exceeds this (runaway guard)")
@@ -409,7 +412,7 @@ def single_gpu_preset(task:str="tldr")->ExperimentConfig:
 
 def paper_preset(task:str="tldr")->ExperimentConfig:
     "Full size on a cluster: 7B policy, 72B labeler through vLLM, every App. G hyperparameter"
-    return _hub_preset("paper", task, "7B", "72B", labeler__backend="vllm", labeler__batch_size=64,
+    return _hub_preset("paper", task, "7B", "72B", labeler__backend="vllm", labeler__batch_size=64, rl__gradient_checkpointing=True,
         sft__micro_batch_size=8, reward_model__micro_batch_size=4, rl__micro_batch_size=8, eval__num_items=2000)
 
 PRESETS = {"tiny": tiny_preset, "toy": toy_preset, "colab": colab_preset, "single_gpu": single_gpu_preset, "paper": paper_preset}

@@ -729,3 +729,7 @@ def _user_errors()->tuple:
     try: from safetensors import SafetensorError; errs.append(SafetensorError)   # a damaged weights file
     except ImportError: pass
     return tuple(errs)
+
+# %% ../nbs/14_pipeline.ipynb
+#| eval: false
+if __name__ == "__main__": sys.exit(main())   # `python -m rlaif_repro.pipeline ...` (not run in the notebook, where __name__ is __main__ too)

@@ -151,9 +151,11 @@ def train_bytes_per_param(optimizer:str, # "adamw" or "adafactor"
     if dtype_bytes == 4: return 16 if optimizer == "adamw" else (12 if zero else 8)
     return TRAINING_BYTES[(optimizer, zero)]
 
-def activation_bytes(arch:Arch, tokens:float, dtype_bytes:int=2)->float:
-    "Activation memory kept for the backward pass of `tokens` tokens through every layer"
-    return tokens * arch.layers * layer_activation_bytes(arch) * dtype_bytes / 2
+def activation_bytes(arch:Arch, tokens:float, dtype_bytes:int=2, checkpointed:bool=False)->float:
+    """Activation memory kept for the backward pass of `tokens` tokens through every layer; with activation
+    checkpointing only each block's input is kept, plus one block's activations while it is recomputed"""
+    block = tokens * layer_activation_bytes(arch) * dtype_bytes / 2
+    return tokens * arch.layers * arch.hidden * dtype_bytes + block if checkpointed else arch.layers * block
 
 def kv_bytes_per_token(arch:Arch, dtype_bytes:int=2)->float:
     "KV-cache bytes per token: keys and values of every layer"
@@ -163,9 +165,10 @@ def kv_bytes_per_token(arch:Arch, dtype_bytes:int=2)->float:
 U_TRAIN, U_GEN, BW_EFF = 0.35, 0.30, 0.70   # utilisation of peak FLOP/s (training / prefill, decoding); share of bandwidth
 STRAGGLER, VLLM_BATCH, VLLM_CHUNK = 2.0, 256, 8192   # HF batches run to their longest sequence (x mean); vLLM's concurrent sequences and prefill tokens per step
 
-def train_flops(arch:Arch, tokens:float, seq:float, lora:bool=False)->float:
-    "FLOPs to train on `tokens` tokens of mean sequence length `seq`"
-    return tokens * ((4 if lora else 6) * arch.params + 6 * arch.layers * seq * arch.hidden)
+def train_flops(arch:Arch, tokens:float, seq:float, lora:bool=False, checkpointed:bool=False)->float:
+    "FLOPs to train on `tokens` tokens of mean sequence length `seq` (checkpointing adds a second forward pass)"
+    extra = 2 if checkpointed else 0
+    return tokens * (((4 if lora else 6) + extra) * arch.params + (6 + extra) * arch.layers * seq * arch.hidden)
 
 def generation_seconds(arch:Arch, gpu:GPU, n_seqs:float, prompt:float, steps:float, batch:int, num_gpus:int=1,
                        mode:str="replica", dtype_bytes:int=2)->float:
@@ -257,12 +260,12 @@ def _sft(ctx:_Ctx)->dict:
     seq = ctx.p_mean + ctx.r_mean
     examples = c.max_steps * c.batch_size if c.max_steps > 0 else ctx.n_sft * c.epochs
     parts = ctx.train_mem(a, c.optimizer, c.use_lora, cfg.models.lora_r)
-    parts["activations"] = activation_bytes(a, c.micro_batch_size * seq_max, ctx.b)
+    parts["activations"] = activation_bytes(a, c.micro_batch_size * seq_max, ctx.b, c.gradient_checkpointing)
     parts["logits"] = c.micro_batch_size * seq_max * a.vocab * LOGIT_BYTES["sft"] * ctx.b / 2
     parts["ZeRO-3 gather"] = ctx.gathered(a)
     tokens = examples * seq
-    flops = train_flops(a, tokens, seq, c.use_lora)
-    how = f"LoRA r={cfg.models.lora_r}" if c.use_lora else "full"
+    flops = train_flops(a, tokens, seq, c.use_lora, c.gradient_checkpointing)
+    how = (f"LoRA r={cfg.models.lora_r}" if c.use_lora else "full") + (" (activation checkpointing)" if c.gradient_checkpointing else "")
     seen = f"{c.max_steps} steps x {c.batch_size}" if c.max_steps > 0 else f"{ctx.n_sft:,.0f} examples x {c.epochs:g} epochs"
     notes = (f"{how} {c.optimizer}, {ctx.half}; {seen} x {seq:.0f} tokens; "
              f"micro-batch {c.micro_batch_size} x {seq_max} tokens")
@@ -275,12 +278,12 @@ def _rm(ctx:_Ctx, stage:str)->dict:
     seq = min(c.max_length, ctx.p_mean + ctx.r_mean)
     pairs = ctx.n_comp * c.epochs
     parts = ctx.train_mem(a, c.optimizer, c.use_lora, cfg.models.lora_r)
-    parts["activations"] = activation_bytes(a, 2 * c.micro_batch_size * seq_max, ctx.b)
+    parts["activations"] = activation_bytes(a, 2 * c.micro_batch_size * seq_max, ctx.b, c.gradient_checkpointing)
     parts["ZeRO-3 gather"] = ctx.gathered(a)
     tokens = pairs * 2 * seq
-    flops = train_flops(a, tokens, seq, c.use_lora)
+    flops = train_flops(a, tokens, seq, c.use_lora, c.gradient_checkpointing)
     src = "AI soft labels" if stage == "rm_ai" else "human labels"
-    how = f"LoRA r={cfg.models.lora_r}" if c.use_lora else "full"
+    how = (f"LoRA r={cfg.models.lora_r}" if c.use_lora else "full") + (" (activation checkpointing)" if c.gradient_checkpointing else "")
     notes = (f"{src}; {how} {c.optimizer}, {ctx.half}; {ctx.n_comp:,.0f} pairs x {c.epochs:g} epochs x 2 x {seq:.0f} tokens; "
              f"micro-batch {c.micro_batch_size} pairs x {seq_max} tokens")
     return _row(stage, f"{_short(cfg.models.policy)}-sized RM", a.params, parts, tokens, flops, _train_time(ctx, flops), notes, ctx)
@@ -370,19 +373,20 @@ def _rl(ctx:_Ctx)->dict:
     nets = 1 if c.value_init == "policy_head" else 2                          # a value head on the policy: no second network
     parts = {"policy+value weights": nets * pol["weights"], "policy+value train state": nets * pol["train state"],
              "reference": 0.0 if c.use_lora else a.params * ctx.b, "reward model/scorer": rewarder.params * ctx.b,
-             "activations": nets * activation_bytes(a, mb * seq_max, ctx.b),
+             "activations": nets * activation_bytes(a, mb * seq_max, ctx.b, c.gradient_checkpointing),
              "logits": mb * (R + 1) * a.vocab * LOGIT_BYTES["rl"] * ctx.b / 2,
              "ZeRO-3 gather": ctx.gathered(a)}
     rollouts = ctx.n_prompts * c.epochs * c.samples_per_prompt
     n_resident = (nets if c.use_lora else nets + 1) * a.params + rewarder.params
-    fl_train = nets * train_flops(a, rollouts * seq, seq, c.use_lora)        # policy and value
+    fl_train = nets * train_flops(a, rollouts * seq, seq, c.use_lora, c.gradient_checkpointing)   # policy and value
     fl_fwd = 2 * (a.params + rewarder.params) * rollouts * seq                # reference + reward
     fl_gen = 2 * a.params * rollouts * seq
     mode = "zero3" if ctx.zero3 and ctx.n > 1 else "replica"
     gen_s = generation_seconds(a, ctx.gpu, rollouts, ctx.p_mean, R, mb, ctx.n, mode, ctx.b)
     per_run = gen_s + _train_time(ctx, fl_train + fl_fwd)
     k = len(runs)
-    how = f"LoRA r={cfg.models.lora_r} (reference = adapters off)" if c.use_lora else f"full {c.optimizer}"
+    how = (f"LoRA r={cfg.models.lora_r} (reference = adapters off)" if c.use_lora else f"full {c.optimizer}") \
+          + (", activation checkpointing" if c.gradient_checkpointing else "")
     notes = (f"{k} runs ({', '.join(runs)}), {per_run/3600:.1f} h each; per run {rollouts:,.0f} rollouts of <= {R} tokens; "
              f"{how}, {ctx.half}; micro-batch {mb} x {seq_max} tokens; rollouts by transformers generate"
              + (" under ZeRO-3 (weights gathered every token)" if mode == "zero3" else ""))
@@ -462,7 +466,8 @@ def check_fits(plan_df:pd.DataFrame, # a table from `plan`
         secs = ", ".join(dict.fromkeys(trained))
         tips.append(f"training ({secs}): LoRA (e.g. {trained[0]}.use_lora=true), more GPUs with ZeRO-3 "
                     f"(--num-gpus N, launch with launch_config('zero3')), a smaller {trained[0]}.micro_batch_size "
-                    "(the optimizer batch stays the same), or activation checkpointing")
+                    "(the optimizer batch stays the same), or activation checkpointing "
+                    f"({trained[0]}.gradient_checkpointing=true, where it is off)")
     if "eval" in set(bad.stage): tips.append("eval: a smaller rl.micro_batch_size (the generation batch) or more GPUs")
     raise ValueError("\n".join(lines + ["Remedies:"] + [f"  * {t}" for t in tips]))
 

@@ -184,6 +184,7 @@ def trl_reward_args(cfg:RewardModelConfig, # our reward-model settings
               per_device_train_batch_size=cfg.micro_batch_size, per_device_eval_batch_size=cfg.micro_batch_size,
               gradient_accumulation_steps=cfg.grad_accum, optim="adafactor" if cfg.optimizer == "adafactor" else "adamw_torch",
               lr_scheduler_type="linear", weight_decay=0.0, max_length=None, center_rewards_coefficient=None,
+              gradient_checkpointing=cfg.gradient_checkpointing,
               logging_steps=max(1, steps // 20), logging_first_step=True, eval_strategy="no",
               save_strategy="steps", save_steps=max(1, math.ceil(steps / 4)), save_total_limit=1,
               report_to="none", seed=seed, data_seed=seed, disable_tqdm=not progress_enabled(),

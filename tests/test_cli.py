@@ -36,9 +36,16 @@ def test_data_on_real_hh_file():
 
 def test_plan_follows_the_vllm_engine_settings():
     "`plan` times and sizes labeling on the GPUs one vLLM engine spans, and refuses more than the plan has"
-    r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "8", "--set", "models.vllm_tensor_parallel_size=4",
-            "--set", "rl.micro_batch_size=1")   # full-weight RL fits on 80 GB only one rollout at a time (no checkpointing yet)
+    r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "8", "--set", "models.vllm_tensor_parallel_size=4")
     assert r.returncode == 0, r.stderr
     assert "vLLM, tensor parallel x4 (4 GPUs idle), reserves 90% of each GPU" in r.stdout
     r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "2", "--set", "models.vllm_tensor_parallel_size=4")
     assert r.returncode == 2 and "spans 4 GPUs, but the plan has 2" in r.stderr and "Traceback" not in r.stderr
+
+def test_paper_preset_fits_eight_80gb_gpus_with_activation_checkpointing():
+    "As shipped, the paper preset fits 8 x H100-80GB; without RL activation checkpointing its RL stage does not, and the error says so"
+    r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "8")
+    assert r.returncode == 0, r.stderr
+    assert "activation checkpointing" in [l for l in r.stdout.splitlines() if l.strip().startswith("rl:")][0]
+    r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "8", "--set", "rl.gradient_checkpointing=false")
+    assert r.returncode == 2 and "- rl: needs" in r.stderr and "rl.gradient_checkpointing=true" in r.stderr, r.stderr
