@@ -22,7 +22,7 @@ echo "== 3/5 nbdev_test"
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers 2 --timing
 
 echo "== 4/5 pytest"
-python -m pytest -q tests
+python -m pytest -q --durations=20 tests
 
 echo "== 5/5 vLLM as the labeling engine, in its own environment (tools/test_vllm.sh)"
 if [ "${RLAIF_REPRO_SKIP_VLLM:-0}" = 1 ]; then echo "skipped (RLAIF_REPRO_SKIP_VLLM=1)"; else deactivate; bash tools/test_vllm.sh; fi
