@@ -281,10 +281,9 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
               stop_after:int|None=None, # end this call after this step (as a kill would; for tests)
              )->A2CResult:
     "The paper's REINFORCE-with-baseline RL loop with KL to SFT (see the chapter for every choice)"
-    from accelerate import Accelerator
+    from accelerate.utils import DistributedType
     log = get_logger("rlaif_repro.a2c")
     acc = accelerator or new_accelerator()
-    from accelerate.utils import DistributedType
     ds = acc.distributed_type == DistributedType.DEEPSPEED
     out_dir = Path(out_dir); ck_dir, cand_dir = out_dir/"checkpoints", out_dir/"candidates"
     world, rank = acc.num_processes, acc.process_index

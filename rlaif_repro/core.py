@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 # %% auto 0
 __all__ = ['set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'atomic_write', 'save_json', 'load_json',
            'content_key', 'pick_fields', 'stage_key', 'get_logger', 'MetricsLogger', 'read_jsonl', 'RunDir',
-           'RunLocked', 'folder_fingerprint', 'progress_enabled', 'progress', 'chunked']
+           'RunLocked', 'file_sha256', 'folder_fingerprint', 'progress_enabled', 'progress', 'chunked']
 
 # %% ../nbs/00_core.ipynb
 def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices)
@@ -237,14 +237,21 @@ class RunLocked(RuntimeError):
 
 _HELD: dict[str, Any] = {}   # run folders this process holds: {resolved path: open lock file}
 
+def _feed(h, path:Path):
+    "Stream the bytes of `path` into the hash `h`, a megabyte at a time"
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
+    return h
+
+def file_sha256(path:str|Path)->str:
+    "SHA-256 of a file's bytes (16 hex digits)"
+    return _feed(hashlib.sha256(), Path(path)).hexdigest()[:16]
+
 def folder_fingerprint(d:str|Path, skip:tuple=("DONE.json", ".lock"))->str:
     "SHA-256 over the relative path and bytes of every file under `d` (sorted), leaving out `skip` names"
     h, d = hashlib.sha256(), Path(d)
     for p in sorted(q for q in d.rglob("*") if q.is_file() and q.name not in skip):
-        h.update(p.relative_to(d).as_posix().encode() + b"\0")
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
-        h.update(b"\0")
+        h.update(p.relative_to(d).as_posix().encode() + b"\0"); _feed(h, p); h.update(b"\0")
     return h.hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb

@@ -29,10 +29,10 @@ def resolve_config(preset:str|None="toy", # preset name, used when `config_file`
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)
 
 # %% ../nbs/14_pipeline.ipynb
-import dataclasses, hashlib, importlib.util, shutil, time
+import dataclasses, importlib.util, shutil, time
 import numpy as np
 
-from .core import RunDir, atomic_write, content_key, get_logger, load_json, read_jsonl, save_json, stage_key, progress
+from .core import RunDir, atomic_write, content_key, file_sha256, get_logger, load_json, read_jsonl, save_json, stage_key, progress
 from .data import get_task, load_task, local_data_files
 from .models import is_hub_id, resolve_model_path, use_stand_ins
 
@@ -433,11 +433,7 @@ def files_digest(files)->dict:
     for p in paths:
         if isinstance(p, (list, tuple, dict)): out |= files_digest(p); continue
         f = Path(str(p)).expanduser()
-        if f.is_file():
-            h = hashlib.sha256()
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""): h.update(block)
-            out[str(f.resolve())] = h.hexdigest()[:16]
+        if f.is_file(): out[str(f.resolve())] = file_sha256(f)
     return out
 
 def _local_model_stamp(cfg:ExperimentConfig)->dict:
