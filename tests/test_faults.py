@@ -157,10 +157,10 @@ def test_nan_and_infinity_in_configs(tmp_path, capsys):
 
 def test_exploding_learning_rate_stops_with_the_cause(copy_of):
     run = copy_of()
-    r = run_cli("stage", "rl", *TINY, "--out", run, "--policies", "RLAIF", "--set", "rl.lr=1000", "--set", "rl.value_lr=1000",
+    r = run_cli("stage", "rl", *TINY, "--out", run, "--policies", "RLAIF", "--set", "rl.lr=1e6", "--set", "rl.value_lr=1e6",
                 "--set", "rl.max_kl=1e9")
-    err = one_line_error(r, "A2C stopped at step")
-    assert "weights" in err or "gradients" in err or "loss" in err, err
+    # AdamW's first step moves every weight with a gradient by about lr, far past the guard's limit, on any CPU
+    one_line_error(r, "A2C stopped at step 1:", "exploding weights", "lower the learning rate")
 
 def test_bad_model_name_is_found_before_any_stage(tmp_path):
     r = run_cli("reproduce", *TINY, "--out", tmp_path/"run", "--set", f"models.scorer={tmp_path/'no-such-model'}")
