@@ -107,7 +107,7 @@ def sample_rollouts(policy, # the causal LM to sample from (unwrapped)
     was = policy.training; policy.eval()
     torch.manual_seed(seed % 2**31)
     out = policy.generate(input_ids=x, attention_mask=am, max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=pad,
-                          synced_gpus=synced_gpus, **decoding_kwargs(temperature))   # exactly pi at this temperature
+                          **decoding_kwargs(temperature, synced_gpus=synced_gpus))   # exactly pi at this temperature
     policy.train(was)
     resp = out[:, P:]
     is_eos = resp == eos
@@ -451,22 +451,23 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
 
 @torch.no_grad()
 def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, seed, max_prompt_tokens, gold_fn, save_policy, synced=False):
-    mine = _split(list(prompts), acc.process_index, acc.num_processes)
+    # micro-batches dealt out in turn, each seeded by its index: the same responses on any number of processes
+    chunks = [list(prompts[i:i + cfg.micro_batch_size]) for i in range(0, len(prompts), cfg.micro_batch_size)]
+    mine = _split(list(enumerate(chunks)), acc.process_index, acc.num_processes)
     rewards, golds = [], []
-    n_iter = math.ceil(math.ceil(len(prompts) / acc.num_processes) / cfg.micro_batch_size)   # the same on every process
-    for k in range(n_iter):
-        i = k * cfg.micro_batch_size
-        mb = mine[i:i + cfg.micro_batch_size]
+    for k in range(math.ceil(len(chunks) / acc.num_processes)):   # the same on every process
+        c, mb = mine[k] if k < len(mine) else (-1, [])
         if not mb and not synced: break
-        ro = sample_rollouts(policy, tokenizer, mb or mine[:1] or list(prompts[:1]), max_new_tokens=cfg.max_new_tokens,
-                             temperature=cfg.temperature, seed=stable_hash(seed, "eval", i, acc.process_index),
+        ro = sample_rollouts(policy, tokenizer, mb or chunks[0], max_new_tokens=cfg.max_new_tokens,
+                             temperature=cfg.temperature, seed=stable_hash(seed, "eval", c),
                              max_prompt_tokens=max_prompt_tokens, synced_gpus=synced)
         if not mb: continue   # this process had run out of prompts: it generated only to keep the others company
         rewards += _rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"validation at step {step}")
         if gold_fn is not None: golds += list(gold_fn(mb, ro.texts))
-    r = acc.gather_for_metrics(torch.tensor(rewards, dtype=torch.float, device=acc.device))
-    row = {"step": step, "reward/eval_mean": r.mean().item(), "path": None}
-    if golds: row["gold/eval_mean"] = acc.gather_for_metrics(torch.tensor(golds, dtype=torch.float, device=acc.device)).mean().item()
+    # means of the sorted values: the same to the last bit whatever order the processes' rewards arrive in
+    mean = lambda xs: acc.gather_for_metrics(torch.tensor(xs, dtype=torch.float, device=acc.device)).double().sort().values.mean().item()
+    row = {"step": step, "reward/eval_mean": mean(rewards), "path": None}
+    if golds: row["gold/eval_mean"] = mean(golds)
     p = cand_dir/f"step_{step}"
     if save_policy(p): row["path"] = str(p)
     return row

@@ -365,7 +365,7 @@ def tiny_preset(task:str="toy")->ExperimentConfig:
         labeler=LabelerConfig(cot_max_new_tokens=8, max_input_tokens=1024, batch_size=4),   # few-shot prompts need ~700 tiny tokens
         sft=SFTConfig(batch_size=8, micro_batch_size=4, lr=1e-3, optimizer="adamw", max_steps=2),
         reward_model=RewardModelConfig(batch_size=8, micro_batch_size=4, lr=1e-3, epochs=1.0, max_length=160, optimizer="adamw"),
-        rl=A2CConfig(batch_size=4, micro_batch_size=4, lr=1e-4, value_lr=1e-4, epochs=1.0, max_new_tokens=8,
+        rl=A2CConfig(batch_size=4, micro_batch_size=2, lr=1e-4, value_lr=1e-4, epochs=1.0, max_new_tokens=8,   # micro 2: runs on 1 or 2 processes
                      optimizer="adamw", checkpoint_every=2, eval_every=2),
         eval=EvalConfig(num_items=8, n_bootstrap=200))
 

@@ -15,7 +15,8 @@ from tqdm.auto import tqdm
 # %% auto 0
 __all__ = ['set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'atomic_write', 'save_json', 'load_json',
            'content_key', 'pick_fields', 'stage_key', 'get_logger', 'MetricsLogger', 'read_jsonl', 'RunDir',
-           'RunLocked', 'file_sha256', 'folder_fingerprint', 'progress_enabled', 'progress', 'chunked']
+           'RunLocked', 'file_sha256', 'folder_fingerprint', 'process_rank', 'is_main_process',
+           'per_process_accumulation', 'barrier', 'progress_enabled', 'progress', 'chunked']
 
 # %% ../nbs/00_core.ipynb
 def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices)
@@ -253,6 +254,35 @@ def folder_fingerprint(d:str|Path, skip:tuple=("DONE.json", ".lock"))->str:
     for p in sorted(q for q in d.rglob("*") if q.is_file() and q.name not in skip):
         h.update(p.relative_to(d).as_posix().encode() + b"\0"); _feed(h, p); h.update(b"\0")
     return h.hexdigest()[:16]
+
+# %% ../nbs/00_core.ipynb
+def process_rank()->tuple[int, int]:
+    "(rank, number of processes) of this process, as `accelerate launch` / `torchrun` set them; (0, 1) when run alone"
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+def is_main_process()->bool:
+    "Is this the process that writes shared files (rank 0)?"
+    return process_rank()[0] == 0
+
+def per_process_accumulation(batch_size:int, # the global batch (what the paper and our configs state)
+                             micro_batch_size:int, # examples per forward pass on one process
+                             what:str="", # config section for the error message, e.g. 'reward_model'
+                            )->int:
+    "Gradient-accumulation steps per process so that processes x micro-batch x steps is the global `batch_size`"
+    world = process_rank()[1]
+    if batch_size % (micro_batch_size * world):
+        raise ValueError(f"{what + '.' if what else ''}batch_size={batch_size} must be a multiple of micro_batch_size={micro_batch_size} "
+                         f"x {world} processes")
+    return batch_size // (micro_batch_size * world)
+
+def barrier():
+    "Wait until every process gets here (nothing to wait for when alone); starts torch.distributed through accelerate if needed"
+    if process_rank()[1] == 1: return
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        from accelerate import PartialState   # gloo on a machine without CUDA (accelerate would otherwise count one process)
+        PartialState(**({} if torch.cuda.is_available() else {"backend": "gloo"}))
+    dist.barrier()
 
 # %% ../nbs/00_core.ipynb
 def progress_enabled()->bool: return os.environ.get("RLAIF_REPRO_PROGRESS", "1") not in ("0", "false", "False", "")

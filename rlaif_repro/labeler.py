@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .core import atomic_write, content_key, get_logger, load_json, progress, save_json
+from .core import atomic_write, barrier, content_key, get_logger, load_json, process_rank, progress, save_json
 from .config import LabelerConfig
 from .models import decoding_kwargs
 from .prompts import (SCORE_VALUES, answer_to_p1, build_score_prompt, has_chat_template, label_prompt_parts,
@@ -401,20 +401,33 @@ class Labeler:
         cache = Path(cache_dir) if cache_dir is not None else None
         results, fp = [None] * len(rows), self.fingerprint
         log = get_logger("rlaif_repro.labeler"); computed = 0
-        for b in progress(batches, desc=desc, unit="batch", disable=desc is None):
+        rank, world = process_rank()
+        shared = cache is not None and world > 1   # several processes: each labels every world-th batch into the shared cache
+        batch_key = lambda batch: content_key(fp, [(r.get('id'), r['context'], r['response_1'], r['response_2']) for r in batch])
+        def path_of(batch): return cache / f"batch-{batch_key(batch)}.json" if cache is not None else None
+        def cached(path, batch):
+            try: res = load_json(path)
+            except ValueError as e: raise ValueError(f"{e}; delete that cached batch to label it again") from None
+            self._check_finite(res, batch, f"; delete the cached batch {path} to label it again")
+            return res
+        def keep(b, res):
+            self.usage += LabelUsage(**res["usage"])
+            for j, i in enumerate(b): results[i] = {k: v[j] for k, v in res.items() if k != "usage"}
+        others = []   # batches another process labels
+        for n, b in enumerate(progress(batches, desc=desc, unit="batch", disable=desc is None or rank > 0)):
             batch = [rows[i] for i in b]
-            key = content_key(fp, [(r.get("id"), r["context"], r["response_1"], r["response_2"]) for r in batch])
-            path = cache / f"batch-{key}.json" if cache is not None else None
-            if path is not None and path.exists():
-                try: res = load_json(path)
-                except ValueError as e: raise ValueError(f"{e}; delete that cached batch to label it again") from None
-                self._check_finite(res, batch, f"; delete the cached batch {path} to label it again")
-            else:
+            path = path_of(batch)
+            if path is not None and path.exists(): res = cached(path, batch)
+            elif shared and n % world != rank: others.append(b); continue
+            else:   # sampling (CoT, self-consistency) seeded by the batch: the same labels in any order, process or resumed run
+                torch.manual_seed(int(batch_key(batch), 16) % 2**31)
                 res = self._label_batch(batch); computed += 1
                 self._check_finite(res, batch)   # before the cache: a NaN label is never stored
                 if path is not None: save_json(res, path, indent=None)
-            self.usage += LabelUsage(**res["usage"])
-            for j, i in enumerate(b): results[i] = {k: v[j] for k, v in res.items() if k != "usage"}
+            keep(b, res)
+        if shared:
+            barrier()   # every process has written its batches
+            for b in others: keep(b, cached(path_of([rows[i] for i in b]), [rows[i] for i in b]))
         self.last_run = {"batches": len(batches), "computed": computed, "cached": len(batches) - computed, "truncated": self._truncated}
         log.info(f"{self}: {self.last_run}")
         if self._truncated:

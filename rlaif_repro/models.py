@@ -23,7 +23,8 @@ __all__ = ['STAND_IN_ENV', 'TINY_SPECIAL_TOKENS', 'TINY_CHAT_TEMPLATE', 'TINY_AR
            'active_stand_ins', 'resolve_model_path', 'cache_dir', 'build_once', 'build_tiny_tokenizer',
            'build_tiny_model', 'load_tokenizer', 'LoraSettings', 'load_causal_lm', 'position_ids_from_mask',
            'load_reward_model', 'reward_scores', 'load_value_model', 'token_values', 'apply_lora', 'count_parameters',
-           'stand_in_recipe', 'build_stand_in', 'write_stand_ins', 'load_stand_ins', 'use_stand_ins', 'decoding_kwargs']
+           'loading_whole', 'gathered', 'stand_in_recipe', 'build_stand_in', 'write_stand_ins', 'load_stand_ins',
+           'use_stand_ins', 'decoding_kwargs']
 
 # %% ../nbs/03_models.ipynb
 _SCHEMES: dict[str, Callable[[str], str]] = {}
@@ -476,6 +477,26 @@ def count_parameters(model:nn.Module, # any torch module
     return n
 
 # %% ../nbs/03_models.ipynb
+@contextlib.contextmanager
+def loading_whole():
+    "Models loaded in this block are whole in every process, even while a DeepSpeed ZeRO-3 config is in force"
+    from transformers.integrations import deepspeed as hf_ds
+    ref = hf_ds._hf_deepspeed_config_weak_ref   # transformers' only handle on the active config (a weak reference)
+    active = ref() if ref is not None else None
+    if active is None: yield; return
+    hf_ds.unset_hf_deepspeed_config()
+    try: yield
+    finally: hf_ds.set_hf_deepspeed_config(active)
+
+@contextlib.contextmanager
+def gathered(model:nn.Module):
+    "Every weight of `model` whole on every process inside the block (ZeRO-3); call on all processes. No-op when not sharded"
+    sharded = [p for p in model.parameters() if hasattr(p, "ds_id")]
+    if not sharded: yield model; return
+    import deepspeed
+    with deepspeed.zero.GatheredParameters(sharded, modifier_rank=None): yield model
+
+# %% ../nbs/03_models.ipynb
 # Hub names are matched by family; each family says which architecture class, tokenizer style and
 # generation defaults its real checkpoints ship with (read off their config, tokenizer and generation files)
 _CHATML = ("{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
@@ -613,4 +634,6 @@ def decoding_kwargs(temperature:float, # sampling temperature; 0: greedy
     if temperature < 0: raise ValueError(f"temperature={temperature} must be >= 0")
     kw = dict(NEUTRAL_DECODING, do_sample=True, temperature=temperature) if temperature > 0 else \
          dict(do_sample=False, repetition_penalty=1.0, no_repeat_ngram_size=0)
-    return kw | overrides
+    # each process generates on its own: under ZeRO-3, transformers would otherwise wait for every process at every token
+    # (RL rollouts from a sharded policy override this with synced_gpus=True)
+    return kw | {"synced_gpus": False} | overrides

@@ -32,9 +32,10 @@ def resolve_config(preset:str|None="toy", # preset name, used when `config_file`
 import dataclasses, importlib.util, shutil, time
 import numpy as np
 
-from .core import RunDir, atomic_write, content_key, file_sha256, get_logger, load_json, read_jsonl, save_json, stage_key, progress
+from .core import (RunDir, atomic_write, barrier, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
+                              read_jsonl, save_json, set_seed, stage_key, progress)
 from .data import get_task, load_task, local_data_files
-from .models import is_hub_id, resolve_model_path, use_stand_ins
+from .models import is_hub_id, loading_whole, resolve_model_path, use_stand_ins
 
 RL_RUNS = {   # policy name -> the reward it is trained against
     "RLAIF": "rm_ai", "RLHF": "rm_human", "same-size RLAIF": "rm_same_size", "d-RLAIF": "scorer", "RLHF+RLAIF": "mix"}
@@ -75,7 +76,8 @@ class Reproduction:
                  force:Sequence[str]=(), # stages to compute again even when finished (e.g. after damage)
                 ):
         self.cfg, self.force = cfg, set(force)
-        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.main, self.alone = is_main_process(), process_rank()[1] == 1   # under `accelerate launch`: one of several processes
+        self.log = (log or (lambda msg: print(msg, file=sys.stderr, flush=True))) if self.main else (lambda msg: None)
         self.keys, self.times = {}, {}
         self.task = cfg.data.task
         self._world = None
@@ -86,8 +88,10 @@ class Reproduction:
                      "this run tests the code, its numbers measure nothing")
         check_model_names(cfg)   # a bad name is found now, not after labels and reward models were computed
         self._extra |= _local_model_stamp(cfg)
-        self.run = RunDir(out_dir or cfg.run_dir).lock()   # one process per run folder
-        self.run.write_json("config.json", json.loads(cfg.to_json()))
+        self.run = RunDir(out_dir or cfg.run_dir)
+        if self.main:   # one run per folder: the main process holds it and writes what all processes share
+            self.run.lock(); self.run.write_json("config.json", json.loads(cfg.to_json()))
+        barrier()
 
     # ----- helpers
     @property
@@ -99,20 +103,28 @@ class Reproduction:
             self._world = ToyWorld()
         return self._world
 
-    def _stage(self, name:str, fields, inputs, fn, **extra):
+    def _stage(self, name:str, fields, inputs, fn, together:bool=False, **extra):
         # an input enters as its key and the fingerprint of what it wrote: a recomputed input reruns this stage
         key = stage_key(self.cfg, fields, [f"{self.keys[i]}:{self.run.fingerprint(i, self.keys[i])}" for i in inputs],
                         **extra, **self._extra)
         self.keys[name] = key
-        if name in self.force and self.run.path(name, key).exists():
+        barrier()   # several processes: all agree on what is done before the main process clears anything
+        if self.main and name in self.force and self.run.path(name, key).exists():
             self.log(f"[{name}] computing again (--force-stage)"); shutil.rmtree(self.run.path(name, key))
-        cached = self.run.is_done(name, key)
-        if cached and (gone := self._missing_outputs(self.run.result(name, key))):
+        if self.main and self.run.is_done(name, key) and (gone := self._missing_outputs(self.run.result(name, key))):
             self.log(f"[{name}] outputs missing ({gone[0]}): running it again from the start")
             shutil.rmtree(self.run.path(name, key))   # its partial state belongs to the lost outputs
-            cached = False
+        barrier()
+        cached = self.run.is_done(name, key)
         t0 = time.time()
-        res = self._absolute(self.run.stage(name, key, lambda d: self._portable(fn(d)), force=not cached))
+        def run(d):   # seeded per stage: its random draws (a new value head, say) do not depend on which stages ran before it
+            set_seed(self.cfg.seed); return fn(d)
+        if self.main: res = self.run.stage(name, key, lambda d: self._portable(run(d)), force=not cached)
+        else:   # training stages run `together` (sharded); the rest run on the main process while the others wait
+            if together and not cached: run(self.run.stage_dir(name, key))
+            while not self.run.is_done(name, key): time.sleep(1)
+            res = self.run.result(name, key)
+        res = self._absolute(res)
         self.times[name] = 0.0 if cached else round(time.time() - t0, 1)
         self.log(f"[{name}] {'cached' if cached else f'done in {self.times[name]:.0f} s'}" + (f": {res['summary']}" if isinstance(res, dict) and res.get("summary") else ""))
         return res
@@ -129,12 +141,16 @@ class Reproduction:
     def _load_lm(self, name, **kw):
         from rlaif_repro.models import load_causal_lm
         m = self.cfg.models
-        return load_causal_lm(name, dtype=m.dtype, device=m.device, trust_remote_code=m.trust_remote_code, **kw)
+        with loading_whole():   # under ZeRO-3 too: the trainers shard what they train, everything else runs whole
+            return load_causal_lm(name, dtype=m.dtype, device=m.device, trust_remote_code=m.trust_remote_code, **kw)
 
     def _labeler(self, name:str, **overrides):
         from rlaif_repro.labeler import Labeler
         cfg = dataclasses.replace(self.cfg.labeler, **overrides)
         if cfg.backend == "vllm":   # vLLM builds its own engine from the (stand-in-resolved) name
+            if not self.alone:
+                raise ConfigError("labeler.backend='vllm' labels in one process (vLLM spreads the labeler over the GPUs itself): run the "
+                                  "stages that label (labels, studies, d-RLAIF's rl) without `accelerate launch` first; launched runs reuse them")
             m = self.cfg.models
             kw = dict(dtype=m.dtype, trust_remote_code=m.trust_remote_code, seed=self.cfg.seed,
                       tensor_parallel_size=m.vllm_tensor_parallel_size or _visible_gpus(), gpu_memory_utilization=m.vllm_gpu_memory_utilization,
@@ -207,7 +223,7 @@ class Reproduction:
                                 max_prompt_tokens=self.cfg.data.max_prompt_tokens, max_completion_tokens=self.cfg.data.max_response_tokens)
                 return {"path": str(d/"model"), "summary": f"held-out loss {res.eval_loss_before:.3f} -> {res.eval_loss:.3f}"}
             return {"path": m.policy, "summary": "dialogue: the instruction-tuned model is the SFT policy (paper 3.3)"}
-        return self._stage("sft", ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"], ["data"], fn)
+        return self._stage("sft", ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"], ["data"], fn, together=True)
 
     def stage_labels(self, role:str="labeler"):
         "AI soft labels of the training comparisons (both orders) by `cfg.models.<role>`"
@@ -216,12 +232,12 @@ class Reproduction:
         def fn(d:Path):
             lab = self._labeler(name)
             out = lab.label(self._comparisons("train"), cache_dir=d/"batches", desc=f"labeling with {name}")
-            _jsonl(d/"labels.jsonl", out.to_list())
+            if self.main: _jsonl(d/"labels.jsonl", out.to_list())
             al, sp = alignment(out), same_position_rate(out)
             return {"labeler": str(name), "n": out.num_rows, "alignment": al.to_dict(), "same_position": sp.to_dict(), "cost": lab.cost(),
                     "summary": f"{out.num_rows} pairs by {name}: alignment with humans {al.rate:.1%} [{al.ci_low:.1%}, {al.ci_high:.1%}], "
                                f"same position in both orders {sp.rate:.1%}"}
-        return self._stage(stage, ["labeler", f"models.{role}", "models.dtype"], ["data"], fn)
+        return self._stage(stage, ["labeler", f"models.{role}", "models.dtype"], ["data"], fn, together=True)
 
     def stage_reward_model(self, which:str):
         "A reward model on AI labels (`ai`), human labels (`human`) or same-size AI labels (`same_size`)"
@@ -242,7 +258,7 @@ class Reproduction:
             n = len(self._comparisons("test")); lo, hi = wilson_ci(res.eval_accuracy * n, n)
             return {"path": str(d/"model"), "labels": which, "init": str(init), "accuracy": res.eval_accuracy, "ci_low": lo, "ci_high": hi, "n": n,
                     "steps": res.steps, "summary": f"{which}-label RM: held-out accuracy vs human choice {res.eval_accuracy:.1%} [{lo:.1%}, {hi:.1%}]"}
-        return self._stage(f"rm_{which}", ["reward_model", "seed"], ["data", "sft", src], fn)
+        return self._stage(f"rm_{which}", ["reward_model", "seed"], ["data", "sft", src], fn, together=True)
 
     def _gold_fn(self):
         if self.task != "toy": return None
@@ -268,15 +284,16 @@ class Reproduction:
             evalp = [p["prompt"] for p in self._prompts("validation")][:max(self.cfg.rl.micro_batch_size, 64)]
             ctx = prompt_contexts(self.task, train + evalp)
             def rm(stage):
-                model, t = load_reward_model(self.result(stage)["path"], dtype=m.dtype, device=m.device)
+                with loading_whole(): model, t = load_reward_model(self.result(stage)["path"], dtype=m.dtype, device=m.device)
                 return RewardModelReward(model, t, self.task, contexts=ctx, name=stage)
             if reward == "scorer": reward_fn = LabelerScoreReward(self._labeler(m.scorer), contexts=ctx)
             elif reward == "mix": reward_fn = MixedReward([rm("rm_human"), rm("rm_ai")], [0.5, 0.5], name="rm_human+rm_ai")
             else: reward_fn = rm(reward)
             vsrc = self.result(reward)["path"] if self.cfg.rl.value_init == "reward_model" and reward.startswith("rm_") else sft
-            value = None if self.cfg.rl.value_init == "policy_head" else load_value_model(vsrc, dtype=m.dtype, device=m.device)[0]
+            with loading_whole(): value = None if self.cfg.rl.value_init == "policy_head" else load_value_model(vsrc, dtype=m.dtype, device=m.device)[0]
             res = train_a2c(policy, value, tok, train, reward_fn, self.cfg.rl, d/"run", ref_policy=ref, eval_prompts=evalp,
                             gold_fn=self._gold_fn(), seed=self.cfg.seed, max_prompt_tokens=self.cfg.data.max_prompt_tokens)
+            if not self.main: return None   # the main process holds the evaluations and records the stage
             best = select_checkpoint(res.evals)
             met = [r for r in res.metrics if "reward/mean" in r]   # training rows (validation rows are logged too)
             head, tail = met[:max(1, len(met) // 10)], met[-max(1, len(met) // 10):]
@@ -288,7 +305,7 @@ class Reproduction:
                               f"KL {out['kl_end']:.3f}" + (f", gold utility {out['gold_start']:.2f} -> {out['gold_end']:.2f}" if out["gold_end"] is not None else "")
                               + f"; checkpoint of step {best['step']} selected")
             return out
-        return self._stage(f"rl_{policy_name.replace(' ', '_')}", fields, inputs, fn)
+        return self._stage(f"rl_{policy_name.replace(' ', '_')}", fields, inputs, fn, together=True)
 
     def _raters(self):
         "The evaluation's rater pool: the toy world's simulated humans, or a pool of LLM judges for real tasks"
@@ -364,18 +381,20 @@ class Reproduction:
             train = self.table("labels", "labels.jsonl")
             from datasets import Dataset
             sft = self.result("sft")["path"]
-            make = lambda seed: load_reward_model(sft, dtype=m.dtype, device=m.device, padding_side="right")
+            def make(seed):
+                with loading_whole(): return load_reward_model(sft, dtype=m.dtype, device=m.device, padding_side="right")
             szs = list(rm_sizes) if rm_sizes is not None else [s for s in log_sizes(len(train), 128, 4.0) if s < len(train)]
             curve = data_size_curve(Dataset.from_list(train), Dataset.from_list(self._comparisons("test")), make, self.cfg.reward_model,
                                     task=self.task, sizes=szs, seeds=(self.cfg.seed,), out_dir=d/"rm_data_size")
             full = [dict(label=lab, size=len(train), seed=self.cfg.seed, accuracy=self.result(st)["accuracy"])   # the full-data points: the main RMs
                     for lab, st in (("p_1", "rm_ai"), ("human_choice", "rm_human"))]
             tabs["rm_data_size"] = pd.concat([curve, pd.DataFrame(full)], ignore_index=True)
-            for k, df in tabs.items(): df.to_csv(d/f"{k}.csv", index=False)
+            if self.main:
+                for k, df in tabs.items(): df.to_csv(d/f"{k}.csv", index=False)
             al = tabs["labeler_size"].set_index("size")["alignment"]
             return {"tables": sorted(tabs), "summary": "alignment by labeler size " + ", ".join(f"{k} {v:.1%}" for k, v in al.items())}
         return self._stage("studies", ["labeler", "models.labeler", "models.same_size_labeler", "reward_model", "seed"], ["data", "sft", "labels", "rm_ai", "rm_human"], fn,
-                           n_pairs=n_pairs, rm_sizes=list(rm_sizes) if rm_sizes is not None else None)
+                           n_pairs=n_pairs, rm_sizes=list(rm_sizes) if rm_sizes is not None else None, together=True)
 
     def stage_report(self):
         "Figures (PNG and PDF) and `report.md`: our numbers beside the paper's"
@@ -408,8 +427,9 @@ class Reproduction:
             return {"report": str(d/"report.md"), "figures": made, "summary": f"{len(made)} figures and report.md"}
         res = self._stage("report", [], inputs, fn)
         src = Path(res["report"]).parent                       # copy the report and its figures to the top of the run folder
-        shutil.copytree(src/"figures", self.run.path("figures"), dirs_exist_ok=True)
-        shutil.copyfile(src/"report.md", self.run.path("report.md"))
+        if self.main:
+            shutil.copytree(src/"figures", self.run.path("figures"), dirs_exist_ok=True)
+            shutil.copyfile(src/"report.md", self.run.path("report.md"))
         self.report_path = self.run.path("report.md")
         return res
 
@@ -690,6 +710,7 @@ def _cmd_reproduce(a)->int:
     cfg = resolve_config(a.preset, a.overrides, a.config_file, a.task)
     pol = [p.strip() for p in a.policies.split(",")] if a.policies else None
     r = reproduce(cfg, a.out, policies=pol, until=getattr(a, "name", "report"), force=a.force)
+    if not r.main: return 0   # one line from the launch, not one per process
     if getattr(a, "name", "report") == "report": print(f"report: {r.report_path}")
     else: print(f"stages up to {a.name} done in {r.run.root}")
     return 0
@@ -712,9 +733,10 @@ def main(argv:list[str]|None=None)->int:
         print(f"rlaif-repro {a.cmd}: interrupted; rerun the same command to resume", file=sys.stderr); return 130
     except Exception as e:
         if a.verbose: raise
+        who = f"rlaif-repro {a.cmd}" + ("" if process_rank()[1] == 1 else f" (process {process_rank()[0]} of {process_rank()[1]})")
         if isinstance(e, _user_errors()):   # bad config, data or files, an unreachable Hub, a held run folder, a diverged run
-            print(f"rlaif-repro {a.cmd}: error: {e}", file=sys.stderr); return 2
-        print(f"rlaif-repro {a.cmd}: internal error: {type(e).__name__}: {e} (rerun with --verbose for the traceback)", file=sys.stderr)
+            print(f"{who}: error: {e}", file=sys.stderr); return 2
+        print(f"{who}: internal error: {type(e).__name__}: {e} (rerun with --verbose for the traceback)", file=sys.stderr)
         return 1
 
 def _user_errors()->tuple:

@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from datasets import Dataset
 
-from .core import get_logger, progress, progress_enabled, save_json, set_seed, stable_hash
+from .core import get_logger, progress, progress_enabled, save_json, set_seed, stable_hash, barrier, is_main_process, per_process_accumulation
 from .config import RewardModelConfig
 from .data import get_task
-from .models import load_reward_model, reward_scores, LoraSettings, apply_lora, count_parameters
+from .models import load_reward_model, reward_scores, LoraSettings, apply_lora, count_parameters, gathered
 from .sft import completion_text, split_heldout
 
 # %% auto 0
@@ -182,7 +182,7 @@ def trl_reward_args(cfg:RewardModelConfig, # our reward-model settings
     steps = total_steps or 100
     kw = dict(output_dir=str(output_dir), num_train_epochs=cfg.epochs, learning_rate=cfg.lr,
               per_device_train_batch_size=cfg.micro_batch_size, per_device_eval_batch_size=cfg.micro_batch_size,
-              gradient_accumulation_steps=cfg.grad_accum, optim="adafactor" if cfg.optimizer == "adafactor" else "adamw_torch",
+              gradient_accumulation_steps=per_process_accumulation(cfg.batch_size, cfg.micro_batch_size, "reward_model"), optim="adafactor" if cfg.optimizer == "adafactor" else "adamw_torch",
               lr_scheduler_type="linear", weight_decay=0.0, max_length=None, center_rewards_coefficient=None,
               gradient_checkpointing=cfg.gradient_checkpointing,
               logging_steps=max(1, steps // 20), logging_first_step=True, eval_strategy="no",
@@ -355,16 +355,18 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
     if cfg.use_lora: model = model.merge_and_unload()
     model.eval()
     model.config.reward_center = 0.0
-    center = center_rewards(model, tokenizer, task, *center_on, max_length=cfg.max_length) if cfg.center_rewards and center_on else 0.0
     if eval_label is None and eval_dataset is not None:
         eval_label = "human_choice" if "human_choice" in eval_dataset.column_names and None not in eval_dataset["human_choice"] else label
-    acc = pairwise_accuracy(model, tokenizer, eval_dataset, task, label=eval_label, max_length=cfg.max_length) if eval_dataset is not None and len(eval_dataset) else None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir); tokenizer.save_pretrained(out_dir)
+    with gathered(model):   # ZeRO-3: every process centres and evaluates the whole model; the main process writes it
+        center = center_rewards(model, tokenizer, task, *center_on, max_length=cfg.max_length) if cfg.center_rewards and center_on else 0.0
+        acc = pairwise_accuracy(model, tokenizer, eval_dataset, task, label=eval_label, max_length=cfg.max_length) if eval_dataset is not None and len(eval_dataset) else None
+        if is_main_process(): out_dir.mkdir(parents=True, exist_ok=True); model.save_pretrained(out_dir); tokenizer.save_pretrained(out_dir)
     res = RewardModelResult(out_dir, model, tokenizer, label, float(out.training_loss), acc, eval_label if acc is not None else None,
                             center, int(out.global_step), len(train), seconds, list(trainer.state.log_history))
-    save_json(res.summary() | {"log_history": res.log_history}, out_dir/"reward_model_result.json")
-    shutil.rmtree(out_dir/"checkpoints", ignore_errors=True)
+    barrier()   # the model is on disk before any process goes on
+    if is_main_process():
+        save_json(res.summary() | {"log_history": res.log_history}, out_dir/"reward_model_result.json")
+        shutil.rmtree(out_dir/"checkpoints", ignore_errors=True)
     log.info(f"reward model ({label}) done: held-out accuracy {acc}; saved to {out_dir}")
     return res
 

@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 from datasets import Dataset
 
-from .core import get_logger, progress, progress_enabled, save_json, stable_hash, set_seed, chunked
+from .core import get_logger, progress, progress_enabled, save_json, stable_hash, set_seed, chunked, barrier, is_main_process, per_process_accumulation
 from .config import SFTConfig
-from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, decoding_kwargs
+from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, decoding_kwargs, gathered
 
 # %% auto 0
 __all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'trl_sft_args', 'SFTResult',
@@ -118,7 +118,7 @@ def trl_sft_args(cfg:SFTConfig, # our SFT settings
     steps = total_steps or 100
     kw = dict(output_dir=str(output_dir), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, learning_rate=cfg.lr,
               per_device_train_batch_size=cfg.micro_batch_size, per_device_eval_batch_size=cfg.micro_batch_size,
-              gradient_accumulation_steps=cfg.grad_accum, optim="adafactor" if cfg.optimizer == "adafactor" else "adamw_torch",
+              gradient_accumulation_steps=per_process_accumulation(cfg.batch_size, cfg.micro_batch_size, "sft"), optim="adafactor" if cfg.optimizer == "adafactor" else "adamw_torch",
               warmup_steps=cfg.warmup_ratio, lr_scheduler_type="linear", weight_decay=0.0,
               completion_only_loss=True, max_length=max_length, packing=False, gradient_checkpointing=cfg.gradient_checkpointing,
               logging_steps=max(1, steps // 20), logging_first_step=True, eval_strategy="no",
@@ -222,13 +222,15 @@ def train_sft(model, # a causal LM, or a name/path for `load_causal_lm`
     model = trainer.model
     if cfg.use_lora: model = model.merge_and_unload()
     model.eval()
-    after = completion_loss(model, ev, cfg.micro_batch_size) if ev is not None else None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir); tokenizer.save_pretrained(out_dir)
+    with gathered(model):   # ZeRO-3: every process evaluates the whole model; the main process writes it
+        after = completion_loss(model, ev, cfg.micro_batch_size) if ev is not None else None
+        if is_main_process(): out_dir.mkdir(parents=True, exist_ok=True); model.save_pretrained(out_dir); tokenizer.save_pretrained(out_dir)
     res = SFTResult(out_dir, model, tokenizer, float(out.training_loss), before, after, int(out.global_step), len(tr),
                     list(trainer.state.log_history))
-    save_json(res.summary() | {"log_history": res.log_history}, out_dir/"sft_result.json")
-    shutil.rmtree(out_dir/"checkpoints", ignore_errors=True)
+    barrier()   # the model is on disk before any process goes on
+    if is_main_process():
+        save_json(res.summary() | {"log_history": res.log_history}, out_dir/"sft_result.json")
+        shutil.rmtree(out_dir/"checkpoints", ignore_errors=True)
     log.info(f"SFT done: held-out loss {before if before is None else round(before, 3)} -> {after if after is None else round(after, 3)}; saved to {out_dir}")
     return res
 
