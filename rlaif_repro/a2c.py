@@ -231,13 +231,15 @@ class A2CResult:
 def _split(xs, rank, world):
     return xs[rank::world]
 
-def new_accelerator():
+def new_accelerator(dtype:torch.dtype=torch.float32, # the models' dtype: under DeepSpeed, bf16/fp16 mean mixed precision (fp32 master weights)
+                   ):
     """An `Accelerator` for this process: DeepSpeed when started by `accelerate launch` with it (on a machine without
     CUDA over gloo, where accelerate would otherwise count one process), else plain (CPU or one GPU, or DDP)"""
     from accelerate import Accelerator
     from accelerate.utils import InitProcessGroupKwargs
-    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true":
-        return Accelerator(**({} if torch.cuda.is_available() else {"kwargs_handlers": [InitProcessGroupKwargs(backend="gloo")]}))
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true":   # fills the DeepSpeed file's "auto" precision
+        mp = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "no")
+        return Accelerator(mixed_precision=mp, **({} if torch.cuda.is_available() else {"kwargs_handlers": [InitProcessGroupKwargs(backend="gloo")]}))
     return Accelerator(cpu=not torch.cuda.is_available())
 
 class _PolicyAndCritic(torch.nn.Module):
@@ -283,7 +285,7 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     "The paper's REINFORCE-with-baseline RL loop with KL to SFT (see the chapter for every choice)"
     from accelerate.utils import DistributedType
     log = get_logger("rlaif_repro.a2c")
-    acc = accelerator or new_accelerator()
+    acc = accelerator or new_accelerator(next(policy.parameters()).dtype)
     ds = acc.distributed_type == DistributedType.DEEPSPEED
     out_dir = Path(out_dir); ck_dir, cand_dir = out_dir/"checkpoints", out_dir/"candidates"
     world, rank = acc.num_processes, acc.process_index

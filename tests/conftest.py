@@ -1,5 +1,5 @@
-"Shared fixtures: stand-ins of every preset's Hub models, and local source files for the real tasks"
-import os
+"Shared fixtures: stand-ins of every preset's Hub models, local source files for the real tasks, one finished tiny run"
+import os, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -28,3 +28,17 @@ def data_files(tmp_path_factory)->dict:
     harmless_test = HH_HARMLESS_TEST if HH_HARMLESS_TEST.exists() else HH_FIXTURE
     harmless = {"train": str(write_hh(d/"harmless-base/train.jsonl.gz", seed=3)), "test": str(harmless_test)}
     return {"tldr": write_tldr(d/"tldr"), "hh_helpful": helpful, "hh_harmless": harmless}
+
+def comparable_report(run:Path)->str:
+    "report.md without its folder and the stage-times table (the parts that describe this invocation, not the results)"
+    return (run/"report.md").read_text().split("## Stage times")[0].replace(str(run), "<run>")
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory)->Path:
+    "One uninterrupted `rlaif-repro reproduce --preset tiny` in one process: the run other runs must match"
+    run = tmp_path_factory.mktemp("tiny")/"baseline"
+    r = subprocess.run([str(Path(sys.executable).parent/"rlaif-repro"), "reproduce", "--preset", "tiny", "--out", str(run)],
+                       capture_output=True, text=True, timeout=1800, cwd=ROOT,
+                       env={**os.environ, "HF_HUB_OFFLINE": "1", "RLAIF_REPRO_PROGRESS": "0"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    return run

@@ -8,6 +8,8 @@ import json, os, shutil, signal, subprocess, sys, tempfile, time
 from pathlib import Path
 import pytest
 
+from conftest import comparable_report
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--preset", "tiny"]
 
@@ -62,17 +64,10 @@ def key_dir(run:Path, stage:str)->Path:
     (d,) = [p.parent for p in (run/stage).glob("*/DONE.json")]
     return d
 
-def comparable_report(run:Path)->str:
-    "report.md without its folder and the stage-times table (the parts that describe this invocation, not the results)"
-    return (run/"report.md").read_text().split("## Stage times")[0].replace(str(run), "<run>")
-
-@pytest.fixture(scope="module")
-def baseline(tmp_path_factory)->Path:
-    "One uninterrupted `reproduce --preset tiny` run"
-    run = tmp_path_factory.mktemp("faults")/"baseline"
-    r = run_cli("reproduce", *TINY, "--out", run)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return run
+@pytest.fixture
+def baseline(tiny_run)->Path:
+    "One uninterrupted `reproduce --preset tiny` run (shared with the other suites; tests copy it before changing anything)"
+    return tiny_run
 
 @pytest.fixture
 def copy_of(baseline, tmp_path):
