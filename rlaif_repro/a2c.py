@@ -466,8 +466,9 @@ def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, s
         if not mb: continue   # this process had run out of prompts: it generated only to keep the others company
         rewards += _rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"validation at step {step}")
         if gold_fn is not None: golds += list(gold_fn(mb, ro.texts))
-    # means of the sorted values: the same to the last bit whatever order the processes' rewards arrive in
-    mean = lambda xs: acc.gather_for_metrics(torch.tensor(xs, dtype=torch.float, device=acc.device)).double().sort().values.mean().item()
+    # every process's values (their counts may differ), averaged in sorted order: the same to the last bit on any number of processes
+    from accelerate.utils import gather_object
+    mean = lambda xs: float(np.mean(sorted(float(x) for x in gather_object(list(xs)))))
     row = {"step": step, "reward/eval_mean": mean(rewards), "path": None}
     if golds: row["gold/eval_mean"] = mean(golds)
     p = cand_dir/f"step_{step}"
