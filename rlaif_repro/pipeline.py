@@ -733,7 +733,8 @@ def main(argv:list[str]|None=None)->int:
         print(f"rlaif-repro {a.cmd}: interrupted; rerun the same command to resume", file=sys.stderr); return 130
     except Exception as e:
         if a.verbose: raise
-        who = f"rlaif-repro {a.cmd}" + ("" if process_rank()[1] == 1 else f" (process {process_rank()[0]} of {process_rank()[1]})")
+        rank, world = process_rank()
+        who = f"rlaif-repro {a.cmd}" + ("" if world == 1 else f" (process {rank} of {world})")
         if isinstance(e, _user_errors()):   # bad config, data or files, an unreachable Hub, a held run folder, a diverged run
             print(f"{who}: error: {e}", file=sys.stderr); return 2
         print(f"{who}: internal error: {type(e).__name__}: {e} (rerun with --verbose for the traceback)", file=sys.stderr)

@@ -19,7 +19,8 @@ TRAINERS_JOB = ROOT/"tests/zero3_trainers_job.py"
 BIN = Path(sys.executable).parent
 
 def _env():
-    return {**os.environ, "DS_ACCELERATOR": "cpu", "HF_HUB_OFFLINE": "1", "RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+    return {**os.environ, "DS_ACCELERATOR": "cpu", "HF_HUB_OFFLINE": "1", "RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": "1",
+            "RLAIF_REPRO_CACHE": os.environ.get("RLAIF_REPRO_CACHE", str(ROOT/".cache"))}
 
 def launch(script:Path, *args, zero3:bool):
     launcher = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
@@ -92,7 +93,7 @@ def test_reproduce_under_accelerate_launch_writes_the_same_report(tmp_path, tiny
     args = ["launch", "--num_processes", "2", "--use_deepspeed", "--zero_stage", "3", "-m", "rlaif_repro", "reproduce", "--preset", "tiny", "--out"]
     assert f"DS_ACCELERATOR=cpu accelerate {' '.join(args)} " in (ROOT/"README.md").read_text()   # the documented command is this one
     cmd = [str(BIN/"accelerate"), *args, str(out)]
-    env = _env() | {"RLAIF_REPRO_CACHE": os.environ.get("RLAIF_REPRO_CACHE", str(ROOT/".cache"))}
+    env = _env()
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-4000:]
     assert r.stdout.count("report: ") == 1, r.stdout                  # one line from the launch, not one per process
@@ -111,7 +112,7 @@ def test_shipped_zero3_config_runs_as_shipped(tmp_path, tiny_run):
     out = tmp_path/"D"
     cmd = [str(BIN/"accelerate"), "launch", "--config_file", str(launch_config("zero3")), "--num_processes", "2",
            "-m", "rlaif_repro", "stage", "rl", "--preset", "tiny", "--policies", "RLAIF", "--out", str(out)]
-    env = _env() | {"RLAIF_REPRO_CACHE": os.environ.get("RLAIF_REPRO_CACHE", str(ROOT/".cache"))}
+    env = _env()
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-4000:]
     for stage in ("rm_ai", "rm_human", "rl_RLAIF"):   # reward models through TRL, RL through our loop: as in one process
