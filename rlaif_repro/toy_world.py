@@ -863,6 +863,8 @@ def _exit_with_parent(parent:int):
 
 def _build_parts(parts:Sequence[str], seed:int, root, parent:int|None=None)->list[str]:
     if parent is not None: _exit_with_parent(parent)
+    for k in [k for k in os.environ if k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE") or k.startswith("ACCELERATE_")]:
+        del os.environ[k]   # a builder trains alone, even when its parent is one process of an `accelerate launch`
     for p in parts: ensure_part(p, seed, root)
     return list(parts)
 
