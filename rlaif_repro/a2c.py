@@ -16,6 +16,7 @@ from .core import get_logger, MetricsLogger, progress, read_jsonl, save_json, lo
 from .config import A2CConfig
 from .models import decoding_kwargs, position_ids_from_mask, reward_scores
 from .reward_model import score_responses
+from .sft import check_trackers
 
 # %% auto 0
 __all__ = ['kl_per_token', 'masked_whiten', 'A2CLoss', 'a2c_loss', 'Rollouts', 'sample_rollouts', 'response_logprobs',
@@ -232,15 +233,18 @@ def _split(xs, rank, world):
     return xs[rank::world]
 
 def new_accelerator(dtype:torch.dtype=torch.float32, # the models' dtype: under DeepSpeed, bf16/fp16 mean mixed precision (fp32 master weights)
+                    log_with:list|None=None, # experiment trackers (accelerate's names: 'tensorboard', 'wandb', 'trackio', ...)
+                    project_dir:str|Path|None=None, # where trackers that write files put them
                    ):
     """An `Accelerator` for this process: DeepSpeed when started by `accelerate launch` with it (on a machine without
     CUDA over gloo, where accelerate would otherwise count one process), else plain (CPU or one GPU, or DDP)"""
     from accelerate import Accelerator
     from accelerate.utils import InitProcessGroupKwargs
+    track = dict(log_with=list(log_with), project_dir=str(project_dir) if project_dir is not None else None) if log_with else {}
     if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true":   # fills the DeepSpeed file's "auto" precision
         mp = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "no")
-        return Accelerator(mixed_precision=mp, **({} if torch.cuda.is_available() else {"kwargs_handlers": [InitProcessGroupKwargs(backend="gloo")]}))
-    return Accelerator(cpu=not torch.cuda.is_available())
+        return Accelerator(mixed_precision=mp, **track, **({} if torch.cuda.is_available() else {"kwargs_handlers": [InitProcessGroupKwargs(backend="gloo")]}))
+    return Accelerator(cpu=not torch.cuda.is_available(), **track)
 
 class _PolicyAndCritic(torch.nn.Module):
     "The policy and the paper's separate critic in one module: DeepSpeed runs one engine, with one parameter group each"
@@ -281,13 +285,19 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
               max_steps:int|None=None, # stop after this many optimizer steps (None: `cfg.epochs` over the prompts)
               accelerator=None, # an `accelerate.Accelerator` (None: a new one)
               stop_after:int|None=None, # end this call after this step (as a kill would; for tests)
+              report_to:str|list="none", # experiment trackers that also get every metrics row ('tensorboard', 'wandb', 'trackio', ...)
+              tracking_dir:str|Path|None=None, # where file-based trackers write (None: `out_dir/tracking`)
              )->A2CResult:
     "The paper's REINFORCE-with-baseline RL loop with KL to SFT (see the chapter for every choice)"
     from accelerate.utils import DistributedType
     log = get_logger("rlaif_repro.a2c")
-    acc = accelerator or new_accelerator(next(policy.parameters()).dtype)
-    ds = acc.distributed_type == DistributedType.DEEPSPEED
     out_dir = Path(out_dir); ck_dir, cand_dir = out_dir/"checkpoints", out_dir/"candidates"
+    trackers = check_trackers(report_to)
+    if trackers and accelerator is not None:
+        raise ValueError("train_a2c: with an accelerator of your own, give it the trackers (Accelerator(log_with=..., project_dir=...), "
+                         "then init_trackers) and leave report_to='none'")
+    acc = accelerator or new_accelerator(next(policy.parameters()).dtype, log_with=trackers, project_dir=tracking_dir or out_dir/"tracking")
+    ds = acc.distributed_type == DistributedType.DEEPSPEED
     world, rank = acc.num_processes, acc.process_index
     if cfg.batch_size % (cfg.micro_batch_size * world):
         raise ValueError(f"A2CConfig.batch_size={cfg.batch_size} must be a multiple of micro_batch_size x processes = "
@@ -362,6 +372,8 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
         if len(keep) != len(old):
             metrics_path.write_text("".join(json.dumps(r) + "\n" for r in keep))
     mlog = MetricsLogger(metrics_path)
+    if trackers:   # the run's settings as hyperparameters (trackers take scalars only)
+        acc.init_trackers("rl", config={k: v for k, v in cfg.to_dict().items() if isinstance(v, (int, float, str, bool))})
     evals = load_json(out_dir/"evals.json") if (out_dir/"evals.json").exists() and start else []
     evals = [e for e in evals if e["step"] <= start]
     for e in evals:   # candidates live in this run's folder, wherever it is now (the file may come from another working directory)
@@ -430,6 +442,7 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
                "reward/mean": gathered["reward"].mean().item(), "reward/std": gathered["reward"].std(unbiased=False).item(),
                "rl/response_length": gathered["length"].mean().item(), "rl/ended": gathered["ended"].mean().item()}
         if gathered["gold"] is not None: row["gold/mean"] = gathered["gold"].mean().item()
+        acc.log(row, step=step + 1)   # the trackers (none unless asked for); the main process writes
         if acc.is_main_process:
             mlog.log(row, step=step + 1)
             bar.set_postfix(reward=f"{row['reward/mean']:.3f}", kl=f"{row['rl/kl']:.3f}")
@@ -437,7 +450,9 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
         if eval_prompts and (done % cfg.eval_every == 0 or done == total):
             evals.append(_evaluate(unwrap(policy), tokenizer, eval_prompts, reward_fn, cfg, done, cand_dir, acc, seed, max_prompt_tokens,
                                    gold_fn, save_policy, synced))
-            if acc.is_main_process: _free_candidates(cand_dir, evals, n_candidates); mlog.log({k_: v for k_, v in evals[-1].items() if k_ not in ("step", "path")}, step=done)
+            ev_row = {k_: v for k_, v in evals[-1].items() if k_ not in ("step", "path")}
+            acc.log(ev_row, step=done)
+            if acc.is_main_process: _free_candidates(cand_dir, evals, n_candidates); mlog.log(ev_row, step=done)
         if done % cfg.checkpoint_every == 0 or done == total or done == stop_after:
             acc.wait_for_everyone()
             acc.save_state(str(ck_dir/f"step_{done}"))             # a new folder; state.json switches to it when complete
@@ -447,6 +462,7 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
                 for old_ck in ck_dir.glob("step_*"):
                     if old_ck.name != f"step_{done}": shutil.rmtree(old_ck, ignore_errors=True)
         if stop_after is not None and done >= stop_after: break
+    if trackers: acc.end_training()   # flushes and closes the trackers
     pol, vm = unwrap(policy), unwrap(value_model)
     pol.eval(); vm.eval()
     return A2CResult(pol, vm, out_dir, done, read_jsonl(metrics_path, torn_tail=True) if metrics_path.exists() else [], evals)

@@ -12,9 +12,10 @@ from typing import Any
 from .core import atomic_write
 
 # %% auto 0
-__all__ = ['TASKS', 'VARIANT_RE', 'PAPER_VARIANTS', 'PRESETS', 'F', 'ConfigError', 'DataConfig', 'ModelConfig', 'LabelerConfig',
-           'SFTConfig', 'RewardModelConfig', 'A2CConfig', 'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset',
-           'colab_preset', 'single_gpu_preset', 'paper_preset', 'parse_overrides', 'paper_table']
+__all__ = ['TASKS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'F', 'ConfigError', 'DataConfig', 'ModelConfig',
+           'LabelerConfig', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig', 'RewardModelConfig', 'A2CConfig',
+           'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset', 'colab_preset', 'single_gpu_preset',
+           'paper_preset', 'parse_overrides', 'paper_table']
 
 # %% ../nbs/01_config.ipynb
 def F(default=dataclasses.MISSING, help:str="", paper:str|None=None, sec:str|None=None, default_factory=dataclasses.MISSING):
@@ -185,6 +186,42 @@ class LabelerConfig(_Config):
         return self.variant or PAPER_VARIANTS[task]
 
 # %% ../nbs/01_config.ipynb
+TRACKERS = ("tensorboard", "wandb", "trackio", "mlflow", "comet_ml", "clearml", "dvclive", "swanlab")   # known to TRL and accelerate
+
+def report_to_list(report_to:str|list|tuple|None, # 'none', one tracker name, or several ('tensorboard,wandb' or a list)
+                  )->list[str]:
+    "Tracker names of a `report_to` setting (`[]` for 'none'); an unknown name raises `ConfigError`"
+    names = [] if report_to is None else report_to.split(",") if isinstance(report_to, str) else list(report_to)
+    names = [str(n).strip() for n in names if str(n).strip()]
+    if names == ["none"]: return []
+    bad = [n for n in names if n not in TRACKERS]
+    if bad: raise ConfigError(f"report_to={report_to!r}: unknown tracker {bad[0]!r}; use 'none' or one or more of {', '.join(TRACKERS)}")
+    return list(dict.fromkeys(names))
+
+# TRL arguments that a field of our training configs sets: trainer_kwargs may not set them behind its back
+_TRL_OWNED = {"output_dir": "the stage folder", "learning_rate": "lr", "num_train_epochs": "epochs", "optim": "optimizer",
+              "per_device_train_batch_size": "micro_batch_size", "gradient_accumulation_steps": "batch_size",
+              "gradient_checkpointing": "gradient_checkpointing", "activation_checkpointing": "gradient_checkpointing", "seed": "the experiment's seed", "data_seed": "the experiment's seed",
+              "report_to": "the experiment's report_to"}
+
+def trainer_kwargs_problem(kw:dict, # the `trainer_kwargs` to check
+                           trl_class:str, # 'SFTConfig' or 'RewardConfig' (in `trl`)
+                           owned:dict, # TRL argument -> the field of ours that sets it
+                          )->str|None:
+    "What is wrong with `kw` as extra arguments of TRL's `trl_class`, in one line (None: nothing)"
+    if not kw: return None
+    import trl
+    valid = [f.name for f in dataclasses.fields(getattr(trl, trl_class)) if f.init]
+    for k, v in kw.items():
+        if k in owned: return f"{k!r} is set by {owned[k]}; change that instead"
+        if k not in valid:
+            close = difflib.get_close_matches(str(k), valid, n=1, cutoff=0.6)
+            return f"{k!r} is not an argument of trl.{trl_class}" + (f"; did you mean {close[0]!r}?" if close else "")
+        try: json.dumps(v)
+        except (TypeError, ValueError): return f"{k!r}={v!r} is not a JSON value (configs are saved as JSON)"
+    return None
+
+# %% ../nbs/01_config.ipynb
 class _TrainMixin:
     def _validate_train(self):
         self._range("lr", 0, lo_open=True); self._range("epochs", 0, lo_open=True)
@@ -196,6 +233,10 @@ class _TrainMixin:
     def grad_accum(self)->int:
         "Gradient accumulation steps per optimizer step (one process)"
         return self.batch_size // self.micro_batch_size
+    def _validate_trainer_kwargs(self, trl_class:str, owned:dict):
+        "Keys of `trainer_kwargs` must be fields of TRL's `trl_class` that no field of ours already sets"
+        problem = trainer_kwargs_problem(self.trainer_kwargs, trl_class, owned)
+        if problem: raise ConfigError(f"{type(self).__name__}.trainer_kwargs: {problem}")
 
 @dataclass
 class SFTConfig(_Config, _TrainMixin):
@@ -210,9 +251,11 @@ class SFTConfig(_Config, _TrainMixin):
     use_lora: bool = F(False, "train LoRA adapters instead of all weights")
     gradient_checkpointing: bool = F(True, "recompute each block's activations in the backward pass (less memory, ~1/3 more compute; TRL's default)")
     eval_fraction: float = F(0.05, "share of the prompts held out to measure SFT loss")
+    trainer_kwargs: dict = F(default_factory=dict, help="extra `trl.SFTConfig` arguments, passed through as they are (e.g. {'logging_steps': 1})")
     def _validate(self):
         self._validate_train(); self._range("warmup_ratio", 0, 1); self._range("eval_fraction", 0, 1, hi_open=True)
         if self.max_steps == 0 or self.max_steps < -1: self._bad("max_steps", self.max_steps, "must be -1 or >= 1")
+        self._validate_trainer_kwargs("SFTConfig", _TRL_OWNED | {"max_steps": "max_steps", "warmup_steps": "warmup_ratio"})
 
 @dataclass
 class RewardModelConfig(_Config, _TrainMixin):
@@ -228,9 +271,11 @@ class RewardModelConfig(_Config, _TrainMixin):
     use_lora: bool = F(False, "train LoRA adapters (plus the scalar head) instead of all weights")
     gradient_checkpointing: bool = F(True, "recompute each block's activations in the backward pass (less memory, ~1/3 more compute; TRL's default)")
     eval_fraction: float = F(0.05, "share of labelled pairs held out for accuracy during training")
+    trainer_kwargs: dict = F(default_factory=dict, help="extra `trl.RewardConfig` arguments, passed through as they are (e.g. {'logging_steps': 1})")
     def _validate(self):
         self._validate_train(); self._range("max_length", 2); self._choice("init", ("auto", "sft", "base"))
         self._range("eval_fraction", 0, 1, hi_open=True)
+        self._validate_trainer_kwargs("RewardConfig", _TRL_OWNED | {"max_length": "max_length"})
 
 # %% ../nbs/01_config.ipynb
 @dataclass
@@ -302,9 +347,13 @@ class ExperimentConfig(_Config):
     reward_model: RewardModelConfig = F(default_factory=RewardModelConfig, help="reward models")
     rl: A2CConfig = F(default_factory=A2CConfig, help="reinforcement learning")
     eval: EvalConfig = F(default_factory=EvalConfig, help="simulated human evaluation")
+    report_to: str = F("none", "experiment tracking of SFT, reward-model and RL training: 'none', 'tensorboard', 'wandb', 'trackio', ... "
+                       "(several: 'tensorboard,wandb'); logs go to each stage's `tracking` folder. Not part of any stage key")
     def _validate(self):
         if not re.fullmatch(r"[\w.-]+", self.name): self._bad("name", self.name, "use letters, digits, '_', '-' or '.'")
         self._range("seed", 0)
+        try: report_to_list(self.report_to)
+        except ConfigError: self._bad("report_to", self.report_to, f"use 'none' or one or more of {', '.join(TRACKERS)}, comma-separated")
 
     @property
     def run_dir(self)->Path: return Path(self.out_dir or f"runs/{self.name}")

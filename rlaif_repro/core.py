@@ -4,19 +4,22 @@
 
 # %% ../nbs/00_core.ipynb 5
 from __future__ import annotations
-import contextlib, dataclasses, fcntl, hashlib, json, logging, os, random, socket, sys, tempfile, time
+import contextlib, dataclasses, fcntl, hashlib, json, logging, os, random, socket, stat, sys, tempfile, time, warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
+from tqdm import tqdm as std_tqdm
 from tqdm.auto import tqdm
+from tqdm.notebook import tqdm as notebook_tqdm
 
 # %% auto 0
-__all__ = ['set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'atomic_write', 'save_json', 'load_json',
-           'content_key', 'pick_fields', 'stage_key', 'get_logger', 'MetricsLogger', 'read_jsonl', 'RunDir',
-           'RunLocked', 'file_sha256', 'folder_fingerprint', 'process_rank', 'is_main_process',
-           'per_process_accumulation', 'barrier', 'progress_enabled', 'progress', 'chunked']
+__all__ = ['NOISE', 'set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'umask', 'umask_mode', 'share_modes',
+           'atomic_write', 'save_json', 'load_json', 'content_key', 'pick_fields', 'stage_key', 'get_logger',
+           'MetricsLogger', 'read_jsonl', 'RunDir', 'RunLocked', 'file_sha256', 'folder_fingerprint', 'process_rank',
+           'is_main_process', 'per_process_accumulation', 'barrier', 'progress_enabled', 'LineProgress', 'progress',
+           'verbose', 'quiet_dependencies', 'chunked']
 
 # %% ../nbs/00_core.ipynb
 def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices)
@@ -66,6 +69,30 @@ def get_dtype(dtype:str|torch.dtype="auto", device:str|torch.device="auto")->tor
     return _DTYPES[dtype]
 
 # %% ../nbs/00_core.ipynb
+def umask()->int:
+    "The process's umask, read without changing it where the OS shows it (Linux), else by setting and restoring it"
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"): return int(line.split()[1], 8)
+    m = os.umask(0o022); os.umask(m); return m
+
+def umask_mode(folder:bool=False)->int:
+    "The mode `open` (0o666) or `mkdir` (0o777) would give a new file or folder under the current umask"
+    return (0o777 if folder else 0o666) & ~umask()
+
+def share_modes(folder:str|Path)->int:
+    """Let group and others read what is under `folder` as far as the umask allows: files and folders that a writer made
+    owner-only (`tempfile`'s 0600 and 0700, safetensors >= 0.8's 0600 model files) get the read (and folder search) bits a
+    plain `open`/`mkdir` would have given them. Returns how many paths changed"""
+    add_f, add_d, n = umask_mode() & 0o044, umask_mode(folder=True) & 0o055, 0
+    for p in [Path(folder), *Path(folder).rglob("*")]:
+        st = p.lstat()
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)): continue   # links and the like keep theirs
+        m = st.st_mode & 0o7777
+        new = m | (add_d if stat.S_ISDIR(st.st_mode) else add_f)
+        if new != m: os.chmod(p, new); n += 1
+    return n
+
 @contextlib.contextmanager
 def atomic_write(path:str|Path, # the file to (over)write
                  mode:str="w", # "w" for text, "wb" for bytes
@@ -75,6 +102,7 @@ def atomic_write(path:str|Path, # the file to (over)write
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, umask_mode())   # mkstemp makes it 0600; the file we replace honours the umask like any `open`
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": encoding})) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
@@ -202,6 +230,7 @@ class RunDir:
         return done.get("fingerprint") or content_key(done)
     def mark_done(self, name:str, key:str, result=None, seconds:float|None=None):
         d = self.stage_dir(name, key)
+        share_modes(d)   # a finished stage is readable by colleagues as the umask allows, whatever wrote its files
         save_json({"stage": name, "key": key, "result": result, "seconds": seconds, "fingerprint": folder_fingerprint(d),
                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, d/"DONE.json")
 
@@ -287,11 +316,66 @@ def barrier():
 # %% ../nbs/00_core.ipynb
 def progress_enabled()->bool: return os.environ.get("RLAIF_REPRO_PROGRESS", "1") not in ("0", "false", "False", "")
 
+class LineProgress(std_tqdm):
+    "tqdm for a log file or CI: a whole line at most every `mininterval` seconds (default 30), never a carriage return"
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("mininterval", 30.0)
+        kwargs["maxinterval"] = max(kwargs.get("maxinterval", 10.0), kwargs["mininterval"])
+        kwargs["leave"], kwargs["ncols"], self._last = False, 0, None   # ncols=0: counts and times, no bar
+        super().__init__(*args, **kwargs)
+        self._last_t = getattr(self, "start_t", 0)
+    def display(self, msg=None, pos=None):
+        closing, now = msg == "", time.time()       # tqdm closes a bar by clearing it with an empty message
+        if closing and self._last is None: return False    # a short loop that never printed: its stage line says it all
+        if not closing and now - getattr(self, "_last_t", now) < self.mininterval: return False   # also tqdm's first draw
+        line = self.__str__()
+        if line != self._last: self.fp.write(line + "\n"); self.fp.flush()
+        self._last, self._last_t = line, now
+        return False
+
+# %% ../nbs/00_core.ipynb
 def progress(iterable:Iterable|None=None, desc:str|None=None, total:int|None=None, unit:str="it",
-             leave:bool=True, **kwargs):
-    "A tqdm progress bar (disabled with `RLAIF_REPRO_PROGRESS=0` or `disable=True`)"
+             leave:bool=False, **kwargs):
+    "A live tqdm bar in notebooks and terminals, `LineProgress` in logs (off with `RLAIF_REPRO_PROGRESS=0` or `disable=True`)"
     disable = bool(kwargs.pop("disable", False)) or not progress_enabled()
-    return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave, dynamic_ncols=True, disable=disable, **kwargs)
+    if issubclass(tqdm, notebook_tqdm) or sys.stderr.isatty():   # tqdm.auto chose a widget, or a person watches a terminal
+        return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave, dynamic_ncols=True, disable=disable, **kwargs)
+    return LineProgress(iterable, desc=desc, total=total, unit=unit, disable=disable, **kwargs)
+
+# %% ../nbs/00_core.ipynb
+def verbose()->bool:
+    "True when the user asked for the full log (`-v/--verbose`, or `RLAIF_REPRO_VERBOSE=1`)"
+    return os.environ.get("RLAIF_REPRO_VERBOSE", "0") not in ("0", "false", "False", "")
+
+class _DropMessages(logging.Filter):
+    "A logging filter that drops records whose message contains one of `parts`"
+    def __init__(self, *parts:str): super().__init__(); self.parts = parts
+    def filter(self, record): return not any(p in record.getMessage() for p in self.parts)
+
+NOISE = {   # logger name -> messages that say nothing to our users, and why
+    # DeepSpeed, imported by accelerate and transformers wherever it is installed, announces the CPU fallback on every
+    # machine without CUDA; on such a machine the CPU is what every stage runs on anyway
+    "DeepSpeed": ("Setting accelerator to CPU",),
+    # accelerate's `save_state` drops the tied output embedding from each A2C checkpoint and asks to check the reload;
+    # safetensors' `load_model` restores tied weights on resume, which the resume tests check bit for bit
+    "accelerate.utils.other": ("Removed shared tensor",),
+    # the trainer finds checkpoint folders written within one second of each other and orders them by step number,
+    # which is the order we want anyway
+    "transformers.trainer_utils": ("mtime may not be reliable",),
+}
+
+def _one_line_warning(message, category, filename, lineno, line=None)->str:
+    return f"[warning] {message}\n" if category is UserWarning else f"[warning] {category.__name__}: {message}\n"
+
+def quiet_dependencies():
+    "Hide the dependency messages in `NOISE` and transformers' per-file save bars, and print warnings as one line, unless `verbose()`"
+    if verbose(): return
+    warnings.formatwarning = _one_line_warning   # not the source file and line of each warning: `-v` shows those
+    for name, parts in NOISE.items():
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _DropMessages) for f in log.filters): log.addFilter(_DropMessages(*parts))
+    from transformers.utils import logging as tlog
+    tlog.disable_progress_bar()   # "Writing model shards" for every checkpoint: the stage's own bar shows progress
 
 # %% ../nbs/00_core.ipynb
 def chunked(seq, size:int)->Iterator:

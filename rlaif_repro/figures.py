@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_figures.ipynb 5
 from __future__ import annotations
-import math, re
+import math, re, textwrap
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -20,10 +20,10 @@ from .paper import FACTS, PAPER
 
 # %% auto 0
 __all__ = ['POLICY_COLORS', 'LABEL_COLORS', 'METRIC_COLORS', 'SPARE_COLORS', 'PAPER_HATCH', 'STYLE', 'TASK_MAP', 'TASK_TITLES',
-           'FIG1_COMPARISONS', 'WIN_COLUMNS', 'HARMLESS_COLUMNS', 'SIZE_COLUMNS', 'RM_COLUMNS', 'SC_COLUMNS',
-           'COMPARISON_COLUMNS', 'PERCENT_COLUMNS', 'FIGURES', 'use_style', 'canonical_policy', 'comparison_key',
-           'label_source', 'policy_color', 'label_color', 'plot_figure1', 'variant_label', 'plot_table2',
-           'plot_tables3_4', 'plot_table5', 'plot_rm_data_size', 'plot_length_control', 'plot_table14',
+           'FIG1_COMPARISONS', 'WIN_COLUMNS', 'HARMLESS_COLUMNS', 'HARMLESS_PANELS', 'SIZE_COLUMNS', 'RM_COLUMNS',
+           'SC_COLUMNS', 'COMPARISON_COLUMNS', 'PERCENT_COLUMNS', 'FIGURES', 'use_style', 'canonical_policy',
+           'comparison_key', 'label_source', 'policy_color', 'label_color', 'plot_figure1', 'variant_label',
+           'plot_table2', 'plot_tables3_4', 'plot_table5', 'plot_rm_data_size', 'plot_length_control', 'plot_table14',
            'comparison_table', 'to_markdown', 'save_figure']
 
 # %% ../nbs/13_figures.ipynb
@@ -33,8 +33,8 @@ LABEL_COLORS = {"human": POLICY_COLORS["RLHF"], "ai": POLICY_COLORS["RLAIF"]}
 METRIC_COLORS = {"alignment": POLICY_COLORS["RLAIF"], "same_position_rate": "#8a6d4f"}
 SPARE_COLORS = ("#2f8f9d", "#b5651d", "#9e9a00", "#d35fb7", "#56b4e9", "#555555")
 PAPER_HATCH = "///"
-STYLE = {"figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight", "font.size": 9, "axes.titlesize": 10,
-         "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8, "legend.frameon": False,
+STYLE = {"figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight", "font.size": 10, "axes.titlesize": 11,
+         "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9, "legend.frameon": False,
          "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "axes.grid.axis": "y",
          "grid.alpha": 0.3, "hatch.linewidth": 0.6, "pdf.fonttype": 42, "ps.fonttype": 42}
 
@@ -111,10 +111,10 @@ def _order_tasks(tasks)->list[str]:
     tasks = list(dict.fromkeys(tasks))
     return [t for t in _TASK_ORDER if t in tasks] + [t for t in tasks if t not in _TASK_ORDER]
 
-def _axes(ax, n:int, figsize, fn:str):
-    "(figure, list of `n` axes): new ones, or the given axes (one, or a sequence of `n`)"
+def _axes(ax, n:int, figsize, fn:str, widths:Sequence[float]|None=None):
+    "(figure, list of `n` axes): new ones (relative `widths`), or the given axes (one, or a sequence of `n`)"
     if ax is None:
-        fig, axs = plt.subplots(1, n, figsize=figsize, squeeze=False)
+        fig, axs = plt.subplots(1, n, figsize=figsize, squeeze=False, gridspec_kw={"width_ratios": list(widths)} if widths else None)
         return fig, list(axs[0])
     axs = list(np.ravel(ax)) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
     if len(axs) != n: raise ValueError(f"{fn}: this figure has {n} panel(s) but {len(axs)} axes were given")
@@ -127,18 +127,21 @@ def _first(df:pd.DataFrame|None, mask, cols:Sequence[str])->tuple:
     if not len(m): return (math.nan,) * len(cols)
     return tuple(float(m[c].iloc[0]) if c in m.columns and pd.notna(m[c].iloc[0]) else math.nan for c in cols)
 
+# bar styles: ours solid; the paper's pale and hatched; length-controlled open (ours dotted, the paper's cross-hatched)
+_FACE = {"solid": lambda c: c, "hatched": lambda c: mpl.colors.to_rgba(c, 0.22), "open": lambda c: "white", "crossed": lambda c: "white"}
+_HATCHES = {"solid": None, "hatched": PAPER_HATCH, "open": "....", "crossed": "xxx"}
+
 def _bar(ax, x:float, v:float, color:str, width:float, *, style:str="solid", gid:str="ours",
          lo:float=math.nan, hi:float=math.nan, digits:int=0):
     "One bar at `x` of height `v` (a fraction, drawn in percent), its interval and its value on top"
-    face = {"solid": color, "hatched": mpl.colors.to_rgba(color, 0.22), "open": "white"}[style]
-    hatch = {"solid": None, "hatched": PAPER_HATCH, "open": "...."}[style]
+    face, hatch = _FACE[style](color), _HATCHES[style]
     ax.bar(x, 100*v, width, color=face, edgecolor=color, hatch=hatch, linewidth=0.8, gid=gid)
     top = 100*v
     if np.isfinite(lo) and np.isfinite(hi):
         ax.errorbar(x, 100*v, yerr=[[100*(v - lo)], [100*(hi - v)]], fmt="none", ecolor="black", elinewidth=0.9, capsize=2.5)
         top = 100*hi
     ax.annotate(f"{100*v:.{digits}f}", (x, top), xytext=(0, 1.5), textcoords="offset points", ha="center",
-                va="bottom", fontsize=6.5, gid=f"{gid}-value")
+                va="bottom", fontsize=7.5, gid=f"{gid}-value")
 
 def _grouped_bars(ax, groups:Sequence[str], series:Sequence[dict], *, width:float=0.8, digits:int=0)->list[np.ndarray]:
     "Bars for each group and series (`dict(values=[(v, lo, hi)...], colors=[...], style=, gid=)`); x of each series"
@@ -153,7 +156,11 @@ def _grouped_bars(ax, groups:Sequence[str], series:Sequence[dict], *, width:floa
     ax.set_xlim(-0.6, len(groups) - 0.4)
     return xs
 
-def _wrap(name:str)->str: return re.sub(r"\s+vs\.?\s+", "\nvs ", str(name), flags=re.I)
+def _wrap(name:str, width:int=14)->str:
+    "A comparison or policy name on short lines for a tick label: `'A vs B'` -> `'A\\nvs B'`, long names broken at spaces"
+    first, *rest = re.split(r"\s+vs\.?\s+", _space(name), flags=re.I)
+    lines = lambda s: textwrap.wrap(s, width, break_long_words=False, break_on_hyphens=False) or [s]
+    return "\n".join(lines(first) + [l for s in rest for l in lines("vs " + s)])
 
 def _percent_axis(ax, label:str, chance:bool=True):
     ax.set_ylim(0, 109); ax.set_yticks(range(0, 101, 20)); ax.set_ylabel(label)
@@ -162,18 +169,20 @@ def _percent_axis(ax, label:str, chance:bool=True):
 def _source_legend(ax, sources:Sequence[str], extra:Sequence=(), **kw):
     "A legend for the series encodings (grey swatches: ours solid, the paper's hatched)"
     names = {"ours": ("solid", "ours (95% CI)"), "paper": ("hatched", "paper"),
-             "raw": ("solid", "uncorrected"), "length_controlled": ("open", "length-controlled")}
+             "ours-raw": ("solid", "ours, uncorrected (95% CI)"), "ours-length_controlled": ("open", "ours, length-controlled (95% CI)"),
+             "paper-raw": ("hatched", "paper, uncorrected"), "paper-length_controlled": ("crossed", "paper, length-corrected")}
     g, h = "0.45", []
     for s in sources:
         style, label = names[s]
-        face = {"solid": g, "hatched": mpl.colors.to_rgba(g, 0.22), "open": "white"}[style]
-        h.append(Patch(facecolor=face, edgecolor=g, hatch={"solid": None, "hatched": PAPER_HATCH, "open": "...."}[style], label=label))
+        h.append(Patch(facecolor=_FACE[style](g), edgecolor=g, hatch=_HATCHES[style], label=label))
     ax.legend(handles=h + list(extra), **({"loc": "upper left", "bbox_to_anchor": (1.0, 1.0)} | kw))
 
 # %% ../nbs/13_figures.ipynb
 FIG1_COMPARISONS = ("RLAIF vs SFT", "RLHF vs SFT", "RLAIF vs RLHF")
 WIN_COLUMNS = ("comparison", "win_rate", "ci_low", "ci_high")
 HARMLESS_COLUMNS = ("policy", "harmless_rate", "ci_low", "ci_high")
+HARMLESS_PANELS = {"hh_harmless": ("Harmless dialogue", "harmless rate"),   # task of our harmless rates -> (title, what they measure)
+                   "toy": ("Toy world: acceptable summaries", "acceptable rate")}
 
 def _prep_wins(win_rates, fn:str, task:str, task_map, length_controlled:bool|None)->pd.DataFrame|None:
     if win_rates is None: return None
@@ -189,8 +198,15 @@ def _prep_harmless(harmless, fn:str, length_controlled:bool|None)->pd.DataFrame|
     if length_controlled is not None: df = df[df.lc == length_controlled]
     return df.assign(key=df.policy.map(lambda p: canonical_policy(p).casefold())).reset_index(drop=True)
 
+def _harmless_task(given:str|None, hours:pd.DataFrame|None, ours:pd.DataFrame|None, task:str)->str:
+    "The task our harmless rates measure: `given`, their `task` column, `toy` when our win rates are the toy world's, else `hh_harmless`"
+    if given: return given
+    if hours is not None and "task" in hours.columns and hours["task"].nunique() == 1: return str(hours["task"].iloc[0])
+    return "toy" if set(ours.our_task if ours is not None else [task]) == {"toy"} else "hh_harmless"
+
+# %% ../nbs/13_figures.ipynb
 def plot_figure1(win_rates=None, # our win rates (`WIN_COLUMNS`, optional `task`, `length_controlled`)
-                 harmless=None, # our harmless rates (`HARMLESS_COLUMNS`, optional `length_controlled`)
+                 harmless=None, # our harmless rates (`HARMLESS_COLUMNS`, optional `task`, `length_controlled`)
                  ax=None, # one axes per panel (tasks, then harmless), or None for a new figure
                  paper=True, # draw the paper's values (True), not (False), or these tables' values
                  *,
@@ -199,7 +215,8 @@ def plot_figure1(win_rates=None, # our win rates (`WIN_COLUMNS`, optional `task`
                  comparisons:Sequence[str]|None=None, # comparisons to show (default: ours, or `FIG1_COMPARISONS`)
                  length_controlled:bool=False, # draw the length-controlled rows (App. J) instead of the raw ones
                  task_map:Mapping|None=None, # our task -> the paper's (default `TASK_MAP`)
-                 figsize=None, # figure size (default: by the number of panels)
+                 harmless_task:str|None=None, # what `harmless` measures, a key of `HARMLESS_PANELS` (default: see `_harmless_task`)
+                 figsize=None, # figure size (default: by the number of bar groups)
                 ):
     "Paper Figure 1 / Table 1: win rates per task and harmless rates, ours beside the paper's"
     fn = "plot_figure1"
@@ -216,40 +233,45 @@ def plot_figure1(win_rates=None, # our win rates (`WIN_COLUMNS`, optional `task`
         win_tasks = list(tasks) if tasks is not None else (_order_tasks(ours.task) if ours is not None
                                                            else [t for t in ("tldr", "hh_helpful") if t in set(pw.task)])
     else: win_tasks = []
-    panels = [("win", t) for t in win_tasks] + ([("harmless", "hh_harmless")] if hours is not None or ph is not None else [])
+    ht = _harmless_task(harmless_task, hours, ours, task) if hours is not None else "hh_harmless"
+    panels = [("win", t) for t in win_tasks] + ([("harmless", ht)] if hours is not None or ph is not None else [])
     suffix = " (length-controlled)" if length_controlled else ""
-    with use_style():
-        fig, axs = _axes(ax, len(panels), figsize or (2.9*len(panels) + 1.3, 3.6), fn)
-        used = []
-        for a, (kind, t) in zip(axs, panels):
-            if kind == "win": o, p = (None if d is None else d[d.task == t] for d in (ours, pw))
-            else: o, p = hours, ph
-            if kind == "win":
-                if comparisons is not None: keys, names = [comparison_key(c) for c in comparisons], list(comparisons)
-                elif o is not None: keys = list(dict.fromkeys(o.key)); names = [o.comparison[o.key == k].iloc[0] for k in keys]
-                else:
-                    keys = [k for k in map(comparison_key, FIG1_COMPARISONS) if k in set(p.key)]
-                    names = [p.comparison[p.key == k].iloc[0] for k in keys]
-                colors, pcol = [policy_color(nm) for nm in names], metric
-                ocols = ("win_rate", "ci_low", "ci_high")
+    specs = []   # per panel: (kind, task, names, series)
+    for kind, t in panels:
+        if kind == "win":
+            o, p = (None if d is None else d[d.task == t] for d in (ours, pw))
+            if comparisons is not None: keys, names = [comparison_key(c) for c in comparisons], list(comparisons)
+            elif o is not None: keys = list(dict.fromkeys(o.key)); names = [o.comparison[o.key == k].iloc[0] for k in keys]
             else:
-                keys = list(dict.fromkeys(o.key)) if o is not None else list(dict.fromkeys(p.key))
-                names = [canonical_policy(k) for k in keys]
-                colors, pcol = [policy_color(nm) for nm in names], metric.replace("win_rate", "harmless_rate")
-                ocols = ("harmless_rate", "ci_low", "ci_high")
-            series = []
-            if o is not None: series.append(dict(values=[_first(o, o.key == k, ocols) for k in keys], colors=colors, style="solid", gid="ours"))
-            if p is not None and len(p): series.append(dict(values=[_first(p, p.key == k, [pcol]) + (math.nan, math.nan) for k in keys],
-                                                            colors=colors, style="hatched", gid="paper"))
+                keys = [k for k in map(comparison_key, FIG1_COMPARISONS) if k in set(p.key)]
+                names = [p.comparison[p.key == k].iloc[0] for k in keys]
+            ocols, pcol = ("win_rate", "ci_low", "ci_high"), metric
+        else:
+            o, p = hours, ph
+            keys = list(dict.fromkeys(o.key)) if o is not None else list(dict.fromkeys(p.key))
+            names = [canonical_policy(k) for k in keys]
+            ocols, pcol = ("harmless_rate", "ci_low", "ci_high"), metric.replace("win_rate", "harmless_rate")
+        colors, series = [policy_color(nm) for nm in names], []
+        if o is not None: series.append(dict(values=[_first(o, o.key == k, ocols) for k in keys], colors=colors, style="solid", gid="ours"))
+        if p is not None and len(p): series.append(dict(values=[_first(p, p.key == k, [pcol]) + (math.nan, math.nan) for k in keys],
+                                                        colors=colors, style="hatched", gid="paper"))
+        specs.append((kind, t, names, series))
+    widths = [len(s[2]) + 0.8 for s in specs]
+    with use_style():
+        fig, axs = _axes(ax, len(specs), figsize or (0.85*sum(widths) + 1.8, 4.2), fn, widths)
+        used = []
+        for a, (kind, t, names, series) in zip(axs, specs):
             _grouped_bars(a, [_wrap(nm) for nm in names], series)
             used += [x["gid"] for x in series if x["gid"] not in used]
             if kind == "win":
                 _percent_axis(a, "win rate (%)" if a is axs[0] else "")
-                ours_tasks = sorted(set(o.our_task)) if o is not None else []
+                ours_tasks = sorted(set(ours.our_task[ours.task == t])) if ours is not None else []
                 a.set_title(TASK_TITLES.get(t, t) + (f" (ours: {', '.join(ours_tasks)})" if ours_tasks and ours_tasks != [t] else "") + suffix)
-            else:
-                _percent_axis(a, "harmless rate (%)", chance=False)
-                a.set_title("Harmless dialogue" + suffix)
+            else:   # the harmless panel says what our rates measure; the paper's bars are always its harmless rates (dialogue)
+                title, what = HARMLESS_PANELS.get(t, (f"{TASK_TITLES.get(t, t)}: harmless rate", "harmless rate"))
+                _percent_axis(a, f"{what} (%)", chance=False)
+                other = t != "hh_harmless" and any(s["gid"] == "paper" for s in series)
+                a.set_title(title + suffix + ("\n(hatched: the paper's harmless rate, dialogue)" if other else ""))
         _source_legend(axs[-1], [x for x in ("ours", "paper") if x in used])
         fig.tight_layout()
     return fig, axs
@@ -347,7 +369,7 @@ def plot_tables3_4(size_sweep=None, # our size sweep (`SIZE_COLUMNS`, optional `
                    paper=True, # draw the paper's values (True), not (False), or this table's values
                    *,
                    kind:str="bars", # "bars" (two panels) or "compact" (ours in one panel, `plot_labeler_size`)
-                   figsize=(7.5, 3.4), # figure size for kind="bars"
+                   figsize=(8.6, 3.8), # figure size for kind="bars"
                   ):
     "Paper Tables 3 and 4: alignment and % same position preferred by labeler size, ours beside the paper's"
     fn = "plot_tables3_4"
@@ -375,7 +397,7 @@ def plot_tables3_4(size_sweep=None, # our size sweep (`SIZE_COLUMNS`, optional `
             if ours is not None: series.append(dict(values=[_first(ours, ours["size"] == s, [metric, lo, hi]) for s in sizes], colors=c, style="solid", gid="ours"))
             if pp is not None: series.append(dict(values=[_first(pp, pp["size"] == s, [metric]) + (math.nan,)*2 for s in sizes], colors=c, style="hatched", gid="paper"))
             xs = _grouped_bars(a, sizes, series)
-            _percent_axis(a, "%", chance=metric == "alignment")
+            _percent_axis(a, "alignment with humans (%)" if metric == "alignment" else "same position in both orders (%)", chance=metric == "alignment")
             a.set_title(title); a.set_xlabel("labeler size")
         extra = []
         if pp is not None:   # human-human agreement on TL;DR, as the paper quotes it
@@ -392,8 +414,9 @@ def plot_tables3_4(size_sweep=None, # our size sweep (`SIZE_COLUMNS`, optional `
                     txt = _favoured(1 if sh >= 0.5 else 2, max(sh, 1 - sh)) if np.isfinite(sh) else ""
                 else:
                     txt = _favoured(*_first(m, np.ones(len(m), bool), ["favoured_position", "favoured_share"]))
-                if txt: axs[1].text(xi, 1.5, txt, ha="center", va="bottom", fontsize=6, gid=f"{s['gid']}-favoured",
-                                    color="white" if s["gid"] == "ours" else "black")
+                if txt: axs[1].text(xi, 1.5, txt, ha="center", va="bottom", fontsize=7, gid=f"{s['gid']}-favoured",
+                                    color="white" if s["gid"] == "ours" else "black",
+                                    bbox=None if s["gid"] == "ours" else dict(facecolor="white", edgecolor="none", alpha=0.8, pad=0.6))
         _source_legend(axs[1], [s["gid"] for s in series], extra)
         fig.tight_layout()
     return fig, axs
@@ -452,13 +475,25 @@ def _pick_col(df:pd.DataFrame, names:Sequence[str], fn:str, what:str)->str:
         if n in df.columns: return n
     raise ValueError(f"{fn}: {what} lack column {names[0]!r} (or {' or '.join(map(repr, names[1:]))}); they have {list(df.columns)}")
 
+def _log_ticks(ax, xs:Sequence[float], min_ratio:float=1.5):
+    "A log x axis ticked at the data's own x values (as plain numbers; ones closer than `min_ratio` to a kept tick are skipped), no minor labels"
+    kept = []
+    for x in sorted(v for v in xs if v > 0):
+        if not kept or x / kept[-1] >= min_ratio: kept.append(x)
+    ax.set_xscale("log")
+    if not kept: return
+    ax.set_xlim(kept[0] / 1.6, kept[-1] * 1.6)
+    ax.xaxis.set_major_locator(mpl.ticker.FixedLocator(kept))
+    ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+
 def plot_rm_data_size(curve=None, # our curve (`label`/`labels`, `size`/`examples`, `accuracy`; optional `seed`, `ci_low`, `ci_high`)
                       ax=None, # axes to draw on (None: a new figure)
                       paper=True, # draw the paper's statements (True), not (False), or this `rm_data_size`-like table
                       *,
                       task:str="tldr", # the paper task whose full-data accuracies are drawn
                       task_map:Mapping|None=None, # our task -> the paper's (default `TASK_MAP`)
-                      figsize=(5.2, 3.6), # figure size
+                      figsize=(7.6, 4.0), # figure size
                      ):
     "RM held-out accuracy against the number of training comparisons, human vs AI labels, beside the paper's (v1)"
     fn = "plot_rm_data_size"
@@ -498,15 +533,15 @@ def plot_rm_data_size(curve=None, # our curve (`label`/`labels`, `size`/`example
                                label=f"{name(s)} (paper, approx.)")
                     else:
                         a.axvline(r["examples"], color=c, ls=":", lw=1, gid="paper-note")
-                        a.annotate("paper: close to full-data\naccuracy by here", (r["examples"], 0.04), xycoords=("data", "axes fraction"),
-                                   xytext=(3, 0), textcoords="offset points", fontsize=6.5, color=c, gid="paper-note")
+                        a.annotate("paper: close to\nfull-data accuracy\nby here", (r["examples"], 0.04), xycoords=("data", "axes fraction"),
+                                   xytext=(-4, 0), textcoords="offset points", ha="right", fontsize=8, color=c, gid="paper-note")
             if full is not None:
                 for v in full[full.src == s]["accuracy"]:
                     a.axhline(100*v, color=c, ls="--", lw=1, gid="paper-full", label=f"{name(s)}, all data (paper, Table 5)")
         a.axhline(50, color="0.35", lw=0.8, ls=":", zorder=0, gid="chance")
-        a.set_xscale("log")
-        if ours is None: a.set_xlim(50, 2e4)
-        a.set_ylim(40, 100); a.set_xlabel("training comparisons"); a.set_ylabel("held-out accuracy (%)")
+        xs = sorted({*([] if ours is None else ours.x), *([] if pp is None else pp["examples"].astype(float))})
+        _log_ticks(a, xs)
+        a.set_ylim(40, 100); a.set_xlabel("training comparisons (log scale)"); a.set_ylabel("held-out accuracy (%)")
         a.set_title("Reward-model accuracy vs training examples"); a.grid(True, which="major", alpha=0.3)
         a.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
@@ -514,14 +549,14 @@ def plot_rm_data_size(curve=None, # our curve (`label`/`labels`, `size`/`example
 
 # %% ../nbs/13_figures.ipynb
 def plot_length_control(win_rates=None, # our win rates with raw and length-controlled rows (`WIN_COLUMNS`, `length_controlled`)
-                        ax=None, # one axes per panel (ours, the paper's), or None for a new figure
+                        ax=None, # axes to draw on (None: a new figure)
                         paper=True, # draw the paper's values (True), not (False), or this table's values
                         *,
                         task:str="tldr", # the task of rows without a `task` column
                         task_map:Mapping|None=None, # our task -> the paper's (default `TASK_MAP`)
                         figsize=None, # figure size (default: by the number of comparisons)
                        ):
-    "Paper Tables 8-13: raw against length-controlled win rates, paired bars, ours and the paper's"
+    "Paper Tables 8-13: raw and length-controlled win rates of each comparison, ours beside the paper's in one panel"
     fn = "plot_length_control"
     ours = None
     if win_rates is not None:
@@ -530,40 +565,35 @@ def plot_length_control(win_rates=None, # our win rates with raw and length-cont
     pw = _paper(paper, "win_rates")
     if pw is not None:
         _need(pw, ["task", "comparison", "win_rate", "length_corrected"], fn, "paper win rates")
-        pw = pw[pw.length_corrected.notna()].assign(key=lambda d: d.comparison.map(comparison_key))
+        pw = pw.assign(key=lambda d: d.comparison.map(comparison_key))
     if ours is None and pw is None: raise ValueError(f"{fn}: nothing to draw: pass win_rates, or paper=True")
-    panels = []
+    src = ours if ours is not None else pw[pw.length_corrected.notna()]   # the comparisons: ours, or every one the paper controlled
+    groups = list(dict.fromkeys(zip(src.task, src.key)))
+    names = {g: src.comparison[(src.task == g[0]) & (src.key == g[1])].iloc[0] for g in groups}
+    colors = [policy_color(names[g]) for g in groups]
+    at = lambda df, g: (df.task == g[0]).to_numpy() & (df.key == g[1]).to_numpy()
+    series = []
     if ours is not None:
-        groups = list(dict.fromkeys(zip(ours.task, ours.key)))
-        names = {(t, k): ours.comparison[(ours.task == t) & (ours.key == k)].iloc[0] for t, k in groups}
-        panels.append(("ours", groups, names, [dict(values=[_first(ours, (ours.task == t) & (ours.key == k) & (ours.lc == lc),
-                                                                   ["win_rate", "ci_low", "ci_high"]) for t, k in groups],
-                                                     colors=[policy_color(names[g]) for g in groups], style=st, gid=gid)
-                                                for lc, st, gid in [(False, "solid", "raw"), (True, "open", "length_controlled")]]))
+        series += [dict(values=[_first(ours, at(ours, g) & (ours.lc == lc).to_numpy(), ["win_rate", "ci_low", "ci_high"]) for g in groups],
+                        colors=colors, style=st, gid=gid) for lc, st, gid in [(False, "solid", "ours-raw"), (True, "open", "ours-length_controlled")]]
     if pw is not None:
-        pk = list(zip(pw.task, pw.key))
-        groups = [g for g in panels[0][1] if g in pk] if panels else []
-        groups = groups or list(dict.fromkeys(pk))
-        names = {(t, k): pw.comparison[(pw.task == t) & (pw.key == k)].iloc[0] for t, k in groups}
-        panels.append(("paper", groups, names, [dict(values=[_first(pw, (pw.task == t) & (pw.key == k), [col]) + (math.nan,)*2 for t, k in groups],
-                                                     colors=[policy_color(names[g]) for g in groups], style=st, gid=gid)
-                                                for col, st, gid in [("win_rate", "solid", "raw"), ("length_corrected", "open", "length_controlled")]]))
-    n_groups = sum(len(p[1]) for p in panels)
+        series += [dict(values=[_first(pw, at(pw, g), [col]) + (math.nan,)*2 for g in groups], colors=colors, style=st, gid=gid)
+                   for col, st, gid in [("win_rate", "hatched", "paper-raw"), ("length_corrected", "crossed", "paper-length_controlled")]]
+    multi, crowded = len({t for t, _ in groups}) > 1, len(groups) > 10
+    def label(g):
+        s = names[g] + (f" ({TASK_TITLES.get(g[0], g[0])})" if multi else "")
+        return s if crowded else _wrap(names[g]) + (f"\n({TASK_TITLES.get(g[0], g[0])})" if multi else "")
+    per = max(0.27*len(series) + 0.15, 0.95) if not crowded else 0.18*len(series) + 0.3   # inches per comparison
     with use_style():
-        fig, axs = _axes(ax, len(panels), figsize or (0.75*n_groups + 1.6*len(panels) + 1.2, 3.8), fn)
-        for a, (src, groups, names, series) in zip(axs, panels):
-            multi = len({t for t, _ in groups}) > 1
-            labels = [_wrap(names[g]) + (f"\n({g[0]})" if multi else "") for g in groups]
-            _grouped_bars(a, labels, series)
-            _percent_axis(a, "win rate (%)" if a is axs[0] else "")
-            if src == "ours":
-                our = sorted(set(ours.our_task))
-                a.set_title(f"ours ({', '.join(our)})")
-            else: a.set_title("paper (App. J, Tables 8-13)")
-            if len(groups) > 4: a.tick_params(axis="x", labelrotation=90)
-        _source_legend(axs[-1], ["raw", "length_controlled"])
+        fig, (a,) = _axes(ax, 1, figsize or (per*len(groups) + 3.4, 4.2 + 0.8*crowded), fn)
+        _grouped_bars(a, [label(g) for g in groups], series, width=0.86)
+        if crowded: a.tick_params(axis="x", labelrotation=45); plt.setp(a.get_xticklabels(), ha="right", rotation_mode="anchor")
+        _percent_axis(a, "win rate (%)")
+        our = f"ours: {', '.join(sorted(set(ours.our_task)))}; " if ours is not None else ""
+        a.set_title(f"Win rates before and after length control ({our}paper: App. J, Tables 8-13)")
+        _source_legend(a, [s["gid"] for s in series])
         fig.tight_layout()
-    return fig, axs
+    return fig, a
 
 # %% ../nbs/13_figures.ipynb
 SC_COLUMNS = ("samples", "temperature", "alignment", "ci_low", "ci_high")
@@ -593,7 +623,10 @@ def plot_table14(sc_sweep=None, # our self-consistency sweep (`SC_COLUMNS`)
                        label=f"{k} sample{'s' * (k != 1)} (paper)")
         a.set_xlabel("sampling temperature"); a.set_ylabel("alignment with humans (%)")
         a.set_title("Table 14: self-consistency"); a.grid(True, alpha=0.3)
-        a.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        h, l = a.get_legend_handles_labels()   # ours named as such, each number of samples with its paper line after it
+        l = [s if s.endswith("(paper)") else f"{s} (ours, 95% CI)" for s in l]
+        order = sorted(range(len(l)), key=lambda j: (int(re.match(r"\d+", l[j])[0]) if re.match(r"\d+", l[j]) else 0, l[j].endswith("(paper)")))
+        a.legend([h[j] for j in order], [l[j] for j in order], loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
     return fig, a
 

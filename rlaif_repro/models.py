@@ -15,7 +15,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSequence
                           AutoModelForTokenClassification, AutoTokenizer, GenerationConfig, GPT2Config,
                           GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config)
 
-from .core import get_device, get_dtype, get_logger, load_json, save_json, stable_hash
+from .core import get_device, get_dtype, get_logger, load_json, save_json, share_modes, stable_hash
 
 # %% auto 0
 __all__ = ['STAND_IN_ENV', 'TINY_SPECIAL_TOKENS', 'TINY_CHAT_TEMPLATE', 'TINY_ARCHS', 'TINY_MODELS', 'STAND_IN_FAMILIES',
@@ -101,6 +101,7 @@ def build_once(path:str|Path, # the folder to build (its parent is created)
     try:
         build(tmp)
         save_json({"meta": meta}, tmp/"BUILD.json")
+        share_modes(tmp)   # mkdtemp made the folder 0700 (and safetensors its weights 0600): shared as the umask allows
         if path.exists():   # a stale build: swap it out
             trash = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
             os.replace(path, trash/"x"); shutil.rmtree(trash, ignore_errors=True)

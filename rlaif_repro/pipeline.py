@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 from .config import ExperimentConfig, ConfigError, PRESETS, TASKS, parse_overrides, paper_table
 
 # %% auto 0
-__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'STAGES', 'resolve_config', 'prompt_contexts', 'Reproduction', 'files_digest',
+__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'STAGES', 'resolve_config', 'prompt_contexts', 'Reproduction', 'files_digest',
            'check_model_names', 'ToyRater', 'md_table', 'reproduce', 'main']
 
 # %% ../nbs/14_pipeline.ipynb
@@ -29,11 +29,11 @@ def resolve_config(preset:str|None="toy", # preset name, used when `config_file`
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)
 
 # %% ../nbs/14_pipeline.ipynb
-import dataclasses, importlib.util, shutil, time
+import dataclasses, importlib.util, os, shutil, time
 import numpy as np
 
 from .core import (RunDir, atomic_write, barrier, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
-                              read_jsonl, save_json, set_seed, stage_key, progress)
+                              read_jsonl, save_json, set_seed, stage_key, progress, quiet_dependencies)
 from .data import get_task, load_task, local_data_files
 from .models import is_hub_id, loading_whole, resolve_model_path, use_stand_ins
 
@@ -78,7 +78,7 @@ class Reproduction:
         self.cfg, self.force = cfg, set(force)
         self.main, self.alone = is_main_process(), process_rank()[1] == 1   # under `accelerate launch`: one of several processes
         self.log = (log or (lambda msg: print(msg, file=sys.stderr, flush=True))) if self.main else (lambda msg: None)
-        self.keys, self.times = {}, {}
+        self.keys, self.times, self.reused = {}, {}, set()   # reused: stages finished by an earlier invocation
         self.task = cfg.data.task
         self._world = None
         self._extra = {}   # what every stage key holds beyond its own fields: the stand-ins' content, when in use
@@ -126,6 +126,7 @@ class Reproduction:
             res = self.run.result(name, key)
         res = self._absolute(res)
         self.times[name] = 0.0 if cached else round(time.time() - t0, 1)
+        (self.reused.add if cached else self.reused.discard)(name)
         self.log(f"[{name}] {'cached' if cached else f'done in {self.times[name]:.0f} s'}" + (f": {res['summary']}" if isinstance(res, dict) and res.get("summary") else ""))
         return res
 
@@ -220,8 +221,9 @@ class Reproduction:
             if self.task == "tldr":
                 from rlaif_repro.sft import train_sft
                 res = train_sft(m.policy, None, self._prompts("train"), self.cfg.sft, d/"model", seed=self.cfg.seed, device=m.device,
-                                max_prompt_tokens=self.cfg.data.max_prompt_tokens, max_completion_tokens=self.cfg.data.max_response_tokens)
-                return {"path": str(d/"model"), "summary": f"held-out loss {res.eval_loss_before:.3f} -> {res.eval_loss:.3f}"}
+                                max_prompt_tokens=self.cfg.data.max_prompt_tokens, max_completion_tokens=self.cfg.data.max_response_tokens,
+                                report_to=self.cfg.report_to, log_dir=d)   # d/metrics.jsonl, d/tracking (report_to is in no stage key)
+                return {"path": str(d/"model"), "metrics": str(d/"metrics.jsonl"), "summary": f"held-out loss {res.eval_loss_before:.3f} -> {res.eval_loss:.3f}"}
             return {"path": m.policy, "summary": "dialogue: the instruction-tuned model is the SFT policy (paper 3.3)"}
         return self._stage("sft", ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"], ["data"], fn, together=True)
 
@@ -254,9 +256,9 @@ class Reproduction:
             res = train_reward_model(init, None, rows, self.cfg.reward_model, d/"model", task=self.task,
                                      label="human_choice" if which == "human" else "p_1", eval_dataset=self._comparisons("test"),
                                      eval_label="human_choice", center_on=center if center[0] else None, seed=self.cfg.seed,
-                                     device=self.cfg.models.device)
+                                     device=self.cfg.models.device, report_to=self.cfg.report_to, log_dir=d)
             n = len(self._comparisons("test")); lo, hi = wilson_ci(res.eval_accuracy * n, n)
-            return {"path": str(d/"model"), "labels": which, "init": str(init), "accuracy": res.eval_accuracy, "ci_low": lo, "ci_high": hi, "n": n,
+            return {"path": str(d/"model"), "metrics": str(d/"metrics.jsonl"), "labels": which, "init": str(init), "accuracy": res.eval_accuracy, "ci_low": lo, "ci_high": hi, "n": n,
                     "steps": res.steps, "summary": f"{which}-label RM: held-out accuracy vs human choice {res.eval_accuracy:.1%} [{lo:.1%}, {hi:.1%}]"}
         return self._stage(f"rm_{which}", ["reward_model", "seed"], ["data", "sft", src], fn, together=True)
 
@@ -292,7 +294,8 @@ class Reproduction:
             vsrc = self.result(reward)["path"] if self.cfg.rl.value_init == "reward_model" and reward.startswith("rm_") else sft
             with loading_whole(): value = None if self.cfg.rl.value_init == "policy_head" else load_value_model(vsrc, dtype=m.dtype, device=m.device)[0]
             res = train_a2c(policy, value, tok, train, reward_fn, self.cfg.rl, d/"run", ref_policy=ref, eval_prompts=evalp,
-                            gold_fn=self._gold_fn(), seed=self.cfg.seed, max_prompt_tokens=self.cfg.data.max_prompt_tokens)
+                            gold_fn=self._gold_fn(), seed=self.cfg.seed, max_prompt_tokens=self.cfg.data.max_prompt_tokens,
+                            report_to=self.cfg.report_to, tracking_dir=d/"tracking")
             if not self.main: return None   # the main process holds the evaluations and records the stage
             best = select_checkpoint(res.evals)
             met = [r for r in res.metrics if "reward/mean" in r]   # training rows (validation rows are logged too)
@@ -412,7 +415,7 @@ class Reproduction:
             rms = pd.DataFrame([self.result(k) | {"labels": k[3:]} for k in self.keys if k.startswith("rm_")])
             rms["task"] = self.task
             figs = {"figure1": lambda: F.plot_figure1(wr[~wr["length_controlled"].astype(bool)], hr[~hr["length_controlled"].astype(bool)], task=self.task,
-                                                             comparisons=[f"{a} vs {b}" for a, b in EVAL_PAIRS[:5]], figsize=(11, 4)),
+                                                             comparisons=[f"{a} vs {b}" for a, b in EVAL_PAIRS[:5]]),
                     "table2": lambda: F.plot_table2(tabs["prompt_variants"].assign(task=self.task)),
                     "tables3_4": lambda: F.plot_tables3_4(tabs["labeler_size"].assign(task=self.task)),
                     "table5": lambda: F.plot_table5(rms[rms["labels"].isin(["ai", "human"])], task=self.task),
@@ -499,7 +502,7 @@ def _fmt(v, pct:bool=False)->str:
     if isinstance(v, (float, np.floating)): return f"{100 * v:.1f}%" if pct else f"{v:.3g}"
     return str(v)
 
-def md_table(df, # a DataFrame
+def md_table(df, # a DataFrame (its column names are the headings)
              pct:Sequence[str]=(), # columns shown as percentages
             )->str:
     "A DataFrame as a GitHub markdown table"
@@ -508,27 +511,72 @@ def md_table(df, # a DataFrame
     for _, r in df.iterrows(): lines.append("| " + " | ".join(_fmt(r[c], c in pct) for c in cols) + " |")
     return "\n".join(lines)
 
-def _ci(r, v:str="win_rate")->str: return f"{100 * r[v]:.1f}% [{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}]"
+def _ci(r, v:str="win_rate", lo:str="ci_low", hi:str="ci_high")->str:
+    "`71.0% [65.2, 76.3]`: a rate and its interval, in percent"
+    if _na(r.get(v)): return "–"
+    if _na(r.get(lo)) or _na(r.get(hi)): return f"{100 * r[v]:.1f}%"
+    return f"{100 * r[v]:.1f}% [{100 * r[lo]:.1f}, {100 * r[hi]:.1f}]"
 
+def _na(v)->bool: return v is None or (isinstance(v, (float, np.floating)) and np.isnan(v))
+
+def _arrow(a, b, digits:int=3)->str: return "–" if _na(a) or _na(b) else f"{a:.{digits}g} → {b:.{digits}g}"
+
+LABEL_NAMES = {"ai": "AI", "human": "human", "same_size": "AI, same-size labeler", "p_1": "AI", "human_choice": "human"}
+
+def _show_path(rep, p)->str:
+    """A path as the report shows it: relative to the run folder when inside it, `toy:<model>` for a toy-world model,
+    `<model cache>/...` or `~/...` for the caches; Hub ids and model names unchanged"""
+    if not isinstance(p, str) or not p or not Path(p).is_absolute(): return _fmt(p)
+    q = Path(p).resolve()
+    if q.is_relative_to(root := rep.run.root.resolve()): return q.relative_to(root).as_posix()
+    if rep.task == "toy" and q.is_relative_to(w := Path(rep.world.dir).resolve()):
+        rel = q.relative_to(w)
+        from rlaif_repro.toy_world import TOY_MODELS
+        if len(rel.parts) == 1 and rel.parts[0] in TOY_MODELS: return f"toy:{rel.parts[0]}" + (f"@{rep.world.seed}" if rep.world.seed else "")
+        return f"<toy world {rep.world.seed}>/{rel.as_posix()}"
+    from rlaif_repro.models import cache_dir
+    for base, name in ((cache_dir().resolve(), "<model cache>"), (Path.home().resolve(), "~")):
+        if q.is_relative_to(base): return f"{name}/{q.relative_to(base).as_posix()}"
+    return str(q)
+
+# %% ../nbs/14_pipeline.ipynb
+def _stage_times(rep:Reproduction)->str:
+    "The stage-time table: seconds in this invocation, seconds when the stage was computed, and what happened"
+    import pandas as pd
+    root, rows = rep.run.root.resolve(), []
+    for k, secs in rep.times.items():
+        first = rep.run.marker(k, rep.keys[k]).get("seconds")
+        res = rep.result(k)
+        outside = k == "sft" and isinstance(res, dict) and not str(res.get("path", "")).startswith(str(root))
+        again = "reused: finished in an earlier invocation of this run folder"
+        if outside: what = "nothing to train: " + (res.get("summary") or "the SFT policy comes from outside the run") + (f"; {again}" if k in rep.reused else "")
+        elif k in rep.reused: what = again
+        elif k == "data" and rep.task == "toy": what = "computed (includes building the toy world, unless it was already in its cache)"
+        else: what = "computed"
+        rows.append({"stage": k, "this invocation (s)": secs, "when computed (s)": round(first, 1) if first is not None else None, "what happened": what})
+    return md_table(pd.DataFrame(rows))
+
+# %% ../nbs/14_pipeline.ipynb
 def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path)->str:
-    "The text of `report.md`"
+    "The text of `report.md` (every path in it relative to the run folder)"
     import pandas as pd
     from rlaif_repro.paper import PAPER
+    from rlaif_repro.figures import variant_label
     cfg, task = rep.cfg, rep.task
     ptask = "tldr" if task == "toy" else task
     out = [f"# RLAIF vs. RLHF, reproduced: `{cfg.name}` (task `{task}`, preset `{cfg.preset}`)", "",
-           f"Run folder `{rep.run.root}`; config in `config.json`. " +
+           "Paths in this report are relative to the run folder that holds it; the config is in `config.json`. " +
            ("The toy world stands in for TL;DR: the paper's columns are its summarization numbers." if task == "toy" else ""), ""]
     if cfg.models.stand_ins:
         out[1:1] = ["", "> **Stand-in models: these numbers measure nothing.** Every Hub model of this run was replaced by a tiny random "
-                        f"checkpoint of its architecture (`{cfg.models.stand_ins}`); the run shows that every stage works, not how RLAIF compares."]
+                        f"checkpoint of its architecture (`{_show_path(rep, str(cfg.models.stand_ins))}`); the run shows that every stage works, not how RLAIF compares."]
     # win rates
     pw = PAPER["win_rates"]; pw = pw[pw["task"] == ptask].set_index("comparison")
     rows = []
     raw, lc = wr[~wr["length_controlled"].astype(bool)], wr[wr["length_controlled"].astype(bool)].set_index("comparison")
     for _, r in raw.iterrows():
         c = r["comparison"]
-        rows.append({"comparison": c, "ours": _ci(r), "p (vs 50%)": f"{r['p_value']:.2g}" if "p_value" in r else "–",
+        rows.append({"comparison": c, "ours (95% CI)": _ci(r), "p-value (vs 50%)": f"{r['p_value']:.2g}" if "p_value" in r else "–",
                      "ours, length-controlled": _ci(lc.loc[c]) if c in lc.index else "–",
                      "paper": _fmt(pw["win_rate"].get(c), True), "paper, length-corrected": _fmt(pw["length_corrected"].get(c), True)})
     out += ["## Win rates (simulated human evaluation, 95% CIs)", "", md_table(pd.DataFrame(rows)), ""]
@@ -536,49 +584,70 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     if "length_control" in figs: out += [f"![Length control]({figs['length_control']})", ""]
     # harmless / acceptable
     ph = PAPER["harmless_rates"].set_index("policy")
-    hrows = [{"policy": r["policy"], "ours": _ci(r, "harmless_rate"), "length-controlled": "–",
-              "paper (harmless dialogue)": _fmt(ph["harmless_rate"].get(r["policy"]), True)} for _, r in hr[~hr["length_controlled"].astype(bool)].iterrows()]
     lch = hr[hr["length_controlled"].astype(bool)].set_index("policy")
-    for h in hrows:
-        if h["policy"] in lch.index: h["length-controlled"] = _ci(lch.loc[h["policy"]], "harmless_rate")
+    hrows = [{"policy": r["policy"], "ours (95% CI)": _ci(r, "harmless_rate"),
+              "ours, length-controlled": _ci(lch.loc[r["policy"]], "harmless_rate") if r["policy"] in lch.index else "–",
+              "paper (harmless dialogue)": _fmt(ph["harmless_rate"].get(r["policy"]), True)} for _, r in hr[~hr["length_controlled"].astype(bool)].iterrows()]
     what = "acceptable rate (binary ratings by simulated raters; the toy world's analog of the harmless rate)" if task == "toy" else "harmless rate"
     out += [f"## {what[0].upper() + what[1:]}", "", md_table(pd.DataFrame(hrows)), ""]
     gold = rep.dir("eval")/"gold_utility.csv"
     if gold.exists():
         g = pd.read_csv(gold)
-        out += ["## Gold utility of each policy's test responses (known only in the toy world)", "", md_table(g.round(3)), ""]
+        out += ["## Gold utility of each policy's test responses (known only in the toy world)", "",
+                md_table(pd.DataFrame([{"policy": r["policy"], "gold utility (mean, 95% CI)": f"{r['gold_utility']:.3g} [{r['ci_low']:.3g}, {r['ci_high']:.3g}]",
+                                        "responses": r["n"], "mean length (words)": f"{r['mean_words']:.1f}"} for _, r in g.iterrows()])), ""]
     # RL runs
-    rl = [dict(policy=k[3:].replace("_", " "), **{c: rep.result(k).get(c) for c in ("reward", "steps", "selected_step", "reward_start", "reward_end", "kl_end", "gold_start", "gold_end")})
-          for k in rep.keys if k.startswith("rl_")]
-    out += ["## RL runs (first and last tenth of training; `gold` is the toy world's true utility of the samples)", "", md_table(pd.DataFrame(rl)), ""]
+    rl = []
+    for k in (k for k in rep.keys if k.startswith("rl_")):
+        res = rep.result(k)
+        rl.append({"policy": k[3:].replace("_", " "), "reward from": f"`{res.get('reward')}`", "RL steps": res.get("steps"),
+                   "checkpoint used (step)": res.get("selected_step"), "reward (first → last tenth)": _arrow(res.get("reward_start"), res.get("reward_end")),
+                   "KL to SFT (last tenth)": _fmt(res.get("kl_end")), "gold utility (first → last tenth)": _arrow(res.get("gold_start"), res.get("gold_end"))})
+    out += ["## RL runs", "", "Averages over the first and the last tenth of training; gold utility is the toy world's true utility of the "
+            "samples (toy task only).", "", md_table(pd.DataFrame(rl)), ""]
     # reward models
     pr = PAPER["rm_accuracy"]; pr = pr[(pr["task"] == ptask) & (pr["table"].astype(str).str.startswith("5"))].set_index("labels")["accuracy"]
     out += ["## Reward-model accuracy on held-out human preferences (paper Table 5)", "",
-            md_table(pd.DataFrame([{"labels": r["labels"], "init": r["init"], "ours": _ci(r, "accuracy"), "n": r["n"],
-                                    "paper": _fmt(pr.get(r["labels"]), True)} for _, r in rms.iterrows()])), ""]
+            md_table(pd.DataFrame([{"trained on labels": LABEL_NAMES.get(r["labels"], r["labels"]), "initialised from": f"`{_show_path(rep, r['init'])}`",
+                                    "held-out accuracy (95% CI)": _ci(r, "accuracy"), "test pairs": r["n"], "paper": _fmt(pr.get(r["labels"]), True)}
+                                   for _, r in rms.iterrows()])), ""]
     for k in ("table5", "rm_data_size"):
         if k in figs: out += [f"![{k}]({figs[k]})", ""]
     # labeler studies
-    sz = tabs["labeler_size"]
+    sz, psz = tabs["labeler_size"], PAPER["labeler_size"].set_index("size")
     out += ["## Labeler size (paper Tables 3-4)", "",
-            md_table(sz[[c for c in ("size", "alignment", "ci_low", "ci_high", "same_position_rate", "pos1_share") if c in sz]],
-                     pct=("alignment", "ci_low", "ci_high", "same_position_rate", "pos1_share")), "",
-            "Paper (TL;DR): L 78.0%, S 73.8%, XS 62.7% alignment; same position in both orders 18% / 21% / 56%.", ""]
+            md_table(pd.DataFrame([{"labeler size": r["size"], "alignment with humans (95% CI)": _ci(r, "alignment"), "paper alignment": _fmt(psz["alignment"].get(r["size"]), True),
+                                    "same position in both orders (95% CI)": _ci(r, "same_position_rate", "same_position_ci_low", "same_position_ci_high"),
+                                    "paper same position": _fmt(psz["same_position_rate"].get(r["size"]), True),
+                                    "of those, 1st position": _fmt(r.get("pos1_share"), True), "longer response preferred": _fmt(r.get("longer_preferred"), True)}
+                                   for _, r in sz.iterrows()])), "",
+            "The paper's sizes are PaLM 2 XS, S and L labeling TL;DR." if task == "toy" else "The paper's sizes (PaLM 2 XS, S, L) do not match these labelers.", ""]
     if "tables3_4" in figs: out += [f"![Tables 3-4]({figs['tables3_4']})", ""]
-    pv = tabs["prompt_variants"]
+    pv, ppv = tabs["prompt_variants"], PAPER["labeler_alignment"]
+    ppv = ppv[ppv["task"] == ptask].set_index("variant")["alignment"]
     out += ["## Prompt variants (paper Table 2)", "",
-            md_table(pv[[c for c in ("variant", "alignment", "ci_low", "ci_high", "same_position_rate") if c in pv]],
-                     pct=("alignment", "ci_low", "ci_high", "same_position_rate")), ""]
+            md_table(pd.DataFrame([{"prompt": variant_label(r["variant"]), "alignment with humans (95% CI)": _ci(r, "alignment"),
+                                    "same position in both orders": _fmt(r.get("same_position_rate"), True), "paper": _fmt(ppv.get(r["variant"]), True)}
+                                   for _, r in pv.iterrows()])), ""]
     if "table2" in figs: out += [f"![Table 2]({figs['table2']})", ""]
-    sc = tabs["self_consistency"]
+    sc, psc = tabs["self_consistency"], PAPER["self_consistency"]
+    paper_sc = lambda k, t: _fmt(next(iter(psc["alignment"][((psc["samples"] == 1) == (k == 1)) & np.isclose(psc["temperature"], t)]), None), True)
+    many = ", ".join(str(k) for k in sorted(set(psc["samples"])) if k != 1)
     out += ["## Self-consistency (paper Table 14)", "",
-            md_table(sc[[c for c in ("samples", "temperature", "alignment", "ci_low", "ci_high") if c in sc]], pct=("alignment", "ci_low", "ci_high")), ""]
+            md_table(pd.DataFrame([{"sampled rationales": int(r["samples"]), "temperature": f"{r['temperature']:g}",
+                                    "alignment with humans (95% CI)": _ci(r, "alignment"), f"paper ({many} if several), same temperature": paper_sc(r["samples"], r["temperature"])}
+                                   for _, r in sc.iterrows()])), ""]
     if "table14" in figs: out += [f"![Table 14]({figs['table14']})", ""]
     ds = tabs["rm_data_size"]
-    out += ["## Reward-model accuracy against training pairs (paper v1 figure)", "", md_table(ds.round(3)), ""]
+    out += ["## Reward-model accuracy against training pairs (paper v1 figure)", "",
+            md_table(pd.DataFrame([{"labels": LABEL_NAMES.get(r["label"], r["label"]), "training pairs": int(r["size"]), "seed": int(r["seed"]),
+                                    "held-out accuracy": _fmt(r["accuracy"], True)} for _, r in ds.iterrows()])), "",
+            "The largest size is the whole training set: the main reward models above.", ""]
     # timing
-    out += ["## Stage times (this invocation; 0 = reused from the cache)", "",
-            md_table(pd.DataFrame([{"stage": k, "seconds": v} for k, v in rep.times.items()])), ""]
+    out += ["## Stage times", "",
+            "Seconds this invocation spent in each stage, and what the stage took when it was computed. A 0 here means the stage "
+            "did no work now: either it was reused from this run folder (an earlier invocation finished it), or it had nothing to "
+            "compute (the last column says which).", "", _stage_times(rep), ""]
     return "\n".join(out)
 
 # %% ../nbs/14_pipeline.ipynb
@@ -624,52 +693,113 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
     return r
 
 # %% ../nbs/14_pipeline.ipynb
+from . import __version__
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    "Descriptions and examples printed as written; `(default: X)` after every option whose default is a value (not None, off or empty)"
+    def _get_help_string(self, action):
+        d = action.default
+        if d is None or d is False or (isinstance(d, list) and not d): return action.help
+        return super()._get_help_string(action)
+
+def _command(sub, name:str, summary:str, description:str, examples:str)->argparse.ArgumentParser:
+    "A subcommand: `summary` in the command list, `description` and `examples` in its own --help"
+    return sub.add_parser(name, help=summary, description=description, epilog="examples:\n" + examples.strip("\n"),
+                          formatter_class=_HelpFormatter)
+
+def _config_args(q:argparse.ArgumentParser, preset:str="toy", config_file:bool=True):
+    "The options that choose a config: --preset, --task, --config and --set"
+    q.add_argument("--preset", default=preset, choices=list(PRESETS), help="named preset to start from")
+    q.add_argument("--task", choices=list(TASKS), default=None, help="the task (default: the preset's own task)")
+    if config_file:
+        q.add_argument("--config", dest="config_file", default=None, metavar="JSON",
+                       help="start from a saved config (e.g. a run's config.json) instead of --preset")
+    q.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. rl.kl_coef=0.1 or data.limit=64 (repeatable)")
+
+# %% ../nbs/14_pipeline.ipynb
 def _parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rlaif-repro", description="RLAIF vs. RLHF, reproduced: configs, data and (as chapters land) every pipeline stage.")
-    p.add_argument("-v", "--verbose", action="store_true", help="show the full traceback of an error")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("config", help="print (and optionally save) the resolved config of a preset")
-    c.add_argument("--preset", default="toy", choices=list(PRESETS))
-    c.add_argument("--task", choices=list(TASKS), default=None)
-    c.add_argument("--config", dest="config_file", default=None, help="start from a saved config JSON instead of a preset")
-    c.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a field, e.g. rl.kl_coef=0.1 (repeatable)")
-    c.add_argument("--save", default=None, help="write the resolved config JSON here")
+    p = argparse.ArgumentParser(prog="rlaif-repro", formatter_class=_HelpFormatter,
+        description="RLAIF vs. RLHF (Lee et al. 2023), reproduced: inspect configs and task data, run the paper's pipeline\n"
+                    "(whole, or up to one stage), write offline stand-ins for Hub models, and plan GPU memory and time.",
+        epilog="examples:\n"
+               "  rlaif-repro reproduce --preset toy --out runs/toy   # the whole paper, offline, on a CPU (about 10 minutes)\n"
+               "  rlaif-repro config --preset colab --show-paper      # a preset's settings beside the paper's\n"
+               "  rlaif-repro plan --preset paper --gpu H100-80GB --num-gpus 8\n"
+               "  rlaif-repro COMMAND --help                          # a command's options, defaults and examples")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the full log (trainer steps, warnings) and tracebacks")
+    sub = p.add_subparsers(dest="cmd", required=True, title="commands", metavar="COMMAND")
+    c = _command(sub, "config", "print (and optionally save) the resolved config of a preset",
+        "Print, as JSON, the config a run would use: a preset (or a saved config) plus --set overrides, validated.\n"
+        "--save writes it for `reproduce --config`; --show-paper lists each setting beside the paper's value.",
+        "  rlaif-repro config --preset colab --task hh_harmless\n"
+        "  rlaif-repro config --preset toy --set rl.kl_coef=0.1 --save cfg.json --show-paper\n"
+        "  rlaif-repro reproduce --config cfg.json --out runs/kl01")
+    _config_args(c)
+    c.add_argument("--save", default=None, metavar="JSON", help="also write the resolved config to this file")
     c.add_argument("--show-paper", action="store_true", help="also print the field / ours / paper / section table")
-    d = sub.add_parser("data", help="load a task split and summarise its prompts and comparisons")
-    d.add_argument("--task", required=True, choices=list(TASKS))
-    d.add_argument("--split", default="train", choices=["train", "validation", "test"])
-    d.add_argument("--data-files", default=None, help="a local source file (or JSON mapping) instead of the Hub")
-    d.add_argument("--limit", type=int, default=None)
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--show", type=int, default=1, help="print this many example comparisons")
-    r = sub.add_parser("reproduce", help="run the whole paper (every stage cached; a rerun resumes where it stopped)")
-    s_ = sub.add_parser("stage", help="run the pipeline up to one stage group (data, sft, labels, rm, rl, eval, studies, report)")
-    s_.add_argument("name", choices=list(STAGES))
-    si = sub.add_parser("stand-ins", help="write tiny random stand-ins of every Hub model a preset names (offline test runs)",
-                        description="Write, for every Hub model the preset names (for every task, or --task), a tiny random checkpoint of "
-                                    "the same architecture and tokenizer style, and a stand_ins.json map. Then run "
-                                    "`rlaif-repro reproduce --preset P --stand-ins DIR` offline. Stand-in numbers measure nothing.")
-    si.add_argument("--preset", default="colab", choices=list(PRESETS))
-    si.add_argument("--task", choices=list(TASKS), default=None, help="only the models of this task (default: every task of the preset)")
-    si.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a field (repeatable)")
-    si.add_argument("--out", required=True, help="folder for the stand-ins and stand_ins.json")
-    pl = sub.add_parser("plan", help="estimate GPU memory and time per stage of a preset; exit 2 if a stage cannot fit the GPU")
-    pl.add_argument("--gpu", default="A100-80GB", help="GPU model, e.g. T4, A100-80GB, H100-80GB")
-    pl.add_argument("--num-gpus", type=int, default=1)
-    for q in (r, s_, pl):
-        q.add_argument("--preset", default="toy", choices=list(PRESETS))
-        q.add_argument("--task", choices=list(TASKS), default=None)
-        q.add_argument("--config", dest="config_file", default=None, help="start from a saved config JSON instead of a preset")
-        q.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a field (repeatable)")
-        q.add_argument("--out", default=None, help="run folder (default: runs/<name>)")
-        q.add_argument("--policies", default=None, help="comma-separated RL runs, e.g. 'RLAIF,RLHF,RLHF+RLAIF' (default: all the config allows)")
+    d = _command(sub, "data", "load a task split and summarise its prompts and comparisons",
+        "Load one split of a task in the package's schema (policy prompts, human comparisons) and print its sizes, how\n"
+        "often humans preferred response_2, and example comparisons. Without --data-files the data comes from\n"
+        "$RLAIF_REPRO_DATA_FILES or the Hugging Face Hub; the toy task is built on this machine on first use.",
+        "  rlaif-repro data --task hh_harmless --split test --data-files harmless-base-test.jsonl.gz\n"
+        "  rlaif-repro data --task tldr --split validation --limit 200 --show 2\n"
+        "  rlaif-repro data --task toy --split test")
+    d.add_argument("--task", required=True, choices=list(TASKS), help="the task to load")
+    d.add_argument("--split", default="train", choices=["train", "validation", "test"],
+                   help="the split (HH's validation and test are the paper's 2/3 and 1/3 of its test file)")
+    d.add_argument("--data-files", default=None, metavar="PATH|JSON",
+                   help="a local source file, or a JSON mapping such as '{\"train\": PATH, \"test\": PATH}' (default: the Hub)")
+    d.add_argument("--limit", type=int, default=None, metavar="N", help="keep the first N rows of each table (default: all)")
+    d.add_argument("--seed", type=int, default=0, help="seed of the per-pair placement of chosen and rejected (HH)")
+    d.add_argument("--show", type=int, default=1, metavar="N", help="print this many example comparisons")
+    r = _command(sub, "reproduce", "run the whole paper to a report (every stage cached; a rerun resumes)",
+        "Run every stage of the paper: data, SFT, AI labels, reward models on AI and on human labels, the RL policies,\n"
+        "simulated human evaluation, the side studies, and report.md with every figure beside the paper's numbers.\n"
+        "Finished stages are kept in the run folder: a rerun reuses them and a killed run resumes where it stopped.",
+        "  rlaif-repro reproduce --preset tiny --out runs/tiny    # tiny random models: checks that everything runs\n"
+        "  rlaif-repro reproduce --preset toy --out runs/toy      # the whole paper, offline, on a CPU (about 10 minutes)\n"
+        "  rlaif-repro reproduce --preset toy --out runs/toy --policies RLAIF,RLHF --force-stage rm_ai\n"
+        "  rlaif-repro reproduce --preset colab --task hh_harmless --out runs/colab_hh   # one T4 GPU")
+    s_ = _command(sub, "stage", "run the pipeline up to one stage group, then stop",
+        "Run the stages of `reproduce` up to and including one group, with the same run folder and cache: a later\n"
+        "`reproduce` with the same options reuses them. Use it to look at one stage's output, or to label with vLLM in\n"
+        "one process before a launched (multi-GPU) training run.",
+        "  rlaif-repro stage labels --preset toy --out runs/toy       # data, SFT and the AI labels\n"
+        "  rlaif-repro stage rm --preset toy --out runs/toy --force-stage rm_human")
+    s_.add_argument("name", choices=list(STAGES), help="the last stage group to run")
     for q in (r, s_):
+        _config_args(q)
+        q.add_argument("--out", default=None, metavar="DIR", help="run folder (default: the config's out_dir, else runs/<preset>)")
+        q.add_argument("--policies", default=None, help="comma-separated RL runs, e.g. 'RLAIF,RLHF,RLHF+RLAIF' (default: RLAIF, RLHF, "
+                                                        "and same-size RLAIF and d-RLAIF when the config names their models)")
         q.add_argument("--force-stage", dest="force", action="append", default=[], metavar="NAME",
                        help="compute this stage again even if finished, e.g. rm_ai or rl_RLAIF (repeatable); stages that read it follow")
         q.add_argument("--stand-ins", dest="stand_ins", default=None, metavar="DIR",
                        help="load Hub models as the stand-ins in DIR (from `rlaif-repro stand-ins`); sets models.stand_ins")
+    si = _command(sub, "stand-ins", "write tiny random stand-ins of every Hub model a preset names (offline test runs)",
+        "Write, for every Hub model the preset names (for every task, or --task), a tiny random checkpoint of the same\n"
+        "architecture and tokenizer style, and a stand_ins.json map. `reproduce --stand-ins DIR` then runs the preset's\n"
+        "exact stages offline on a CPU (Hub data needs local files too: $RLAIF_REPRO_DATA_FILES or --set data.data_files=...).\n"
+        "Stand-in numbers measure nothing but whether the code runs.",
+        "  rlaif-repro stand-ins --preset colab --out stand_ins/\n"
+        "  rlaif-repro stand-ins --preset paper --task tldr --out stand_ins_paper/\n"
+        "  RLAIF_REPRO_DATA_FILES=files.json rlaif-repro reproduce --preset colab --task hh_harmless --stand-ins stand_ins/ --out runs/offline")
+    _config_args(si, preset="colab", config_file=False)
+    si.add_argument("--out", required=True, metavar="DIR", help="folder for the stand-ins and stand_ins.json")
+    pl = _command(sub, "plan", "estimate GPU memory and time per stage of a preset; exit 2 if a stage cannot fit the GPU",
+        "Estimate, for each stage of a run, the memory it needs on each GPU and its time, from the config alone (nothing is\n"
+        "loaded or downloaded). A stage that does not fit is named with what to change, and the exit code is 2.",
+        "  rlaif-repro plan --preset colab --gpu T4\n"
+        "  rlaif-repro plan --preset paper --gpu H100-80GB --num-gpus 8\n"
+        "  rlaif-repro plan --preset paper --gpu H100-80GB --num-gpus 8 --set models.vllm_tensor_parallel_size=4")
+    _config_args(pl)
+    pl.add_argument("--gpu", default="A100-80GB", help="GPU model, e.g. T4, L4, A10G, A100-40GB, A100-80GB, H100-80GB, H200-141GB")
+    pl.add_argument("--num-gpus", type=int, default=1, metavar="N", help="how many GPUs the run is spread over, sharded by ZeRO-3 when more than one")
     return p
 
+# %% ../nbs/14_pipeline.ipynb
 def _cmd_config(a)->int:
     cfg = resolve_config(a.preset, a.overrides, a.config_file, a.task)
     print(cfg.to_json())
@@ -723,12 +853,17 @@ def _cmd_plan(a)->int:
     check_fits(df, a.gpu)   # raises ValueError naming the stages that do not fit
     return 0
 
+# %% ../nbs/14_pipeline.ipynb
+_COMMANDS = {"config": _cmd_config, "data": _cmd_data, "reproduce": _cmd_reproduce, "stage": _cmd_reproduce,
+             "stand-ins": _cmd_stand_ins, "plan": _cmd_plan}   # subcommand -> the function that runs it
+
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `rlaif-repro` command"
     a = _parser().parse_args(argv)
-    cmds = {"config": _cmd_config, "data": _cmd_data, "reproduce": _cmd_reproduce, "stage": _cmd_reproduce, "plan": _cmd_plan,
-            "stand-ins": _cmd_stand_ins}
-    try: return cmds[a.cmd](a)
+    was = os.environ.get("RLAIF_REPRO_VERBOSE")
+    if a.verbose: os.environ["RLAIF_REPRO_VERBOSE"] = "1"   # launched processes and world builders inherit it
+    quiet_dependencies()
+    try: return _COMMANDS[a.cmd](a)
     except KeyboardInterrupt:
         print(f"rlaif-repro {a.cmd}: interrupted; rerun the same command to resume", file=sys.stderr); return 130
     except Exception as e:
@@ -739,6 +874,8 @@ def main(argv:list[str]|None=None)->int:
             print(f"{who}: error: {e}", file=sys.stderr); return 2
         print(f"{who}: internal error: {type(e).__name__}: {e} (rerun with --verbose for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        if a.verbose: os.environ.pop("RLAIF_REPRO_VERBOSE") if was is None else os.environ.update(RLAIF_REPRO_VERBOSE=was)
 
 def _user_errors()->tuple:
     "Exceptions that mean a problem with the user's input or machine, reported as one line with exit code 2"

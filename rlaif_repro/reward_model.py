@@ -14,10 +14,10 @@ import torch.nn.functional as F
 from datasets import Dataset
 
 from .core import get_logger, progress, progress_enabled, save_json, set_seed, stable_hash, barrier, is_main_process, per_process_accumulation
-from .config import RewardModelConfig
+from .config import RewardModelConfig, report_to_list
 from .data import get_task
 from .models import load_reward_model, reward_scores, LoraSettings, apply_lora, count_parameters, gathered
-from .sft import completion_text, split_heldout
+from .sft import completion_text, split_heldout, check_trackers, tracking_env, quiet_console, checkpointing_arg
 
 # %% auto 0
 __all__ = ['soft_label_loss', 'bradley_terry_loss', 'RewardDataError', 'tokenize_response', 'pair_dataset', 'planted_pairs',
@@ -175,21 +175,22 @@ def trl_reward_args(cfg:RewardModelConfig, # our reward-model settings
                     seed:int=0, # data order
                     total_steps:int|None=None, # optimizer steps of the run (to place logs and checkpoints)
                     device:str|torch.device="cpu", # the model's device
-                    **overrides, # any other `trl.RewardConfig` field
+                    report_to:str|list="none", # experiment trackers ('none', 'tensorboard', 'wandb', ...; see `config.TRACKERS`)
+                    **overrides, # any other `trl.RewardConfig` field (over `cfg.trainer_kwargs`)
                    ):
-    "TRL `RewardConfig` for `cfg`: the paper's optimizer and batch, checkpoints for resume"
+    "TRL `RewardConfig` for `cfg`: the paper's optimizer and batch, checkpoints for resume, then `cfg.trainer_kwargs`"
     _, RewardConfig, _ = _trl()
     steps = total_steps or 100
     kw = dict(output_dir=str(output_dir), num_train_epochs=cfg.epochs, learning_rate=cfg.lr,
               per_device_train_batch_size=cfg.micro_batch_size, per_device_eval_batch_size=cfg.micro_batch_size,
               gradient_accumulation_steps=per_process_accumulation(cfg.batch_size, cfg.micro_batch_size, "reward_model"), optim="adafactor" if cfg.optimizer == "adafactor" else "adamw_torch",
               lr_scheduler_type="linear", weight_decay=0.0, max_length=None, center_rewards_coefficient=None,
-              gradient_checkpointing=cfg.gradient_checkpointing,
+              **checkpointing_arg(cfg.gradient_checkpointing),
               logging_steps=max(1, steps // 20), logging_first_step=True, eval_strategy="no",
               save_strategy="steps", save_steps=max(1, math.ceil(steps / 4)), save_total_limit=1,
-              report_to="none", seed=seed, data_seed=seed, disable_tqdm=not progress_enabled(),
+              report_to=report_to_list(report_to) or "none", seed=seed, data_seed=seed, disable_tqdm=not progress_enabled(),
               use_cpu=torch.device(device).type == "cpu", dataloader_num_workers=0)
-    kw.update(overrides)
+    kw.update(cfg.trainer_kwargs); kw.update(overrides)
     return RewardConfig(**kw)
 
 # %% ../nbs/08_reward_model.ipynb
@@ -313,11 +314,14 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
                        device:str="auto", # where a model given by name is loaded
                        resume:bool=True, # continue from the latest checkpoint under `out_dir/checkpoints`
                        callbacks:list|None=None, # extra `transformers.TrainerCallback`s
+                       report_to:str|list="none", # experiment trackers ('none', 'tensorboard', 'wandb', 'trackio', ...)
+                       log_dir:str|Path|None=None, # where `metrics.jsonl` and the trackers' `tracking/` folder go (None: `out_dir`)
                       )->RewardModelResult:
     "Train a reward model on AI soft labels or human labels with the soft-label loss (TRL `RewardTrainer` subclass) and save it"
     import time
     log = get_logger("rlaif_repro.reward_model")
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir); log_dir = Path(log_dir) if log_dir is not None else out_dir
+    check_trackers(report_to)   # a missing tracker fails now, not after the data are prepared
     set_seed(seed)
     if isinstance(model, (str, Path)):
         model, tok = load_reward_model(model, device=device, padding_side="right")
@@ -337,19 +341,19 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
     total = max(1, math.ceil(per_epoch * cfg.epochs))
     dev = next(model.parameters()).device
     dt = next(model.parameters()).dtype
-    args = trl_reward_args(cfg, out_dir/"checkpoints", seed=seed, total_steps=total, device=dev,
-                           bf16=dt == torch.bfloat16, fp16=dt == torch.float16)
-    trainer = SoftLabelRewardTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
-                                     data_collator=soft_label_collator(tokenizer.pad_token_id), callbacks=callbacks)
-    from transformers.trainer_callback import PrinterCallback
-    trainer.remove_callback(PrinterCallback)
+    precision = {k: v for k, v in dict(bf16=dt == torch.bfloat16, fp16=dt == torch.float16).items() if k not in cfg.trainer_kwargs}
+    args = trl_reward_args(cfg, out_dir/"checkpoints", seed=seed, total_steps=total, device=dev, report_to=report_to, **precision)
+    with tracking_env(report_to, log_dir/"tracking"):
+        trainer = SoftLabelRewardTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
+                                         data_collator=soft_label_collator(tokenizer.pad_token_id), callbacks=callbacks)
+    quiet_console(trainer, log_dir/"metrics.jsonl", desc=f"reward model ({label})")
     from transformers.trainer_utils import get_last_checkpoint
     last = get_last_checkpoint(str(out_dir/"checkpoints")) if resume and (out_dir/"checkpoints").is_dir() else None
     if last: log.info(f"resuming reward-model training from {last}")
     log.info(f"reward model ({label}): {len(train)} pairs, {total} optimizer steps, "
              f"{count_parameters(model, trainable_only=True):,} of {count_parameters(model):,} parameters trainable")
     t0 = time.perf_counter()
-    out = trainer.train(resume_from_checkpoint=last)
+    with tracking_env(report_to, log_dir/"tracking"): out = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - t0
     model = trainer.model
     if cfg.use_lora: model = model.merge_and_unload()

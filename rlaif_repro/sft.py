@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_sft.ipynb 5
 from __future__ import annotations
-import dataclasses, math, shutil
+import contextlib, dataclasses, importlib.util, json, math, os, shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -12,13 +12,14 @@ import torch
 import torch.nn.functional as F
 from datasets import Dataset
 
-from .core import get_logger, progress, progress_enabled, save_json, stable_hash, set_seed, chunked, barrier, is_main_process, per_process_accumulation
-from .config import SFTConfig
+from .core import get_logger, MetricsLogger, atomic_write, progress, progress_enabled, verbose, save_json, stable_hash, set_seed, chunked, barrier, is_main_process, per_process_accumulation
+from .config import SFTConfig, report_to_list
 from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, decoding_kwargs, gathered
 
 # %% auto 0
-__all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'trl_sft_args', 'SFTResult',
-           'split_heldout', 'train_sft', 'plot_sft_loss', 'Completion', 'generate_completions']
+__all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'checkpointing_arg',
+           'trl_sft_args', 'MetricsFileCallback', 'StepProgress', 'quiet_console', 'check_trackers', 'tracking_env',
+           'SFTResult', 'split_heldout', 'train_sft', 'plot_sft_loss', 'Completion', 'generate_completions']
 
 # %% ../nbs/07_sft.ipynb
 class SFTDataError(ValueError):
@@ -103,6 +104,12 @@ def _precision_flags(model)->dict:
     dt = next(model.parameters()).dtype
     return {"bf16": dt == torch.bfloat16, "fp16": dt == torch.float16}
 
+def checkpointing_arg(on:bool)->dict:
+    "The trainer argument for activation checkpointing: transformers 5 renamed `gradient_checkpointing` (and warns on it)"
+    from transformers import TrainingArguments
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": on}
+
 def trl_sft_args(cfg:SFTConfig, # our SFT settings
                  output_dir:str|Path, # where TRL writes its checkpoints
                  *,
@@ -111,22 +118,93 @@ def trl_sft_args(cfg:SFTConfig, # our SFT settings
                  save_steps:int|None=None, # checkpoint every this many optimizer steps (None: about 4 per run)
                  total_steps:int|None=None, # optimizer steps of the run (to place checkpoints)
                  device:str|torch.device="cpu", # the model's device
-                 **overrides, # any other `trl.SFTConfig` field
+                 report_to:str|list="none", # experiment trackers ('none', 'tensorboard', 'wandb', ...; see `config.TRACKERS`)
+                 **overrides, # any other `trl.SFTConfig` field (over `cfg.trainer_kwargs`)
                 ):
-    "TRL `SFTConfig` for `cfg`: response-only loss, the paper's optimizer, checkpoints for resume"
+    "TRL `SFTConfig` for `cfg`: response-only loss, the paper's optimizer, checkpoints for resume, then `cfg.trainer_kwargs`"
     from trl import SFTConfig as TRLSFTConfig
     steps = total_steps or 100
     kw = dict(output_dir=str(output_dir), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, learning_rate=cfg.lr,
               per_device_train_batch_size=cfg.micro_batch_size, per_device_eval_batch_size=cfg.micro_batch_size,
               gradient_accumulation_steps=per_process_accumulation(cfg.batch_size, cfg.micro_batch_size, "sft"), optim="adafactor" if cfg.optimizer == "adafactor" else "adamw_torch",
               warmup_steps=cfg.warmup_ratio, lr_scheduler_type="linear", weight_decay=0.0,
-              completion_only_loss=True, max_length=max_length, packing=False, gradient_checkpointing=cfg.gradient_checkpointing,
+              completion_only_loss=True, max_length=max_length, packing=False, **checkpointing_arg(cfg.gradient_checkpointing),
               logging_steps=max(1, steps // 20), logging_first_step=True, eval_strategy="no",
               save_strategy="steps", save_steps=save_steps or max(1, math.ceil(steps / 4)), save_total_limit=1,
-              report_to="none", seed=seed, data_seed=seed, disable_tqdm=not progress_enabled(),
+              report_to=report_to_list(report_to) or "none", seed=seed, data_seed=seed, disable_tqdm=not progress_enabled(),
               use_cpu=torch.device(device).type == "cpu", dataloader_num_workers=0)
-    kw.update(overrides)
+    kw.update(cfg.trainer_kwargs); kw.update(overrides)
     return TRLSFTConfig(**kw)
+
+# %% ../nbs/07_sft.ipynb
+from transformers import TrainerCallback
+
+class MetricsFileCallback(TrainerCallback):
+    "Append every log of a trainer (loss, learning rate, grad norm, ...) to a JSONL file, one row per logging step"
+    def __init__(self, path:str|Path): self.metrics = MetricsLogger(path)
+    def on_train_begin(self, args, state, control, **kw):
+        if not state.is_world_process_zero or not self.metrics.path.exists(): return
+        rows = self.metrics.read()   # resumed from a checkpoint: keep rows up to it, the trainer logs the later steps again
+        keep = [r for r in rows if r.get("step", 0) <= state.global_step]
+        if len(keep) != len(rows):
+            with atomic_write(self.metrics.path) as f: f.write("".join(json.dumps(r) + "\n" for r in keep))
+    def on_log(self, args, state, control, logs=None, **kw):
+        if state.is_world_process_zero and logs: self.metrics.log(logs, step=state.global_step)
+
+class StepProgress(TrainerCallback):
+    "One progress bar over the optimizer steps (`core.progress`), with the latest training loss; it goes when training ends"
+    def __init__(self, desc:str): self.desc, self.bar, self.shown = desc, None, 0
+    def on_train_begin(self, args, state, control, **kw):
+        if state.is_world_process_zero:
+            self.shown = state.global_step
+            self.bar = progress(total=state.max_steps, initial=state.global_step, desc=self.desc, unit="step", leave=False)
+    def on_step_end(self, args, state, control, **kw):
+        if self.bar is not None: self.bar.update(state.global_step - self.shown); self.shown = state.global_step
+    def on_log(self, args, state, control, logs=None, **kw):
+        if self.bar is not None and logs and "loss" in logs: self.bar.set_postfix(loss=f"{logs['loss']:.3f}")
+    def on_train_end(self, args, state, control, **kw):
+        if self.bar is not None: self.bar.close(); self.bar = None
+
+def quiet_console(trainer, # a transformers / TRL trainer
+                  metrics_path:str|Path, # the JSONL file its logs go to
+                  desc:str="training", # progress-bar label
+                 ):
+    "Send `trainer`'s per-step logs to `metrics_path` and show one progress bar instead of printed dicts (all kept with `verbose()`)"
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    trainer.add_callback(MetricsFileCallback(metrics_path))
+    if not verbose():
+        trainer.remove_callback(PrinterCallback); trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(StepProgress(desc))
+    return trainer
+
+_TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "comet_ml": ("comet_ml",)}
+
+def check_trackers(report_to:str|list|None, # a `report_to` setting
+                  )->list[str]:
+    "The tracker names of `report_to`; raises a one-line error naming the package to install when one is missing"
+    names = report_to_list(report_to)
+    for n in names:
+        pkgs = _TRACKER_PACKAGES.get(n, (n,))
+        if not any(importlib.util.find_spec(p) for p in pkgs):
+            raise ModuleNotFoundError(f"report_to={n!r} needs the {pkgs[0]} package: pip install {pkgs[0]}")
+    return names
+
+@contextlib.contextmanager
+def tracking_env(report_to:str|list|None, # a `report_to` setting
+                 log_dir:str|Path, # where the trackers write (TensorBoard event files, W&B files)
+                ):
+    "While a trainer is built and trained, point its trackers at `log_dir`; the environment is restored afterwards"
+    names, env = check_trackers(report_to), {}
+    if "tensorboard" in names: env["TENSORBOARD_LOGGING_DIR"] = str(log_dir)
+    if "wandb" in names and not os.environ.get("WANDB_DIR"): env["WANDB_DIR"] = str(log_dir)
+    if env: Path(log_dir).mkdir(parents=True, exist_ok=True)
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try: yield names
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
 
 # %% ../nbs/07_sft.ipynb
 @dataclasses.dataclass
@@ -160,11 +238,6 @@ def split_heldout(rows:Dataset, # rows to split
     hs = set(held)
     return rows.select([i for i in range(len(rows)) if i not in hs]), rows.select(held)
 
-def _quiet_printer(trainer):
-    "With progress bars off, transformers prints every log dict instead; keep the console clean (the log is in `log_history`)"
-    from transformers.trainer_callback import PrinterCallback
-    trainer.remove_callback(PrinterCallback)
-
 def _as_dataset(rows)->Dataset:
     return rows if isinstance(rows, Dataset) else Dataset.from_list(list(rows))
 
@@ -183,11 +256,14 @@ def train_sft(model, # a causal LM, or a name/path for `load_causal_lm`
               device:str="auto", # where a model given by name is loaded
               resume:bool=True, # continue from the latest checkpoint under `out_dir/checkpoints`
               callbacks:list|None=None, # extra `transformers.TrainerCallback`s
+              report_to:str|list="none", # experiment trackers ('none', 'tensorboard', 'wandb', 'trackio', ...)
+              log_dir:str|Path|None=None, # where `metrics.jsonl` and the trackers' `tracking/` folder go (None: `out_dir`)
              )->SFTResult:
     "Fine-tune `model` on prompt/reference pairs with TRL's `SFTTrainer` (loss on the response only) and save it"
     from trl import SFTTrainer
     log = get_logger("rlaif_repro.sft")
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir); log_dir = Path(log_dir) if log_dir is not None else out_dir
+    check_trackers(report_to)   # a missing tracker fails now, not after the data are prepared
     if isinstance(model, (str, Path)):
         model, tok = load_causal_lm(model, device=device, padding_side="right")
         tokenizer = tokenizer or tok
@@ -208,17 +284,18 @@ def train_sft(model, # a causal LM, or a name/path for `load_causal_lm`
     per_epoch = math.ceil(len(tr) / cfg.batch_size)
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(per_epoch * cfg.epochs))
     dev = next(model.parameters()).device
-    args = trl_sft_args(cfg, out_dir/"checkpoints", seed=seed, max_length=max_length, total_steps=total, device=dev,
-                        **_precision_flags(model))
+    args = trl_sft_args(cfg, out_dir/"checkpoints", seed=seed, max_length=max_length, total_steps=total, device=dev, report_to=report_to,
+                        **{k: v for k, v in _precision_flags(model).items() if k not in cfg.trainer_kwargs})
     before = completion_loss(model, ev, cfg.micro_batch_size) if ev is not None else None
-    trainer = SFTTrainer(model=model, args=args, train_dataset=tr, processing_class=tokenizer, callbacks=callbacks)
-    _quiet_printer(trainer)
+    with tracking_env(report_to, log_dir/"tracking"):
+        trainer = SFTTrainer(model=model, args=args, train_dataset=tr, processing_class=tokenizer, callbacks=callbacks)
+    quiet_console(trainer, log_dir/"metrics.jsonl", desc="SFT")
     from transformers.trainer_utils import get_last_checkpoint
     last = get_last_checkpoint(str(out_dir/"checkpoints")) if resume and (out_dir/"checkpoints").is_dir() else None
     if last: log.info(f"resuming SFT from {last}")
     n_train, n_all = count_parameters(model, trainable_only=True), count_parameters(model)
     log.info(f"SFT: {len(tr)} examples, {total} optimizer steps, {n_train:,} of {n_all:,} parameters trainable")
-    out = trainer.train(resume_from_checkpoint=last)
+    with tracking_env(report_to, log_dir/"tracking"): out = trainer.train(resume_from_checkpoint=last)
     model = trainer.model
     if cfg.use_lora: model = model.merge_and_unload()
     model.eval()

@@ -892,7 +892,9 @@ def build_world(seed:int|None=None, # world seed (default `world_seed()`)
         try:
             while any(pr.poll() is None for _, _, pr in procs):
                 time.sleep(1)
-                bar.n = sum(_is_built(world_dir(seed, root)/p, _meta(p, seed)) for p in todo); bar.refresh()
+                built = {p for p in todo if _is_built(world_dir(seed, root)/p, _meta(p, seed))}
+                now = [next((p for p in g if p not in built), None) for g, _, pr in procs if pr.poll() is None]
+                bar.n = len(built); bar.set_postfix_str("building " + ", ".join(p for p in now if p))   # set_postfix redraws
         finally:
             for _, _, pr in procs:
                 if pr.poll() is None: pr.kill()

@@ -49,3 +49,40 @@ def test_paper_preset_fits_eight_80gb_gpus_with_activation_checkpointing():
     assert "activation checkpointing" in [l for l in r.stdout.splitlines() if l.strip().startswith("rl:")][0]
     r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "8", "--set", "rl.gradient_checkpointing=false")
     assert r.returncode == 2 and "- rl: needs" in r.stderr and "rl.gradient_checkpointing=true" in r.stderr, r.stderr
+
+SUBCOMMANDS = ["config", "data", "reproduce", "stage", "stand-ins", "plan"]
+
+def in_process(capsys, *args)->tuple:
+    "`rlaif-repro ARGS` through `pipeline.main` (what the script calls), for answers argparse gives itself: (exit code, stdout, stderr)"
+    from rlaif_repro.pipeline import main
+    with pytest.raises(SystemExit) as e: main(list(args))
+    out, err = capsys.readouterr()
+    return e.value.code, out, err
+
+@pytest.mark.parametrize("cmd", SUBCOMMANDS)
+def test_every_subcommand_has_help_with_description_examples_and_defaults(cmd, capsys):
+    code, out, err = in_process(capsys, cmd, "--help")
+    assert code == 0 and err == "", err
+    usage, description = out.split("\n\n")[:2]
+    assert usage.startswith(f"usage: rlaif-repro {cmd} ") and len(description.split()) >= 12, out
+    examples = out.split("\nexamples:\n")[1].splitlines()
+    assert examples and f"rlaif-repro {cmd} " in examples[0], examples
+    if cmd in ("config", "reproduce", "stage", "plan"): assert "(default: toy)" in out   # --preset
+    if cmd == "plan": assert "(default: A100-80GB)" in out and "(default: 1)" in out
+
+def test_top_level_help_and_version():
+    "The installed script: its help lists every command, and --version is the package's (settings.ini's) version"
+    r = cli("--help")
+    assert r.returncode == 0 and "as chapters land" not in r.stdout
+    assert all(f"\n    {c} " in r.stdout for c in SUBCOMMANDS), r.stdout
+    assert "show the full log (trainer steps, warnings) and tracebacks" in r.stdout
+    from rlaif_repro import __version__
+    r = cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"rlaif-repro {__version__}"
+    assert f"\nversion = {__version__}\n" in (ROOT/"settings.ini").read_text()
+
+@pytest.mark.parametrize("flag", [["--out", "runs/x"], ["--policies", "RLAIF"], ["--force-stage", "rm_ai"]])
+def test_plan_rejects_run_options(flag, capsys):
+    "`plan` reads no run folder and trains no policies: it refuses those options instead of ignoring them"
+    code, _, err = in_process(capsys, "plan", "--preset", "colab", *flag)
+    assert code == 2 and f"unrecognized arguments: {' '.join(flag)}" in err, err
