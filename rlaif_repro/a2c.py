@@ -14,25 +14,37 @@ import torch.nn.functional as F
 
 from .core import get_logger, MetricsLogger, progress, read_jsonl, save_json, load_json, set_seed, stable_hash
 from .config import A2CConfig
-from .models import decoding_kwargs, position_ids_from_mask, reward_scores
+from .models import decoding_kwargs, own_distribution, position_ids_from_mask, reward_scores
 from .reward_model import score_responses
 from .sft import check_trackers
 
 # %% auto 0
-__all__ = ['kl_per_token', 'masked_whiten', 'A2CLoss', 'a2c_loss', 'Rollouts', 'sample_rollouts', 'response_logprobs',
-           'state_values', 'RewardModelReward', 'LabelerScoreReward', 'MixedReward', 'A2CDivergence', 'A2CResult',
-           'new_accelerator', 'train_a2c', 'plot_a2c', 'select_checkpoint', 'plot_proxy_gold']
+__all__ = ['kl_per_token', 'discounted_returns', 'masked_whiten', 'A2CLoss', 'a2c_loss', 'Rollouts', 'sample_rollouts',
+           'response_logprobs', 'state_values', 'RewardModelReward', 'LabelerScoreReward', 'MixedReward',
+           'A2CDivergence', 'A2CResult', 'new_accelerator', 'train_a2c', 'plot_a2c', 'select_checkpoint',
+           'plot_proxy_gold']
 
 # %% ../nbs/10_a2c.ipynb
 def kl_per_token(logp:torch.Tensor, # (B, T) log-probs of the sampled tokens under the policy
                  ref_logp:torch.Tensor, # (B, T) the same under the reference (SFT) policy
-                 estimator:str="k1", # 'k1': log-ratio; 'k3': exp(-d) - 1 + d, non-negative
+                 estimator:str="k1", # 'k1': log-ratio d; 'k2': d^2 / 2; 'k3': exp(-d) - 1 + d, non-negative
                 )->torch.Tensor:
     "Per-token estimate of KL(policy || reference) from sampled tokens"
     d = logp - ref_logp
     if estimator == "k1": return d
+    if estimator == "k2": return 0.5 * d ** 2
     if estimator == "k3": return torch.expm1(-d) + d
-    raise ValueError(f"kl estimator {estimator!r}; use 'k1' or 'k3'")
+    raise ValueError(f"kl estimator {estimator!r}; use 'k1', 'k2' or 'k3'")
+
+def discounted_returns(step_rewards:torch.Tensor, # (B, T) reward of each step (0 off the response)
+                       gamma:float=1.0, # discount
+                      )->torch.Tensor:
+    "(B, T) return-to-go G_t = r_t + gamma G_{t+1}"
+    if gamma == 1: return step_rewards.flip(-1).cumsum(-1).flip(-1)   # the sum of what is left
+    g, out = torch.zeros_like(step_rewards[:, 0]), []
+    for t in reversed(range(step_rewards.shape[1])):
+        g = step_rewards[:, t] + gamma * g; out.append(g)
+    return torch.stack(out[::-1], -1)
 
 def masked_whiten(x:torch.Tensor, mask:torch.Tensor, eps:float=1e-8)->torch.Tensor:
     "Standardise `x` over the positions where `mask` is 1"
@@ -55,17 +67,21 @@ def a2c_loss(logp:torch.Tensor, # (B, T) log pi(A_t|X_t) of the sampled tokens, 
              mask:torch.Tensor, # (B, T) 1 on response tokens (EOS included), 0 on padding
              rewards:torch.Tensor, # (B,) terminal reward of each response
              kl_coef:float=0.05, # beta
-             kl_estimator:str="k1", # 'k1' or 'k3'
+             kl_estimator:str="k1", # 'k1', 'k2' or 'k3'; as a loss term (`kl_in_reward=False`) only 'k2'
              kl_in_reward:bool=True, # fold the KL into the return (True) or add it as a loss term
              normalize_advantages:bool=False, # whiten advantages over the batch
+             gamma:float=1.0, # discount of the return (the paper: 1)
             )->A2CLoss:
-    "REINFORCE with a learned baseline and gamma = 1 on a batch of sequences (paper App. A.3 and F)"
+    "REINFORCE with a learned baseline on a batch of sequences (paper App. A.3 and F)"
+    if not kl_in_reward and kl_estimator != "k2":
+        raise ValueError(f"kl_in_reward=False differentiates the KL estimate directly, and only kl_estimator='k2' has the gradient "
+                         f"of KL(policy || reference) there (got {kl_estimator!r}: 'k1' has expected gradient 0, 'k3' that of KL(reference || policy))")
     mask = mask.to(logp.dtype)
     kl = kl_per_token(logp, ref_logp.detach(), kl_estimator) * mask
     last = (mask.cumsum(-1) == mask.sum(-1, keepdim=True)) & mask.bool()       # the final response token
     step_r = (1 - kl_coef) * rewards[:, None].to(logp.dtype) * last
     if kl_in_reward: step_r = step_r - kl_coef * kl.detach()
-    returns = (step_r.flip(-1).cumsum(-1).flip(-1)) * mask                     # gamma = 1: sum of what is left
+    returns = discounted_returns(step_r, gamma) * mask
     adv = (returns - values).detach() * mask
     if normalize_advantages: adv = masked_whiten(adv, mask)
     policy = -(logp * adv * mask).sum(-1)
@@ -107,8 +123,9 @@ def sample_rollouts(policy, # the causal LM to sample from (unwrapped)
     am = torch.tensor([[0] * (P - len(s)) + [1] * len(s) for s in ids], device=dev)
     was = policy.training; policy.eval()
     torch.manual_seed(seed % 2**31)
-    out = policy.generate(input_ids=x, attention_mask=am, max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=pad,
-                          **decoding_kwargs(temperature, synced_gpus=synced_gpus))   # exactly pi at this temperature
+    with own_distribution(policy):   # exactly pi at this temperature: none of the checkpoint's decoding defaults
+        out = policy.generate(input_ids=x, attention_mask=am, max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=pad,
+                              **decoding_kwargs(temperature, synced_gpus=synced_gpus))
     policy.train(was)
     resp = out[:, P:]
     is_eos = resp == eos
@@ -410,7 +427,8 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
             else:
                 lp, ent = response_logprobs(train_policy, ro, cfg.temperature, with_entropy=True)
                 vals = state_values(train_value, ro)
-            L = a2c_loss(lp, ref_lp, vals, ro.response_mask, r, cfg.kl_coef, cfg.kl_estimator, cfg.kl_in_reward, cfg.normalize_advantages)
+            L = a2c_loss(lp, ref_lp, vals, ro.response_mask, r, cfg.kl_coef, cfg.kl_estimator, cfg.kl_in_reward, cfg.normalize_advantages,
+                         gamma=cfg.gamma)
             loss = (L.policy_loss + L.value_loss) / (1 if ds else n_micro)   # DeepSpeed divides by its accumulation steps itself
             mean_kl = L.kl.mean().item()
             flag = torch.tensor([float(not torch.isfinite(loss).item()), mean_kl], device=acc.device)

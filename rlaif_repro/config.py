@@ -291,12 +291,12 @@ class A2CConfig(_Config, _TrainMixin):
     optimizer: str = F("adafactor", "'adafactor' or 'adamw'", "not stated (Adafactor elsewhere)")
     max_new_tokens: int = F(128, "longest sampled response in tokens", "not stated (128 likely)")
     samples_per_prompt: int = F(1, "responses sampled per prompt in one batch (batch_size / k prompts per step)", "not stated")
-    gamma: float = F(1.0, "discount; 1 makes every return equal the terminal reward", "1", "App. F")
+    gamma: float = F(1.0, "discount of the return G_t = r_t + gamma G_{t+1}; 1 makes it the sum of the rewards left", "1", "App. F")
     value_init: str = F("sft", "the value model: a separate network initialised from 'sft' (the paper) or 'reward_model', or "
                         "'policy_head': a linear head on the policy's own last hidden state (detached; no second network)", "SFT", "3.3")
     reward_source: str = F("rm", "'rm' (reward model), 'labeler' (d-RLAIF score) or 'mix'", "RM; labeler for d-RLAIF", "2.2")
     mix_weight: float = F(0.5, "weight of the d-RLAIF score when `reward_source='mix'`")
-    kl_estimator: str = F("k1", "per-token KL estimate: 'k1' (log-ratio) or 'k3' (non-negative, lower variance)", "not stated")
+    kl_estimator: str = F("k1", "per-token KL estimate: 'k1' (log-ratio), 'k2' (half its square; the one a separate KL loss needs) or 'k3' (non-negative, lower variance)", "not stated")
     kl_in_reward: bool = F(True, "fold the KL penalty into the return (True) or add it as a separate loss (False)", "in the policy-gradient loss", "App. A.3")
     normalize_advantages: bool = F(False, "whiten advantages per batch", "not stated")
     missing_eos_penalty: float | None = F(None, "subtract this from the reward of responses cut off before EOS (None: no penalty)", "not stated")
@@ -311,7 +311,10 @@ class A2CConfig(_Config, _TrainMixin):
         self._range("value_lr", 0, lo_open=True); self._range("max_new_tokens", 1); self._range("samples_per_prompt", 1)
         self._range("gamma", 0, 1); self._choice("value_init", ("sft", "reward_model", "policy_head"))
         self._choice("reward_source", ("rm", "labeler", "mix")); self._range("mix_weight", 0, 1)
-        self._choice("kl_estimator", ("k1", "k3")); self._range("missing_eos_penalty", 0); self._range("grad_clip", 0)
+        self._choice("kl_estimator", ("k1", "k2", "k3")); self._range("missing_eos_penalty", 0); self._range("grad_clip", 0)
+        if not self.kl_in_reward and self.kl_estimator != "k2":   # as a loss, k1's expected gradient is 0 and k3's is the forward KL's
+            self._bad("kl_estimator", self.kl_estimator, "kl_in_reward=False adds the KL as a loss term, where only 'k2' has the "
+                      "gradient of KL(policy || SFT); set kl_estimator='k2' or keep kl_in_reward=True")
         self._range("checkpoint_every", 1); self._range("eval_every", 1); self._range("max_kl", 0, lo_open=True)
 
 @dataclass

@@ -533,7 +533,7 @@ def plot_rm_data_size(curve=None, # our curve (`label`/`labels`, `size`/`example
                                label=f"{name(s)} (paper, approx.)")
                     else:
                         a.axvline(r["examples"], color=c, ls=":", lw=1, gid="paper-note")
-                        a.annotate("paper: close to\nfull-data accuracy\nby here", (r["examples"], 0.04), xycoords=("data", "axes fraction"),
+                        a.annotate(f"paper: close to\nfull-data accuracy\nby {r['examples']:,.0f}", (r["examples"], 0.04), xycoords=("data", "axes fraction"),
                                    xytext=(-4, 0), textcoords="offset points", ha="right", fontsize=8, color=c, gid="paper-note")
             if full is not None:
                 for v in full[full.src == s]["accuracy"]:

@@ -14,12 +14,12 @@ import torch
 
 from .core import atomic_write, barrier, content_key, get_logger, load_json, process_rank, progress, save_json
 from .config import LabelerConfig
-from .models import decoding_kwargs
+from .models import decoding_kwargs, own_distribution
 from .prompts import (SCORE_VALUES, answer_to_p1, build_score_prompt, has_chat_template, label_prompt_parts,
                                  resolve_variant, score_prompt_parts, to_chat, truncate_context)
 
 # %% auto 0
-__all__ = ['label_token_ids', 'prefix_shared_logprobs', 'LabelUsage', 'Labeler', 'score_to_reward']
+__all__ = ['label_token_ids', 'prefix_shared_logprobs', 'LabelUsage', 'Labeler', 'score_to_reward', 'score_spellings']
 
 # %% ../nbs/05_labeler.ipynb
 def label_token_ids(tokenizer, # a `transformers` tokenizer
@@ -448,26 +448,19 @@ class Labeler:
                           )->np.ndarray:
         "d-RLAIF: P(score = 1..10) for each (context, response), shape (N, 10)"
         if len(contexts) != len(responses): raise ValueError(f"{len(contexts)} contexts but {len(responses)} responses")
-        sets = [label_token_ids(self.tok, s) for s in SCORE_VALUES[:9]]
-        try: sets.append(label_token_ids(self.tok, "10")); ten_single = True
-        except ValueError: ten_single = False                               # "10" = "1" then "0": read it as a sequence
-        zero = label_token_ids(self.tok, "0")
-        one = sets[0][0]
+        paths = _ScorePaths(score_spellings(self.tok))
         groups = []
         for x, y in zip(contexts, responses):
             s = self._encode(self._render(score_prompt_parts(self.task, x, y)))
-            groups.append([s] if ten_single else [s, s + [one]])         # the second sequence reads P("0" | "1")
-        lps = self._read(groups, sets + ([] if ten_single else [zero]))
+            groups.append([s + list(pre) for pre in paths.prefixes])   # the prompt, then each prefix a multi-token score needs
+        lps = self._read(groups, paths.sets)
         n_tok = sum(len(s) for g in groups for s in g)
         self.usage += LabelUsage(pairs=len(groups), inferences=sum(map(len, groups)), input_tokens=n_tok,
                                  output_tokens=sum(map(len, groups)), label_prompt_tokens=n_tok)
         dist = []
         for lp in lps:
-            if ten_single: p = np.exp(lp[0] - lp[0].max())
-            else:
-                p = np.exp(lp[0, :9] - lp[0, :9].max())
-                q0 = math.exp(lp[1, 9])                                     # P(next = "0" | "1")
-                p = np.append(p, p[0] * q0); p[0] *= 1 - q0
+            logp = paths.logprobs(lp)
+            p = np.exp(logp - logp.max())
             dist.append(p / p.sum())
         dist = np.array(dist)
         if len(dist) and not np.isfinite(dist).all():
@@ -510,14 +503,62 @@ def _hf_generate(model, tok, seqs:list[list[int]], k:int, max_new:int, sample:di
     T = max(map(len, seqs)); pad = tok.pad_token_id
     ids = torch.tensor([[pad] * (T - len(s)) + s for s in seqs], device=dev)
     mask = torch.tensor([[0] * (T - len(s)) + [1] * len(s) for s in seqs], device=dev)
-    out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new, num_return_sequences=k,
-                         pad_token_id=pad, **sample)[:, T:]
+    with own_distribution(model):   # only `sample` (from `decoding_kwargs`) shapes the decoding, not the checkpoint's defaults
+        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new, num_return_sequences=k,
+                             pad_token_id=pad, **sample)[:, T:]
     texts, counts = [], []
     eos = {tok.eos_token_id, pad}
     for row in out.tolist():
         n = next((i for i, t in enumerate(row) if t in eos), len(row))
         texts.append(tok.decode(row[:n], skip_special_tokens=True)); counts.append(n)
     return [texts[i:i + k] for i in range(0, len(texts), k)], [counts[i:i + k] for i in range(0, len(counts), k)]
+
+# %% ../nbs/05_labeler.ipynb
+def score_spellings(tokenizer, # a `transformers` tokenizer
+                   )->list[list[tuple[int, ...]]]:
+    "Per score 1..10, the token sequences that write it after the prompt: bare or after one leading space"
+    out = []
+    for s in SCORE_VALUES:
+        seqs = set()
+        for text in (s, " " + s):
+            enc = tokenizer.encode(text, add_special_tokens=False)
+            if len(enc) > 1 and tokenizer.decode(enc[:1]).strip() == "": enc = enc[1:]   # ['▁', '1'] or ['Ġ', '1', '0']
+            if enc and tokenizer.decode(enc).strip() == s: seqs.add(tuple(enc))
+        if not seqs:
+            raise ValueError(f"score {s!r} does not decode back from its tokens with this tokenizer "
+                             f"({tokenizer.convert_ids_to_tokens(tokenizer.encode(s, add_special_tokens=False))})")
+        out.append(sorted(seqs))
+    return out
+
+class _ScorePaths:
+    "Which next-token log-probs to read for P(score = 1..10), and how to combine them"
+    def __init__(self, spellings:list[list[tuple[int, ...]]]):
+        allc = {c for cs in spellings for c in cs}
+        # tokens that turn a spelling into a longer score's (bare '1' -> '0'): the shorter one ends only without them
+        self.ext = {c: sorted({d[len(c)] for d in allc if len(d) > len(c) and d[:len(c)] == c}) for c in allc}
+        self.single = [sorted(c[0] for c in cs if len(c) == 1 and not self.ext[c]) for cs in spellings]
+        self.chains = [[c for c in cs if len(c) > 1 or self.ext[c]] for cs in spellings]
+        chained = [c for cs in self.chains for c in cs]
+        self.prefixes = [()] + sorted({c[:k] for c in chained for k in range(len(c) + bool(self.ext[c]))} - {()})
+        toks = sorted({t for c in chained for t in (*c, *self.ext[c])})
+        self.sets = [s for s in self.single if s] + [[t] for t in toks]   # single-token spellings of a score: one set
+        self._set = {j: i for i, j in enumerate(j for j, s in enumerate(self.single) if s)}
+        self._tok = {t: len(self._set) + i for i, t in enumerate(toks)}
+        self._pre = {pre: i for i, pre in enumerate(self.prefixes)}
+
+    def logprobs(self, lp:np.ndarray # (len(prefixes), len(sets)) next-token log-probs after prompt + each prefix
+                )->np.ndarray:
+        "(10,) log P(score) up to a common constant"
+        out = np.full(len(self.single), -np.inf)
+        for j, cs in enumerate(self.chains):
+            if j in self._set: out[j] = lp[0, self._set[j]]
+            for c in cs:
+                v = sum(lp[self._pre[c[:k]], self._tok[t]] for k, t in enumerate(c))
+                if self.ext[c]:
+                    q = float(np.exp([lp[self._pre[c], self._tok[t]] for t in self.ext[c]]).sum())
+                    v = v + math.log1p(-q) if q < 1 else -np.inf
+                out[j] = np.logaddexp(out[j], v)
+        return out
 
 # %% ../nbs/05_labeler.ipynb
 class _VLLMBackend:

@@ -24,7 +24,7 @@ __all__ = ['STAND_IN_ENV', 'TINY_SPECIAL_TOKENS', 'TINY_CHAT_TEMPLATE', 'TINY_AR
            'build_tiny_model', 'load_tokenizer', 'LoraSettings', 'load_causal_lm', 'position_ids_from_mask',
            'load_reward_model', 'reward_scores', 'load_value_model', 'token_values', 'apply_lora', 'count_parameters',
            'loading_whole', 'gathered', 'stand_in_recipe', 'build_stand_in', 'write_stand_ins', 'load_stand_ins',
-           'use_stand_ins', 'decoding_kwargs']
+           'use_stand_ins', 'decoding_kwargs', 'own_distribution']
 
 # %% ../nbs/03_models.ipynb
 _SCHEMES: dict[str, Callable[[str], str]] = {}
@@ -638,3 +638,15 @@ def decoding_kwargs(temperature:float, # sampling temperature; 0: greedy
     # each process generates on its own: under ZeRO-3, transformers would otherwise wait for every process at every token
     # (RL rollouts from a sharded policy override this with synced_gpus=True)
     return kw | {"synced_gpus": False} | overrides
+
+@contextlib.contextmanager
+def own_distribution(model, # a causal LM (or a PEFT model around one)
+                    ):
+    "In the block, `model.generate` sees a `generation_config` with the checkpoint's special-token ids and nothing else"
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    old = getattr(base, "generation_config", None)
+    if old is None: yield model; return
+    ids = {k: getattr(old, k, None) for k in ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id")}
+    base.generation_config = GenerationConfig(**{k: v for k, v in ids.items() if v is not None})
+    try: yield model
+    finally: base.generation_config = old

@@ -526,20 +526,21 @@ LABEL_NAMES = {"ai": "AI", "human": "human", "same_size": "AI, same-size labeler
 def _show_path(rep, p)->str:
     """A path as the report shows it: relative to the run folder when inside it, `toy:<model>` for a toy-world model,
     `<model cache>/...` or `~/...` for the caches; Hub ids and model names unchanged"""
+    import re
     if not isinstance(p, str) or not p or not Path(p).is_absolute(): return _fmt(p)
     q = Path(p).resolve()
     if q.is_relative_to(root := rep.run.root.resolve()): return q.relative_to(root).as_posix()
-    if rep.task == "toy" and q.is_relative_to(w := Path(rep.world.dir).resolve()):
-        rel = q.relative_to(w)
-        from rlaif_repro.toy_world import TOY_MODELS
-        if len(rel.parts) == 1 and rel.parts[0] in TOY_MODELS: return f"toy:{rel.parts[0]}" + (f"@{rep.world.seed}" if rep.world.seed else "")
-        return f"<toy world {rep.world.seed}>/{rel.as_posix()}"
+    if rep.task == "toy" and (m := re.fullmatch(r"seed(\d+)", q.parent.name)) and (q/"BUILD.json").exists():
+        from rlaif_repro.toy_world import TOY_MODELS   # a model of a toy world (wherever its cache was): its model name
+        if q.name in TOY_MODELS: return f"toy:{q.name}" + (f"@{m[1]}" if m[1] != "0" else "")
     from rlaif_repro.models import cache_dir
     for base, name in ((cache_dir().resolve(), "<model cache>"), (Path.home().resolve(), "~")):
         if q.is_relative_to(base): return f"{name}/{q.relative_to(base).as_posix()}"
     return str(q)
 
 # %% ../nbs/14_pipeline.ipynb
+def _secs(s)->str: return "–" if s is None else f"{s:.0f}" if s >= 100 or round(s, 1) == 0 else f"{s:.1f}"
+
 def _stage_times(rep:Reproduction)->str:
     "The stage-time table: seconds in this invocation, seconds when the stage was computed, and what happened"
     import pandas as pd
@@ -553,7 +554,7 @@ def _stage_times(rep:Reproduction)->str:
         elif k in rep.reused: what = again
         elif k == "data" and rep.task == "toy": what = "computed (includes building the toy world, unless it was already in its cache)"
         else: what = "computed"
-        rows.append({"stage": k, "this invocation (s)": secs, "when computed (s)": round(first, 1) if first is not None else None, "what happened": what})
+        rows.append({"stage": k, "this invocation (s)": _secs(secs), "when computed (s)": _secs(first), "what happened": what})
     return md_table(pd.DataFrame(rows))
 
 # %% ../nbs/14_pipeline.ipynb
@@ -632,13 +633,13 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     if "table2" in figs: out += [f"![Table 2]({figs['table2']})", ""]
     sc, psc = tabs["self_consistency"], PAPER["self_consistency"]
     paper_sc = lambda k, t: _fmt(next(iter(psc["alignment"][((psc["samples"] == 1) == (k == 1)) & np.isclose(psc["temperature"], t)]), None), True)
-    many = ", ".join(str(k) for k in sorted(set(psc["samples"])) if k != 1)
+    many = " or ".join(str(k) for k in sorted(set(psc["samples"])))
     out += ["## Self-consistency (paper Table 14)", "",
             md_table(pd.DataFrame([{"sampled rationales": int(r["samples"]), "temperature": f"{r['temperature']:g}",
-                                    "alignment with humans (95% CI)": _ci(r, "alignment"), f"paper ({many} if several), same temperature": paper_sc(r["samples"], r["temperature"])}
+                                    "alignment with humans (95% CI)": _ci(r, "alignment"), f"paper ({many} rationales), same temperature": paper_sc(r["samples"], r["temperature"])}
                                    for _, r in sc.iterrows()])), ""]
     if "table14" in figs: out += [f"![Table 14]({figs['table14']})", ""]
-    ds = tabs["rm_data_size"]
+    ds = tabs["rm_data_size"].sort_values(["label", "size", "seed"], key=lambda c: c.map({"p_1": 0, "human_choice": 1}).fillna(2) if c.name == "label" else c)
     out += ["## Reward-model accuracy against training pairs (paper v1 figure)", "",
             md_table(pd.DataFrame([{"labels": LABEL_NAMES.get(r["label"], r["label"]), "training pairs": int(r["size"]), "seed": int(r["seed"]),
                                     "held-out accuracy": _fmt(r["accuracy"], True)} for _, r in ds.iterrows()])), "",

@@ -134,3 +134,46 @@ def test_vllm_backend_matches_hf(tmp_path):
     hf = Labeler.from_pretrained("tiny:gpt2", "hh_harmless", LabelerConfig(variant="base_0shot"), device="cuda", dtype="float32")
     vl = Labeler.from_pretrained(resolve_model_path("tiny:gpt2"), "hh_harmless", LabelerConfig(variant="base_0shot", backend="vllm"), dtype="float32")
     np.testing.assert_allclose(hf.label(ds, desc=None)["p_1"], vl.label(ds, desc=None)["p_1"], atol=1e-3)
+
+def _table_lm(tok, table:dict, hidden:int=8):
+    "A causal LM whose next-token distribution depends only on the last token: table[last id or None] = {id: prob}"
+    import math, torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+    keys = [None] + [k for k in table if k is not None]
+    m = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=hidden, num_hidden_layers=1,
+                                     num_attention_heads=2, num_key_value_heads=2, tie_word_embeddings=False)).eval()
+    with torch.no_grad():
+        for l in m.model.layers: l.self_attn.o_proj.weight.zero_(); l.mlp.down_proj.weight.zero_()
+        E, W = m.model.embed_tokens.weight, m.lm_head.weight
+        E.zero_(); E[:, 0] = 100.0; W.fill_(-40 / hidden ** 0.5)
+        for k, key in enumerate(keys):
+            if key is not None: E[key] = 0.0; E[key, k] = 100.0
+            for t, pr in table[key].items(): W[t, k] = math.log(pr) / hidden ** 0.5
+    return m
+
+@pytest.mark.parametrize("style", ["gpt2", "llama", "toy"])
+def test_d_rlaif_reads_every_way_of_writing_10(style):
+    """Hand-set next-token probabilities under three tokenizer styles: ' 10' one token but '10' = '1', '0' (tiny GPT-2),
+    every number split into digits (tiny Llama), '10' one token (the toy world's word-level tokenizer)"""
+    if style == "toy":
+        from rlaif_repro.toy_world import build_toy_tokenizer
+        tok = build_toy_tokenizer()
+    else: tok = load_causal_lm(f"tiny:{style}", device="cpu")[1]
+    ids = lambda s: tok.encode(s, add_special_tokens=False)
+    (one,), (zero,), eos = ids("1"), ids("0"), tok.eos_token_id
+    if style == "gpt2":
+        assert (len(ids(" 10")), len(ids("10"))) == (1, 2)
+        table = {None: {one: 0.3, ids(" 1")[0]: 0.1, ids(" 10")[0]: 0.2, ids("5")[0]: 0.4}, one: {zero: 0.75, eos: 0.25}}
+        want = [0.3 * 0.25 + 0.1, 0, 0, 0, 0.4, 0, 0, 0, 0, 0.2 + 0.3 * 0.75]
+    elif style == "llama":
+        assert len(ids("10")) == 2 and len(ids(" 10")) == 3
+        table = {None: {one: 0.5, ids("7")[0]: 0.5}, one: {zero: 0.6, eos: 0.4}}
+        want = [0.2, 0, 0, 0, 0, 0, 0.5, 0, 0, 0.3]
+    else:
+        assert len(ids("10")) == 1 and len(ids(" 10")) == 1
+        table = {None: {ids("10")[0]: 0.25, ids(" 10")[0]: 0.25, one: 0.2, ids("3")[0]: 0.3}}
+        want = [0.2, 0, 0.3, 0, 0, 0, 0, 0, 0, 0.5]
+    lab = Labeler(_table_lm(tok, table), tok, "toy", LabelerConfig(variant="base_0shot"))
+    ctx, resp = "SUBREDDIT: r/cooking\n\nTITLE: bread\n\nPOST: My bread is hard.", "Hard bread."
+    np.testing.assert_allclose(lab.score_distribution([ctx, ctx], [resp, resp + " Help."]), [want, want], atol=1e-6)
+    np.testing.assert_allclose(lab.score([ctx], [resp]), [(np.dot(want, np.arange(1, 11)) - 5.5) / 4.5], atol=1e-5)
