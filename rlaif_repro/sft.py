@@ -14,7 +14,7 @@ from datasets import Dataset
 
 from .core import get_logger, MetricsLogger, atomic_write, progress, progress_enabled, verbose, save_json, stable_hash, set_seed, chunked, barrier, is_main_process, per_process_accumulation
 from .config import SFTConfig, report_to_list
-from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, decoding_kwargs, gathered
+from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, decoding_kwargs, gathered, own_distribution
 
 # %% auto 0
 __all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'checkpointing_arg',
@@ -359,8 +359,9 @@ def generate_completions(model, # a causal LM
         x = torch.tensor([[pad] * (n - len(s)) + s for s in ids], device=dev)
         attn = torch.tensor([[0] * (n - len(s)) + [1] * len(s) for s in ids], device=dev)
         torch.manual_seed(stable_hash(seed, bi) % 2**31)
-        gen = model.generate(input_ids=x, attention_mask=attn, max_new_tokens=max_new_tokens, eos_token_id=eos,
-                             pad_token_id=pad, **decoding_kwargs(temperature))[:, n:].tolist()
+        with own_distribution(model):   # the policy's own distribution, as in RL: not the checkpoint's decoding defaults
+            gen = model.generate(input_ids=x, attention_mask=attn, max_new_tokens=max_new_tokens, eos_token_id=eos,
+                                 pad_token_id=pad, **decoding_kwargs(temperature))[:, n:].tolist()
         for g in gen:
             ended = eos in g
             body = g[:g.index(eos)] if ended else g

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 "$PY" -c 'import sys; assert sys.version_info >= (3, 11), f"Python >= 3.11 is required, this is {sys.version.split()[0]}"'
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-PIP=".venv/bin/python -m pip --disable-pip-version-check -q"
+PIP=".venv/bin/python -m pip --disable-pip-version-check -qq"   # errors only: a setup log is our own [setup] lines
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   echo "[setup] installing ${TORCH_SPEC:-torch==2.13.0}"
   $PIP install "${TORCH_SPEC:-torch==2.13.0}"
