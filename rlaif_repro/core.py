@@ -324,6 +324,11 @@ class LineProgress(std_tqdm):
         kwargs["leave"], kwargs["ncols"], self._last = False, 0, None   # ncols=0: counts and times, no bar
         super().__init__(*args, **kwargs)
         self._last_t = getattr(self, "start_t", 0)
+    def __iter__(self):   # tqdm's own loop updates `n` only when it redraws, so a postfix set mid-loop showed a stale count
+        if self.disable: yield from self.iterable; return
+        try:
+            for x in self.iterable: yield x; self.update(1)
+        finally: self.close()
     def display(self, msg=None, pos=None):
         closing, now = msg == "", time.time()       # tqdm closes a bar by clearing it with an empty message
         if closing and self._last is None: return False    # a short loop that never printed: its stage line says it all
