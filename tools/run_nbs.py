@@ -63,7 +63,11 @@ def main(argv=None) -> int:
         + [Path(cfg.nbs_path).absolute() / "index.ipynb"]
     flags = set(cfg.tst_flags.split()) - set(a.flags.split())
     sys.path.insert(0, str(cfg.config_path))
-    res = parallel(run_one, files, flags=flags, out=Path(a.out).absolute(), n_workers=min(a.n_workers, len(files)),
+    # the workers find the function by module name: this file imported as `run_nbs`, since running a notebook replaces
+    # a worker's `__main__` (IPython's namespace), where its next notebook would no longer find a function of this script
+    sys.path.insert(0, str(Path(__file__).parent))
+    from run_nbs import run_one as worker
+    res = parallel(worker, files, flags=flags, out=Path(a.out).absolute(), n_workers=min(a.n_workers, len(files)),
                    pause=0.01, threadpool=False)
     for (ok, t), f in sorted(zip(res, files), key=lambda x: -x[0][1]):
         print(f"{f.name}: {t:.0f} s{'' if ok else '  FAILED'}")
