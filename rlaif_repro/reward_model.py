@@ -17,7 +17,7 @@ from .core import get_logger, progress, progress_enabled, save_json, set_seed, s
 from .config import RewardModelConfig, report_to_list
 from .data import get_task
 from .models import load_reward_model, reward_scores, LoraSettings, apply_lora, count_parameters, gathered
-from .sft import completion_text, split_heldout, check_trackers, tracking_env, quiet_console, checkpointing_arg
+from .sft import completion_text, split_heldout, check_trackers, tracking_env, quiet_console, checkpointing_arg, precision_flags
 
 # %% auto 0
 __all__ = ['soft_label_loss', 'bradley_terry_loss', 'RewardDataError', 'tokenize_response', 'pair_dataset', 'planted_pairs',
@@ -340,20 +340,19 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
     per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = max(1, math.ceil(per_epoch * cfg.epochs))
     dev = next(model.parameters()).device
-    dt = next(model.parameters()).dtype
-    precision = {k: v for k, v in dict(bf16=dt == torch.bfloat16, fp16=dt == torch.float16).items() if k not in cfg.trainer_kwargs}
-    args = trl_reward_args(cfg, out_dir/"checkpoints", seed=seed, total_steps=total, device=dev, report_to=report_to, **precision)
-    with tracking_env(report_to, log_dir/"tracking"):
-        trainer = SoftLabelRewardTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
-                                         data_collator=soft_label_collator(tokenizer.pad_token_id), callbacks=callbacks)
-    quiet_console(trainer, log_dir/"metrics.jsonl", desc=f"reward model ({label})")
+    args = trl_reward_args(cfg, out_dir/"checkpoints", seed=seed, total_steps=total, device=dev, report_to=report_to,
+                           **precision_flags(model, cfg.trainer_kwargs))
     from transformers.trainer_utils import get_last_checkpoint
     last = get_last_checkpoint(str(out_dir/"checkpoints")) if resume and (out_dir/"checkpoints").is_dir() else None
     if last: log.info(f"resuming reward-model training from {last}")
     log.info(f"reward model ({label}): {len(train)} pairs, {total} optimizer steps, "
              f"{count_parameters(model, trainable_only=True):,} of {count_parameters(model):,} parameters trainable")
-    t0 = time.perf_counter()
-    with tracking_env(report_to, log_dir/"tracking"): out = trainer.train(resume_from_checkpoint=last)
+    with tracking_env(report_to, log_dir/"tracking"):   # the trackers read it when the trainer is built and when it trains
+        trainer = SoftLabelRewardTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
+                                         data_collator=soft_label_collator(tokenizer.pad_token_id), callbacks=callbacks)
+        quiet_console(trainer, log_dir/"metrics.jsonl", desc=f"reward model ({label})")
+        t0 = time.perf_counter()
+        out = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - t0
     model = trainer.model
     if cfg.use_lora: model = model.merge_and_unload()

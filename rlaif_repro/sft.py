@@ -17,9 +17,10 @@ from .config import SFTConfig, report_to_list
 from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, decoding_kwargs, gathered, own_distribution
 
 # %% auto 0
-__all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'checkpointing_arg',
-           'trl_sft_args', 'MetricsFileCallback', 'StepProgress', 'quiet_console', 'check_trackers', 'tracking_env',
-           'SFTResult', 'split_heldout', 'train_sft', 'plot_sft_loss', 'Completion', 'generate_completions']
+__all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'precision_flags',
+           'checkpointing_arg', 'trl_sft_args', 'MetricsFileCallback', 'StepProgress', 'quiet_console',
+           'check_trackers', 'tracking_env', 'SFTResult', 'split_heldout', 'train_sft', 'plot_sft_loss', 'Completion',
+           'generate_completions']
 
 # %% ../nbs/07_sft.ipynb
 class SFTDataError(ValueError):
@@ -100,9 +101,12 @@ def completion_loss(model, # a causal LM
     return total / max(count, 1)
 
 # %% ../nbs/07_sft.ipynb
-def _precision_flags(model)->dict:
+def precision_flags(model, # the model a trainer will train
+                    taken:Iterable[str]=(), # argument names the user sets (`cfg.trainer_kwargs`), left to them
+                   )->dict:
+    "The trainer's `bf16`/`fp16` flags for the dtype `model` is loaded in"
     dt = next(model.parameters()).dtype
-    return {"bf16": dt == torch.bfloat16, "fp16": dt == torch.float16}
+    return {k: v for k, v in {"bf16": dt == torch.bfloat16, "fp16": dt == torch.float16}.items() if k not in taken}
 
 def checkpointing_arg(on:bool)->dict:
     "The trainer argument for activation checkpointing: transformers 5 renamed `gradient_checkpointing` (and warns on it)"
@@ -285,17 +289,17 @@ def train_sft(model, # a causal LM, or a name/path for `load_causal_lm`
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(per_epoch * cfg.epochs))
     dev = next(model.parameters()).device
     args = trl_sft_args(cfg, out_dir/"checkpoints", seed=seed, max_length=max_length, total_steps=total, device=dev, report_to=report_to,
-                        **{k: v for k, v in _precision_flags(model).items() if k not in cfg.trainer_kwargs})
+                        **precision_flags(model, cfg.trainer_kwargs))
     before = completion_loss(model, ev, cfg.micro_batch_size) if ev is not None else None
-    with tracking_env(report_to, log_dir/"tracking"):
-        trainer = SFTTrainer(model=model, args=args, train_dataset=tr, processing_class=tokenizer, callbacks=callbacks)
-    quiet_console(trainer, log_dir/"metrics.jsonl", desc="SFT")
     from transformers.trainer_utils import get_last_checkpoint
     last = get_last_checkpoint(str(out_dir/"checkpoints")) if resume and (out_dir/"checkpoints").is_dir() else None
     if last: log.info(f"resuming SFT from {last}")
     n_train, n_all = count_parameters(model, trainable_only=True), count_parameters(model)
     log.info(f"SFT: {len(tr)} examples, {total} optimizer steps, {n_train:,} of {n_all:,} parameters trainable")
-    with tracking_env(report_to, log_dir/"tracking"): out = trainer.train(resume_from_checkpoint=last)
+    with tracking_env(report_to, log_dir/"tracking"):   # the trackers read it when the trainer is built and when it trains
+        trainer = SFTTrainer(model=model, args=args, train_dataset=tr, processing_class=tokenizer, callbacks=callbacks)
+        quiet_console(trainer, log_dir/"metrics.jsonl", desc="SFT")
+        out = trainer.train(resume_from_checkpoint=last)
     model = trainer.model
     if cfg.use_lora: model = model.merge_and_unload()
     model.eval()
