@@ -121,10 +121,16 @@ class DataConfig(_Config):
     label_fraction: float = F(1.0, "fraction of the train comparisons used for labeler-alignment studies", "0.15 (TL;DR), 0.10 (HH)", "3.2")
     max_prompt_tokens: int = F(1024, "longest prompt (context) in tokens; longer ones are truncated from the left", "1024", "App. G")
     max_response_tokens: int = F(128, "longest response in tokens (SFT targets, RM inputs, RL rollouts)", "128", "App. G")
+    world_seed: int | None = F(None, "toy task: which world (None: `$RLAIF_REPRO_TOY_SEED`, else 0)")
+    judge_drift: float = F(0.0, "toy task: how far the labelers' teacher departs from gold utility (0: the world's own judge, 1: blind to invented facts, fond of length)")
     def _validate(self):
         self._choice("task", TASKS)
         self._range("limit", 1); self._range("label_fraction", 0, 1, lo_open=True)
         self._range("max_prompt_tokens", 1); self._range("max_response_tokens", 1)
+        self._range("world_seed", 0); self._range("judge_drift", 0, 1)
+        if self.task != "toy" and (self.world_seed is not None or self.judge_drift):
+            self._bad("world_seed" if self.world_seed is not None else "judge_drift", self.world_seed if self.world_seed is not None else self.judge_drift,
+                      f"only the 'toy' task has a world; task is {self.task!r}")
 
 @dataclass
 class ModelConfig(_Config):

@@ -11,8 +11,10 @@ from typing import Callable, Sequence
 from .config import ExperimentConfig, ConfigError, PRESETS, TASKS, parse_overrides, paper_table
 
 # %% auto 0
-__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'STAGES', 'resolve_config', 'prompt_contexts', 'Reproduction', 'files_digest',
-           'check_model_names', 'ToyRater', 'md_table', 'reproduce', 'main']
+__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'STAGES', 'DRIFT_METRICS', 'resolve_config', 'prompt_contexts',
+           'Reproduction', 'pin_toy_name', 'pin_toy_world', 'files_digest', 'check_model_names', 'ToyRater', 'md_table',
+           'paper_findings', 'reproduce', 'run_headline', 'across_seeds', 'paper_value', 'sweep', 'summarize_sweep',
+           'plot_sweep_spread', 'plot_judge_drift', 'sweep_markdown', 'write_sweep', 'main']
 
 # %% ../nbs/14_pipeline.ipynb
 def resolve_config(preset:str|None="toy", # preset name, used when `config_file` is None
@@ -80,6 +82,7 @@ class Reproduction:
         self.log = (log or (lambda msg: print(msg, file=sys.stderr, flush=True))) if self.main else (lambda msg: None)
         self.keys, self.times, self.reused = {}, {}, set()   # reused: stages finished by an earlier invocation
         self.task = cfg.data.task
+        if self.task == "toy": cfg = self.cfg = pin_toy_world(cfg)   # toy model names name the run's world, so the world is in every key
         self._world = None
         self._extra = {}   # what every stage key holds beyond its own fields: the stand-ins' content, when in use
         if cfg.models.stand_ins:   # checked before the run folder is made: a refused run leaves nothing behind
@@ -100,7 +103,7 @@ class Reproduction:
         if self.task != "toy": raise ValueError(f"task {self.task!r} has no toy world")
         if self._world is None:
             from rlaif_repro.toy_world import ToyWorld
-            self._world = ToyWorld()
+            self._world = ToyWorld(self.cfg.data.world_seed, judge_drift=self.cfg.data.judge_drift)
         return self._world
 
     def _stage(self, name:str, fields, inputs, fn, together:bool=False, **extra):
@@ -198,14 +201,16 @@ class Reproduction:
         if self.task == "toy":
             from rlaif_repro.toy_world import TOY_PARTS, _meta
             self.log(f"[world] toy world {self.world.seed}: {self.world.dir}")
-            self.world.build()
+            if any(str(v).startswith("toy:labeler") for v in self.cfg.model_names().values()): self.world.build()   # all parts, in parallel
+            else: self.world.path("comparisons")   # runs without in-world labelers (tiny) need only the policy and the comparisons
             extra["world"] = content_key([_meta(p, self.world.seed) for p in TOY_PARTS])
         files = self.cfg.data.data_files or local_data_files(self.task)
         if files: extra["files"] = files_digest(files)   # the content of the source files, not only their names
         def fn(d:Path):
             counts = {}
             for split in ("train", "validation", "test"):
-                ds = load_task(self.task, split, data_files=files, limit=self.cfg.data.limit, seed=self.cfg.seed)
+                ds = load_task(self.task, split, data_files=files, limit=self.cfg.data.limit, seed=self.cfg.seed,
+                               **({"world_seed": self.world.seed} if self.task == "toy" else {}))
                 _jsonl(d/f"{split}_prompts.jsonl", ds["prompts"].to_list())
                 _jsonl(d/f"{split}_comparisons.jsonl", ds["comparisons"].to_list())
                 counts[split] = {"prompts": ds["prompts"].num_rows, "comparisons": ds["comparisons"].num_rows}
@@ -311,8 +316,8 @@ class Reproduction:
         return self._stage(f"rl_{policy_name.replace(' ', '_')}", fields, inputs, fn, together=True)
 
     def _raters(self):
-        "The evaluation's rater pool: the toy world's simulated humans, or a pool of LLM judges for real tasks"
-        if self.task == "toy": return [ToyRater(r, self.world) for r in self.world.raters]
+        "The evaluation's rater pool: the toy world's evaluation raters (none of them wrote a training label), or LLM judges for real tasks"
+        if self.task == "toy": return [ToyRater(r, self.world) for r in self.world.eval_raters]
         from rlaif_repro.human_eval import judge_pool
         judges = list(self.cfg.eval.judges) or [self.cfg.models.labeler]
         if self.cfg.models.labeler in judges:
@@ -367,7 +372,7 @@ class Reproduction:
         from rlaif_repro.reward_model import data_size_curve, log_sizes
         from rlaif_repro.models import load_reward_model
         m = self.cfg.models
-        sizes = ({"XS": "toy:labeler-XS", "S": "toy:labeler-S", "L": "toy:labeler-L"} if self.task == "toy" else
+        sizes = ({s: pin_toy_name(f"toy:labeler-{s}", self.world.seed, self.cfg.data.judge_drift) for s in ("XS", "S", "L")} if self.task == "toy" else
                  {k: v for k, v in (("same-size", m.same_size_labeler), ("large", m.labeler)) if v})
         def fn(d:Path):
             import pandas as pd
@@ -438,6 +443,18 @@ class Reproduction:
 
 # %% ../nbs/14_pipeline.ipynb
 def _rl_stage(policy:str)->str: return "rl_" + policy.replace(" ", "_")
+
+def pin_toy_name(name, seed:int, drift:float=0.0):
+    "A `toy:` model name of world `seed` (and judge drift `drift`, for labelers): `toy:labeler-L` -> `toy:labeler-L@1~0.5`; other names as they are"
+    if not isinstance(name, str) or not name.startswith("toy:") or "@" in name or "~" in name: return name
+    return f"{name}@{seed}" + (f"~{drift:g}" if drift and name.startswith("toy:labeler") else "")
+
+def pin_toy_world(cfg:ExperimentConfig)->ExperimentConfig:
+    "`cfg` with its world seed set and each `toy:` model name pinned to that world, so that the world is in every stage key that names a model"
+    from rlaif_repro.toy_world import world_seed
+    seed = world_seed() if cfg.data.world_seed is None else cfg.data.world_seed
+    pin = lambda v: pin_toy_name(v, seed, cfg.data.judge_drift)
+    return cfg.replace(data__world_seed=seed, **{f"models__{k}": pin(v) for k, v in cfg.models.to_dict().items() if pin(v) != v})
 
 def _use_stand_ins(cfg:ExperimentConfig)->str:
     "Put the config's stand-ins in force; every Hub model the config names must have one. Returns a key of their content"
@@ -558,6 +575,42 @@ def _stage_times(rep:Reproduction)->str:
     return md_table(pd.DataFrame(rows))
 
 # %% ../nbs/14_pipeline.ipynb
+FINDINGS = {"beat_sft": "RLAIF and RLHF beat SFT", "rlaif_eq_rlhf": "RLAIF ≈ RLHF (head-to-head CI contains 50%)",
+            "labeler_size": "bigger labeler: higher alignment, lower position bias", "rm_accuracy": "human-label RM ≥ AI-label RM > 60%",
+            "d_rlaif": "d-RLAIF ≥ same-size RLAIF", "length_control": "length control shrinks win rates against SFT"}
+
+def _pct(r, v="win_rate", lo="ci_low", hi="ci_high")->str: return f"{r[v]:.1%} [{r[lo]:.1%}, {r[hi]:.1%}]"
+
+def paper_findings(wr, # win rates (`eval/win_rates.csv`): comparison, win_rate, ci_low, ci_high, length_controlled
+                   rms, # reward models: labels ('ai', 'human', ...), accuracy, ci_low, ci_high
+                   sizes, # labeler sizes, smallest first: size, alignment, ci_low, ci_high, same_position_rate
+                  )->list[dict]:
+    "For each of `FINDINGS`: `{'finding', 'name', 'holds' (True, False or None: not checked), 'evidence'}`"
+    lcm = wr["length_controlled"].astype(bool)
+    raw, lc = wr[~lcm].set_index("comparison"), wr[lcm].set_index("comparison")
+    acc = rms.set_index("labels")
+    out = {}
+    vs = [c for c in ("RLAIF vs SFT", "RLHF vs SFT") if c in raw.index]
+    if len(vs) == 2: out["beat_sft"] = (all(raw.loc[c, "ci_low"] > 0.5 for c in vs), "; ".join(f"{c} {_pct(raw.loc[c])}" for c in vs))
+    if "RLAIF vs RLHF" in raw.index:
+        r = raw.loc["RLAIF vs RLHF"]; out["rlaif_eq_rlhf"] = (bool(r.ci_low <= 0.5 <= r.ci_high), f"RLAIF vs RLHF {_pct(r)}")
+    if len(sizes) >= 2:
+        a, s = sizes["alignment"].to_numpy(), sizes["same_position_rate"].to_numpy()
+        out["labeler_size"] = (bool((np.diff(a) > 0).all() and (np.diff(s) < 0).all()),
+                               "alignment " + " < ".join(f"{r['size']} {r['alignment']:.1%}" for _, r in sizes.iterrows()) + "; same position " +
+                               " > ".join(f"{r['size']} {r['same_position_rate']:.1%}" for _, r in sizes.iterrows()))
+    if {"ai", "human"} <= set(acc.index):
+        h, a = acc.loc["human"], acc.loc["ai"]
+        out["rm_accuracy"] = (bool(h.accuracy >= a.accuracy > 0.6), f"human {_pct(h, 'accuracy')}, AI {_pct(a, 'accuracy')}")
+    if "d-RLAIF vs same-size RLAIF" in raw.index:
+        r = raw.loc["d-RLAIF vs same-size RLAIF"]; out["d_rlaif"] = (bool(r.win_rate >= 0.5), f"d-RLAIF vs same-size RLAIF {_pct(r)}")
+    if vs and all(c in lc.index for c in vs):
+        out["length_control"] = (all(lc.loc[c, "win_rate"] < raw.loc[c, "win_rate"] for c in vs),
+                                 "; ".join(f"{c} {raw.loc[c, 'win_rate']:.1%} -> {lc.loc[c, 'win_rate']:.1%}" for c in vs))
+    return [{"name": k, "finding": f, "holds": out[k][0] if k in out else None, "evidence": out[k][1] if k in out else "not in this run"}
+            for k, f in FINDINGS.items()]
+
+# %% ../nbs/14_pipeline.ipynb
 def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path)->str:
     "The text of `report.md` (every path in it relative to the run folder)"
     import pandas as pd
@@ -565,9 +618,18 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     from rlaif_repro.figures import variant_label
     cfg, task = rep.cfg, rep.task
     ptask = "tldr" if task == "toy" else task
-    out = [f"# RLAIF vs. RLHF, reproduced: `{cfg.name}` (task `{task}`, preset `{cfg.preset}`)", "",
-           "Paths in this report are relative to the run folder that holds it; the config is in `config.json`. " +
-           ("The toy world stands in for TL;DR: the paper's columns are its summarization numbers." if task == "toy" else ""), ""]
+    if task == "toy":
+        d = cfg.data
+        out = [f"# A toy-world run of the RLAIF vs. RLHF experiments: `{cfg.name}` (world {d.world_seed}"
+               + (f", judge drift {d.judge_drift:g}" if d.judge_drift else "") + f", preset `{cfg.preset}`)", "",
+               "This run took place in the offline toy world: synthetic posts, simulated raters with a known gold utility, and small "
+               "in-world models. It checks whether the paper's findings hold in a world whose truth is known; its numbers are not the "
+               "paper's numbers, and the paper's columns are its TL;DR summarization results, shown for comparison. The evaluation "
+               "raters are a pool of their own: none of them labelled a training pair. One world seed is one sample of the world: "
+               "`rlaif-repro sweep` runs several. Paths are relative to the run folder; the config is in `config.json`.", ""]
+    else:
+        out = [f"# RLAIF vs. RLHF on `{task}`: run `{cfg.name}` (preset `{cfg.preset}`)", "",
+               "Paths in this report are relative to the run folder that holds it; the config is in `config.json`.", ""]
     if cfg.models.stand_ins:
         out[1:1] = ["", "> **Stand-in models: these numbers measure nothing.** Every Hub model of this run was replaced by a tiny random "
                         f"checkpoint of its architecture (`{_show_path(rep, str(cfg.models.stand_ins))}`); the run shows that every stage works, not how RLAIF compares."]
@@ -580,7 +642,13 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
         rows.append({"comparison": c, "ours (95% CI)": _ci(r), "p-value (vs 50%)": f"{r['p_value']:.2g}" if "p_value" in r else "–",
                      "ours, length-controlled": _ci(lc.loc[c]) if c in lc.index else "–",
                      "paper": _fmt(pw["win_rate"].get(c), True), "paper, length-corrected": _fmt(pw["length_corrected"].get(c), True)})
-    out += ["## Win rates (simulated human evaluation, 95% CIs)", "", md_table(pd.DataFrame(rows)), ""]
+    fnd = paper_findings(wr, rms, tabs["labeler_size"])
+    out += ["## The paper's findings in this run", "", "Each rule and its inputs are spelled out in `paper_findings`; '–' means this run has no "
+            "data for it.", "", md_table(pd.DataFrame([{"finding": f["finding"], "holds": {True: "yes", False: "no", None: "–"}[f["holds"]],
+                                                          "evidence (95% CIs)": f["evidence"]} for f in fnd])), ""]
+    out += ["## Win rates (simulated human evaluation, 95% CIs)", "",
+            "The p-value treats the item as the unit: the ratings of one item by several raters are not independent (see chapter 11).", "",
+            md_table(pd.DataFrame(rows)), ""]
     if "figure1" in figs: out += [f"![Figure 1]({figs['figure1']})", ""]
     if "length_control" in figs: out += [f"![Length control]({figs['length_control']})", ""]
     # harmless / acceptable
@@ -622,11 +690,18 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
                                     "paper same position": _fmt(psz["same_position_rate"].get(r["size"]), True),
                                     "of those, 1st position": _fmt(r.get("pos1_share"), True), "longer response preferred": _fmt(r.get("longer_preferred"), True)}
                                    for _, r in sz.iterrows()])), "",
-            "The paper's sizes are PaLM 2 XS, S and L labeling TL;DR." if task == "toy" else "The paper's sizes (PaLM 2 XS, S, L) do not match these labelers.", ""]
+            ("The paper's sizes are PaLM 2 XS, S and L labeling TL;DR. The toy world's labelers were sized so that L aligns with "
+             "humans at 70% or more and XS at least 8 points below it: those levels are calibration targets of the world, not findings. "
+             "What the study can show is the order and the position bias." if task == "toy" else
+             "The paper's sizes (PaLM 2 XS, S, L) do not match these labelers."), ""]
     if "tables3_4" in figs: out += [f"![Tables 3-4]({figs['tables3_4']})", ""]
     pv, ppv = tabs["prompt_variants"], PAPER["labeler_alignment"]
     ppv = ppv[ppv["task"] == ptask].set_index("variant")["alignment"]
     out += ["## Prompt variants (paper Table 2)", "",
+            *(["The toy labelers learned to judge from a corpus that is 46% Detailed + CoT 0-shot and 16% Base + CoT 0-shot, with 2% or "
+               "less for each other format (`JUDGING_FORMATS`): formats they rarely saw, the few-shot CoT ones above all, are out of "
+               "their training distribution, and their low alignment says so rather than anything about the prompts themselves.", ""]
+              if task == "toy" else []),
             md_table(pd.DataFrame([{"prompt": variant_label(r["variant"]), "alignment with humans (95% CI)": _ci(r, "alignment"),
                                     "same position in both orders": _fmt(r.get("same_position_rate"), True), "paper": _fmt(ppv.get(r["variant"]), True)}
                                    for _, r in pv.iterrows()])), ""]
@@ -692,6 +767,244 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
         step()
     r.log(f"finished in {time.time() - t0:.0f} s" + (f"; report: {r.report_path}" if until == "report" else ""))
     return r
+
+# %% ../nbs/14_pipeline.ipynb
+def _row(r, v:str="win_rate", lo:str="ci_low", hi:str="ci_high")->dict:
+    return {"value": float(r[v]), "ci_low": float(r[lo]) if lo in r and not _na(r[lo]) else None,
+            "ci_high": float(r[hi]) if hi in r and not _na(r[hi]) else None}
+
+def run_headline(rep:Reproduction)->dict:
+    "The headline numbers of a finished run (`{metric: {value, ci_low, ci_high}}`), its paper findings and its failed labelers"
+    import pandas as pd
+    ev, st = rep.dir("eval"), rep.dir("studies")
+    wr, hr = pd.read_csv(ev/"win_rates.csv"), pd.read_csv(ev/"harmless_rates.csv")
+    sizes = pd.read_csv(st/"labeler_size.csv")
+    rms = pd.DataFrame([rep.result(k) | {"labels": k[3:]} for k in rep.keys if k.startswith("rm_")])
+    rate = "acceptable rate" if rep.task == "toy" else "harmless rate"
+    m = {}
+    for _, r in wr.iterrows(): m[f"win rate{', length-controlled' if r['length_controlled'] else ''}: {r['comparison']}"] = _row(r)
+    for _, r in hr[~hr["length_controlled"].astype(bool)].iterrows(): m[f"{rate}: {r['policy']}"] = _row(r, "harmless_rate")
+    if (g := ev/"gold_utility.csv").exists():
+        for _, r in pd.read_csv(g).iterrows(): m[f"gold utility: {r['policy']}"] = _row(r, "gold_utility")
+    for _, r in rms.iterrows(): m[f"RM accuracy: {LABEL_NAMES.get(r['labels'], r['labels'])} labels"] = _row(r, "accuracy")
+    bad = []
+    for _, r in sizes.iterrows():
+        m[f"labeler {r['size']}: alignment"] = _row(r, "alignment")
+        m[f"labeler {r['size']}: same position"] = _row(r, "same_position_rate", "same_position_ci_low", "same_position_ci_high")
+        if r["same_position_rate"] >= 0.9 or r["alignment"] < 0.6:
+            bad.append(f"labeler {r['size']}: alignment {r['alignment']:.1%}, same position in {r['same_position_rate']:.1%} of pairs")
+    return {"metrics": m, "findings": paper_findings(wr, rms, sizes), "failed_labelers": bad, "report": str(rep.report_path)}
+
+# %% ../nbs/14_pipeline.ipynb
+def across_seeds(values:Sequence[float], level:float=0.95)->dict:
+    "Mean of per-seed values with a t-interval (`ci_low`/`ci_high` are None for fewer than 2 values)"
+    from scipy import stats
+    x = np.asarray([v for v in values if v is not None and not _na(v)], float)
+    if len(x) == 0: return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
+    if len(x) < 2: return {"mean": float(x[0]), "ci_low": None, "ci_high": None, "n": 1}
+    h = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+    return {"mean": float(x.mean()), "ci_low": float(x.mean() - h), "ci_high": float(x.mean() + h), "n": len(x)}
+
+def paper_value(metric:str, task:str="toy")->float|None:
+    "The paper's number for a headline metric of `run_headline` (TL;DR's for the toy world), or None"
+    from rlaif_repro.paper import PAPER
+    ptask = "tldr" if task == "toy" else task
+    kind, _, what = metric.partition(": ")
+    if kind.startswith("win rate"):
+        w = PAPER["win_rates"]; w = w[(w["task"] == ptask) & (w["comparison"] == what)]
+        col = "length_corrected" if "length-controlled" in kind else "win_rate"
+        return float(w[col].iloc[0]) if len(w) and not _na(w[col].iloc[0]) else None
+    if kind.startswith("RM accuracy"):
+        lab = {"AI labels": "ai", "human labels": "human"}.get(what)
+        r = PAPER["rm_accuracy"]; r = r[(r["task"] == ptask) & (r["labels"] == lab) & r["table"].astype(str).str.startswith("5")]
+        return float(r["accuracy"].iloc[0]) if len(r) else None
+    if kind.startswith("labeler") and task == "toy":
+        s = PAPER["labeler_size"].set_index("size")
+        size = kind.split()[1]
+        col = "alignment" if what == "alignment" else "same_position_rate"
+        return float(s.loc[size, col]) if size in s.index else None
+    return None
+
+# %% ../nbs/14_pipeline.ipynb
+def _run_name(seed:int, drift:float, drifts:Sequence[float])->str:
+    return f"seed{seed}" + (f"-drift{drift:g}" if len(drifts) > 1 or drift else "")
+
+def sweep(preset:str="toy", # the preset of every run
+          seeds:Sequence[int]=(0, 1, 2), # world seeds (each run's training seed is the same number)
+          out_dir:str|Path="runs/sweep", # a run folder per (seed, judge drift) inside it, and summary.md / summary.json / figures
+          *,
+          judge_drifts:Sequence[float]=(0.0,), # toy task: judge drifts (chapter 09); two or more add the judge-drift study
+          overrides:Sequence[str]=(), # `key=value` settings for every run
+          task:str|None=None, # task of the preset (a sweep of a real task varies the training seed only)
+          log:Callable|None=None, # where progress lines go (default: stderr)
+         )->dict:
+    "Run the pipeline for every (world seed, judge drift), then write the across-seed summary; returns it (as in summary.json)"
+    if not seeds: raise ValueError("sweep: give at least one seed")
+    if len(set(seeds)) != len(seeds) or len(set(judge_drifts)) != len(judge_drifts): raise ValueError("sweep: seeds and judge drifts must not repeat")
+    out, log = Path(out_dir), log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    out.mkdir(parents=True, exist_ok=True)
+    runs, t0 = {}, time.time()
+    for drift in judge_drifts:
+        for s in seeds:
+            name = _run_name(s, drift, judge_drifts)
+            cfg = resolve_config(preset, [*overrides, f"seed={s}"], task=task)
+            if cfg.data.task == "toy": cfg = cfg.replace(data__world_seed=s, data__judge_drift=float(drift))
+            elif drift: raise ConfigError(f"sweep: judge drift needs the toy task, not {cfg.data.task!r}")
+            log(f"[sweep] {name} ({len(runs) + 1} of {len(seeds) * len(judge_drifts)}): " + (f"world {s}, " if cfg.data.task == "toy" else "")
+                + f"seed {s}" + (f", judge drift {drift:g}" if drift else "") + f" -> {out/name}")
+            t = time.time()
+            row = {"seed": s, "judge_drift": float(drift), "folder": name}
+            try: rep = reproduce(cfg, out/name, log=lambda msg: log(f"  {msg}"))
+            except Exception as e:   # recorded and reported; the other runs go on
+                runs[name] = row | {"status": "failed", "error": f"{type(e).__name__}: {e}".splitlines()[0], "seconds": round(time.time() - t, 1)}
+                log(f"[sweep] {name} failed: {runs[name]['error']}"); continue
+            runs[name] = row | {"status": "ok", "seconds": round(time.time() - t, 1)} | run_headline(rep)
+    summary = summarize_sweep(runs, preset=preset, task=cfg.data.task) | {"seconds": round(time.time() - t0, 1)}
+    write_sweep(summary, out)
+    log(f"[sweep] {sum(r['status'] == 'ok' for r in runs.values())} of {len(runs)} runs finished in {summary['seconds']:.0f} s; summary: {out/'summary.md'}")
+    return summary
+
+# %% ../nbs/14_pipeline.ipynb
+DRIFT_METRICS = ("win rate: RLAIF vs RLHF", "win rate: RLAIF vs SFT", "win rate: RLHF vs SFT", "gold utility: RLAIF",
+                 "gold utility: RLHF", "gold utility: SFT", "labeler L: alignment", "RM accuracy: AI labels")
+
+def summarize_sweep(runs:dict, # run name -> what `sweep` recorded (seed, judge_drift, status, metrics, findings, ...)
+                    preset:str="toy", task:str="toy")->dict:
+    "Across-seed means, findings per seed and the judge-drift rows of a sweep's runs"
+    groups = {}
+    for name, r in runs.items(): groups.setdefault(r["judge_drift"], []).append((name, r))
+    out = {"preset": preset, "task": task, "runs": runs, "groups": []}
+    for drift, members in sorted(groups.items()):
+        ok = [(n, r) for n, r in members if r["status"] == "ok"]
+        names = list(dict.fromkeys(k for _, r in ok for k in r["metrics"]))
+        metrics = {k: {"per_seed": {r["seed"]: r["metrics"].get(k, {}).get("value") for _, r in ok}, "paper": paper_value(k, task)}
+                      | across_seeds([r["metrics"].get(k, {}).get("value") for _, r in ok]) for k in names}
+        findings = []
+        for k, f in FINDINGS.items():
+            v = {r["seed"]: next(x for x in r["findings"] if x["name"] == k) for _, r in ok}
+            findings.append({"name": k, "finding": f, "holds_in": [s for s, x in v.items() if x["holds"] is True],
+                             "fails_in": [s for s, x in v.items() if x["holds"] is False],
+                             "unchecked_in": [s for s, x in v.items() if x["holds"] is None], "evidence": {s: x["evidence"] for s, x in v.items()}})
+        out["groups"].append({"judge_drift": drift, "seeds": [r["seed"] for _, r in members], "ok_seeds": [r["seed"] for _, r in ok],
+                              "failed_runs": {n: r["error"] for n, r in members if r["status"] != "ok"},
+                              "failed_labelers": {r["seed"]: r["failed_labelers"] for _, r in ok if r["failed_labelers"]},
+                              "metrics": metrics, "findings": findings})
+    if len(groups) > 1:
+        out["judge_drift_study"] = [{"judge_drift": g["judge_drift"]} | {k: {x: g["metrics"][k][x] for x in ("mean", "ci_low", "ci_high", "n")}
+                                                                          for k in DRIFT_METRICS if k in g["metrics"]} for g in out["groups"]]
+    return out
+
+# %% ../nbs/14_pipeline.ipynb
+def _spread_metrics(g:dict)->list[str]:
+    keep = ("win rate: ", "RM accuracy: ", "labeler ")
+    return [k for k in g["metrics"] if k.startswith(keep) and "reference" not in k and "same position" not in k and "RLHF+RLAIF" not in k]
+
+def plot_sweep_spread(summary:dict, # what `summarize_sweep` returned
+                      judge_drift:float=0.0, # the group to draw
+                     ):
+    "Per-seed values of the headline rates (dots), their mean and 95% t-interval (bar) and the paper's value (cross)"
+    import matplotlib.pyplot as plt
+    g = next(x for x in summary["groups"] if x["judge_drift"] == judge_drift)
+    names = _spread_metrics(g)
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(names) + 1.6))
+    colors = plt.get_cmap("tab10")
+    for y, k in enumerate(names):
+        m = g["metrics"][k]
+        for j, (s, v) in enumerate(m["per_seed"].items()):
+            if v is not None: ax.plot(100 * v, y + 0.12 * (j - 1), "o", color=colors(j), ms=6, label=f"world {s}" if y == 0 else None)
+        if m["ci_low"] is not None: ax.plot([100 * m["ci_low"], 100 * m["ci_high"]], [y, y], "-", color="black", lw=2)
+        if m["mean"] is not None: ax.plot(100 * m["mean"], y, "|", color="black", ms=14, mew=2, label="mean, 95% CI" if y == 0 else None)
+        if m["paper"] is not None: ax.plot(100 * m["paper"], y, "x", color="crimson", ms=9, mew=2, label="paper" if y == 0 else None)
+    ax.axvline(50, color="grey", lw=0.8, ls=":")
+    ax.set_yticks(range(len(names)), names); ax.invert_yaxis(); ax.set_xlabel("%")
+    ax.set_title(f"{len(g['ok_seeds'])} worlds" + (f", judge drift {judge_drift:g}" if judge_drift else "") + ": each world's value beside the paper")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
+    fig.tight_layout()
+    return fig, ax
+
+def plot_judge_drift(summary:dict):
+    "The judge-drift study: RLAIF vs RLHF win rate (left) and gold utility of each policy (right) against the judge's drift"
+    import matplotlib.pyplot as plt
+    rows = summary["judge_drift_study"]
+    x = [r["judge_drift"] for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    def line(ax, key, label, scale=1.0, **kw):
+        m = [r.get(key, {}) for r in rows]
+        if not any(v.get("mean") is not None for v in m): return
+        ax.plot(x, [scale * v["mean"] if v.get("mean") is not None else np.nan for v in m], "o-", label=label, **kw)
+        lo = [scale * v["ci_low"] if v.get("ci_low") is not None else np.nan for v in m]
+        hi = [scale * v["ci_high"] if v.get("ci_high") is not None else np.nan for v in m]
+        ax.fill_between(x, lo, hi, alpha=0.15, **kw)
+    line(a, "win rate: RLAIF vs RLHF", "RLAIF vs RLHF", 100, color="C0")
+    line(a, "win rate: RLAIF vs SFT", "RLAIF vs SFT", 100, color="C2")
+    a.axhline(50, color="grey", lw=0.8, ls=":"); a.set_ylabel("win rate (%)"); a.set_title("RLAIF's win rates as the judge drifts")
+    for k, c in (("RLAIF", "C0"), ("RLHF", "C1"), ("SFT", "C7")): line(b, f"gold utility: {k}", k, color=c)
+    b.set_ylabel("gold utility (mean over test prompts)"); b.set_title("true quality of each policy")
+    for ax in (a, b): ax.set_xlabel("judge drift"); ax.legend(fontsize=9)
+    fig.suptitle("Judge drift 0: the world's own judge; 1: blind to invented facts and fond of length. Means over worlds, 95% t-intervals", fontsize=10)
+    fig.tight_layout()
+    return fig, (a, b)
+
+# %% ../nbs/14_pipeline.ipynb
+def _val(k:str, v)->str:
+    if v is None or _na(v): return "–"
+    return f"{v:.3g}" if k.startswith("gold utility") else f"{v:.1%}"
+
+def _seeds(xs)->str: return ", ".join(str(s) for s in xs) if xs else "none"
+
+def sweep_markdown(summary:dict)->str:
+    "The text of a sweep's `summary.md`"
+    import pandas as pd
+    runs, toy = summary["runs"], summary["task"] == "toy"
+    out = [f"# Sweep over {'world' if toy else 'training'} seeds: preset `{summary['preset']}`, task `{summary['task']}`", "",
+           f"{len(runs)} runs ({sum(r['status'] == 'ok' for r in runs.values())} finished) in {summary.get('seconds', 0):.0f} s this invocation. "
+           "Each run has its own folder and `report.md`. Across seeds: the mean of the per-seed values and a 95% t-interval "
+           "(few seeds make it wide). " + ("Every number comes from the toy world, not from the paper's models; the paper's TL;DR "
+           "numbers stand beside them for comparison." if toy else ""), "",
+           md_table(pd.DataFrame([{"run": f"[{n}]({n}/report.md)" if r["status"] == "ok" else n, "seed": r["seed"],
+                                   "judge drift": f"{r['judge_drift']:g}", "status": r["status"] if r["status"] == "ok" else f"failed: {r['error']}",
+                                   "seconds (this invocation)": f"{r['seconds']:.0f}"} for n, r in runs.items()])), ""]
+    for g in summary["groups"]:
+        d = g["judge_drift"]
+        title = f" (judge drift {d:g})" if len(summary["groups"]) > 1 else ""
+        out += [f"## The paper's findings{title}", "", md_table(pd.DataFrame([{"finding": f["finding"], "holds in seeds": _seeds(f["holds_in"]),
+                 "fails in seeds": _seeds(f["fails_in"]), "per seed (95% CIs)": "<br>".join(f"{s}: {e}" for s, e in f["evidence"].items())}
+                 for f in g["findings"]])), ""]
+        if g["failed_runs"]: out += ["Runs that failed: " + "; ".join(f"`{n}`: {e}" for n, e in g["failed_runs"].items()), ""]
+        out += ["Labelers that failed to train (same position in 90% or more of pairs, or alignment below 60%): " +
+                ("; ".join(f"world {s}: " + ", ".join(b) for s, b in g["failed_labelers"].items()) if g["failed_labelers"] else "none") + ".", ""]
+        seeds = g["ok_seeds"]
+        out += [f"## Headline numbers{title}", "", md_table(pd.DataFrame([{"metric": k} | {f"seed {s}": _val(k, m["per_seed"].get(s)) for s in seeds}
+                 | {"mean [95% CI]": _val(k, m["mean"]) + (f" [{_val(k, m['ci_low'])}, {_val(k, m['ci_high'])}]" if m["ci_low"] is not None else ""),
+                    "paper": _val(k, m["paper"])} for k, m in g["metrics"].items()])), ""]
+        if (f := g.get("figure")): out += [f"![spread over seeds]({f})", ""]
+    if "judge_drift_study" in summary:
+        out += ["## Judge drift: what happens when the AI labeler's notion of quality departs from the truth", "",
+                "The labelers learned to judge from a teacher whose rule drifts away from the world's gold utility (chapter 09): "
+                "at drift 1 it no longer penalises invented facts and it prefers longer summaries. The simulated humans, and so "
+                "RLHF, stay with the truth. Means over seeds with 95% t-intervals:", "",
+                md_table(pd.DataFrame([{"judge drift": f"{r['judge_drift']:g}"} | {k: _val(k, v["mean"]) + (f" [{_val(k, v['ci_low'])}, {_val(k, v['ci_high'])}]"
+                         if v["ci_low"] is not None else "") for k, v in r.items() if k != "judge_drift"} for r in summary["judge_drift_study"]])), ""]
+        if summary.get("drift_figure"): out += [f"![judge drift]({summary['drift_figure']})", ""]
+    return "\n".join(out)
+
+def write_sweep(summary:dict, out_dir:str|Path)->Path:
+    "Write `summary.md`, `summary.json` and the figures of a sweep into `out_dir`; returns the path of summary.md"
+    import matplotlib; matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    from rlaif_repro.figures import save_figure
+    out = Path(out_dir)
+    for g in summary["groups"]:
+        if g["ok_seeds"] and _spread_metrics(g):
+            name = "sweep_spread" + (f"_drift{g['judge_drift']:g}" if len(summary["groups"]) > 1 else "")
+            fig, _ = plot_sweep_spread(summary, g["judge_drift"]); save_figure(fig, out/"figures"/name); plt.close(fig)
+            g["figure"] = f"figures/{name}.png"
+    if "judge_drift_study" in summary:
+        fig, _ = plot_judge_drift(summary); save_figure(fig, out/"figures"/"judge_drift"); plt.close(fig)
+        summary["drift_figure"] = "figures/judge_drift.png"
+    save_json(summary, out/"summary.json")
+    with atomic_write(out/"summary.md") as f: f.write(sweep_markdown(summary))
+    return out/"summary.md"
 
 # %% ../nbs/14_pipeline.ipynb
 from . import __version__
@@ -798,6 +1111,20 @@ def _parser()->argparse.ArgumentParser:
     _config_args(pl)
     pl.add_argument("--gpu", default="A100-80GB", help="GPU model, e.g. T4, L4, A10G, A100-40GB, A100-80GB, H100-80GB, H200-141GB")
     pl.add_argument("--num-gpus", type=int, default=1, metavar="N", help="how many GPUs the run is spread over, sharded by ZeRO-3 when more than one")
+    sw = _command(sub, "sweep", "run the pipeline in several toy worlds (and judge drifts); summarise which findings hold",
+        "Run `reproduce` once per world seed (world and training seed both N), each in <out>/seed<N>, then write\n"
+        "<out>/summary.md and summary.json: each headline number per seed, the mean across seeds with a 95% interval, and for\n"
+        "each of the paper's findings the seeds in which it holds. With two or more --judge-drift values, the same worlds run\n"
+        "with labelers taught by a judge that departs from the truth, and the summary adds the judge-drift study.\n"
+        "A failed run is reported and the others go on; rerun the command to resume.",
+        "  rlaif-repro sweep --preset toy --seeds 0 1 2 --out runs/sweep\n"
+        "  rlaif-repro sweep --preset toy --seeds 0 1 2 --judge-drift 0 0.5 1 --out runs/drift\n"
+        "  rlaif-repro sweep --preset tiny --seeds 0 1 --out runs/sweep_tiny   # a quick check that it all runs")
+    _config_args(sw, config_file=False)
+    sw.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="N", help="world seeds")
+    sw.add_argument("--judge-drift", dest="judge_drifts", type=float, nargs="+", default=[0.0], metavar="D",
+                    help="judge drifts in [0, 1] (toy task)")
+    sw.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and the summary")
     return p
 
 # %% ../nbs/14_pipeline.ipynb
@@ -846,6 +1173,11 @@ def _cmd_reproduce(a)->int:
     else: print(f"stages up to {a.name} done in {r.run.root}")
     return 0
 
+def _cmd_sweep(a)->int:
+    s = sweep(a.preset, a.seeds, a.out, judge_drifts=a.judge_drifts, overrides=a.overrides, task=a.task)
+    print(f"summary: {Path(a.out)/'summary.md'}")
+    return 0 if all(r["status"] == "ok" for r in s["runs"].values()) else 1
+
 def _cmd_plan(a)->int:
     from rlaif_repro.plan import check_fits, format_plan, plan
     cfg = resolve_config(a.preset, a.overrides, a.config_file, a.task)
@@ -856,7 +1188,7 @@ def _cmd_plan(a)->int:
 
 # %% ../nbs/14_pipeline.ipynb
 _COMMANDS = {"config": _cmd_config, "data": _cmd_data, "reproduce": _cmd_reproduce, "stage": _cmd_reproduce,
-             "stand-ins": _cmd_stand_ins, "plan": _cmd_plan}   # subcommand -> the function that runs it
+             "stand-ins": _cmd_stand_ins, "plan": _cmd_plan, "sweep": _cmd_sweep}   # subcommand -> the function that runs it
 
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `rlaif-repro` command"

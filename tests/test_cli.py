@@ -50,7 +50,7 @@ def test_paper_preset_fits_eight_80gb_gpus_with_activation_checkpointing():
     r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "8", "--set", "rl.gradient_checkpointing=false")
     assert r.returncode == 2 and "- rl: needs" in r.stderr and "rl.gradient_checkpointing=true" in r.stderr, r.stderr
 
-SUBCOMMANDS = ["config", "data", "reproduce", "stage", "stand-ins", "plan"]
+SUBCOMMANDS = ["config", "data", "reproduce", "stage", "stand-ins", "plan", "sweep"]
 
 def in_process(capsys, *args)->tuple:
     "`rlaif-repro ARGS` through `pipeline.main` (what the script calls), for answers argparse gives itself: (exit code, stdout, stderr)"
