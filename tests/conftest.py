@@ -1,7 +1,8 @@
 "Shared fixtures: stand-ins of every preset's Hub models, local source files for the real tasks, one finished tiny run"
-import os, subprocess, sys
+import os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
+from filelock import FileLock
 
 from source_fixtures import write_hh, write_tldr
 
@@ -33,12 +34,24 @@ def comparable_report(run:Path)->str:
     "report.md without its folder and the stage-times table (the parts that describe this invocation, not the results)"
     return (run/"report.md").read_text().split("## Stage times")[0].replace(str(run), "<run>")
 
+def once(tmp_path_factory, name:str)->tuple[Path, FileLock]:
+    "A folder every pytest-xdist worker of this session shares, and the lock that makes one worker fill it"
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"): root = root.parent   # the workers' base folders share this parent
+    return root/name, FileLock(str(root/f"{name}.lock"))
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory)->Path:
-    "One uninterrupted `rlaif-repro reproduce --preset tiny` in one process: the run other runs must match"
-    run = tmp_path_factory.mktemp("tiny")/"baseline"
+    "One uninterrupted `rlaif-repro reproduce --preset tiny` in one process: the run other runs must match (made once per session)"
+    d, lock = once(tmp_path_factory, "tiny_run")
+    with lock:
+        if not (d/"DONE").exists():
+            shutil.rmtree(d, ignore_errors=True)
+            _tiny_run(d/"baseline"); (d/"DONE").touch()
+    return d/"baseline"
+
+def _tiny_run(run:Path):
     r = subprocess.run([str(Path(sys.executable).parent/"rlaif-repro"), "reproduce", "--preset", "tiny", "--out", str(run)],
                        capture_output=True, text=True, timeout=1800, cwd=ROOT,
                        env={**os.environ, "HF_HUB_OFFLINE": "1", "RLAIF_REPRO_PROGRESS": "0"})
     assert r.returncode == 0, r.stderr[-3000:]
-    return run

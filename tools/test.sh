@@ -25,7 +25,8 @@ echo "== 4/6 the docs site builds from the executed chapters (tools/docs.py -> _
 python tools/docs.py --src _build/nbs --out _docs
 
 echo "== 5/6 pytest"
-python -m pytest -q --durations=20 tests
+# two workers (pytest-xdist), one torch thread each, a test file per worker at a time; fixtures such as the tiny run are made once
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} python -m pytest -q -n ${PYTEST_WORKERS:-2} --dist loadfile --durations=25 tests
 
 echo "== 6/6 vLLM as the labeling engine, in its own environment (tools/test_vllm.sh)"
 if [ "${RLAIF_REPRO_SKIP_VLLM:-0}" = 1 ]; then echo "skipped (RLAIF_REPRO_SKIP_VLLM=1)"; else deactivate; bash tools/test_vllm.sh; fi
