@@ -27,6 +27,7 @@ SKIP = {   # command prefix -> why this test does not run it
     "DS_ACCELERATOR=cpu accelerate launch --num_processes 2 --use_deepspeed --zero_stage 3 -m rlaif_repro reproduce --preset tiny ":
         "tests/test_deepspeed.py runs exactly this command",
     "rlaif-repro stage labels --preset paper ": "labels with vLLM and a 72B labeler on GPUs",
+    "rlaif-repro sweep --preset toy ": "three or nine whole toy runs (an hour or more); tests/test_sweep.py runs a two-world sweep on the tiny preset",
 }
 STAND_INS_CMD = "rlaif-repro stand-ins --preset colab --out stand_ins/"   # run first: the python blocks load its stand-ins
 TINY_CMD = "rlaif-repro reproduce --preset tiny --out runs/tiny"          # the tiny_run fixture's command
