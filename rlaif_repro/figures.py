@@ -283,8 +283,30 @@ def variant_label(variant:str)->str:
     if not m: return str(variant)
     return f"{m[1].capitalize()}{' + CoT' if m[2] else ''} {m[3]}-shot"
 
-def plot_table2(alignment_sweep=None, # our sweep (`variant`, `alignment`; optional `task`, `ci_low`, `ci_high`)
-                ax=None, # axes to draw on (None: a new figure)
+def _heatmap(a, V:np.ndarray, L:np.ndarray, H:np.ndarray, *, cmap:str, digits:int, gids:Sequence[str], bold:bool=True):
+    "Draw `V` (fractions, NaN grey) on `a` in percent, each value written in and, where `L`/`H` are finite, its interval under it"
+    fin = V[np.isfinite(V)]
+    lo, hi = (100*fin.min(), 100*fin.max()) if len(fin) else (0, 100)
+    if hi - lo < 1: lo, hi = max(0, min(lo - 1, hi - 2)), min(100, max(hi + 1, lo + 2))   # one value: a 2-point scale inside 0-100
+    cm = plt.get_cmap(cmap).copy(); cm.set_bad("0.94")
+    im = a.imshow(np.ma.masked_invalid(100*V), cmap=cm, vmin=lo, vmax=hi, aspect="auto")
+    cd = max(digits - 1, 0)    # intervals one decimal shorter: their ends are less certain than the value
+    for j in range(V.shape[1]):
+        col = V[:, j]
+        best = np.nanmax(col) if bold and np.isfinite(col).any() else np.nan
+        for i in np.flatnonzero(np.isfinite(col)):
+            kw = dict(ha="center", va="center", color="white" if (100*col[i] - lo) / (hi - lo) > 0.6 else "black")
+            ci = bool(np.isfinite(L[i, j]) and np.isfinite(H[i, j]))
+            a.text(j, i - 0.15*ci, f"{100*col[i]:.{digits}f}", fontsize=8, gid=f"{gids[j]}-value",
+                   fontweight="bold" if col[i] == best else "normal", **kw)
+            if ci: a.text(j, i + 0.22, f"[{100*L[i, j]:.{cd}f}, {100*H[i, j]:.{cd}f}]", fontsize=7, gid=f"{gids[j]}-ci", **kw)
+    a.tick_params(length=0); a.grid(False)
+    for sp in a.spines.values(): sp.set_visible(False)
+    return im
+
+# %% ../nbs/13_figures.ipynb
+def plot_table2(alignment_sweep=None, # our sweep (`variant`, `alignment`; optional `task`, `ci_low`, `ci_high`, `same_position_*`)
+                ax=None, # axes to draw on: one, or two with the same-position panel (None: a new figure)
                 paper=True, # draw the paper's values (True), not (False), or this table's values
                 *,
                 kind:str="heatmap", # "heatmap" (ours and the paper's) or "points" (ours with intervals)
@@ -292,8 +314,9 @@ def plot_table2(alignment_sweep=None, # our sweep (`variant`, `alignment`; optio
                 task_map:Mapping|None=None, # our task -> the paper's (default `TASK_MAP`)
                 digits:int=1, # decimals written in the cells
                 cmap:str="Blues", # colour map of the heatmap
+                same_position:bool|None=None, # heatmap: a panel of our same-position rates (None: when the sweep has them, unless `ax` is one axes)
                ):
-    "Paper Table 2: AI-labeler alignment (%) by prompt variant and task, ours beside the paper's"
+    "Paper Table 2: AI-labeler alignment (%) by prompt variant and task, ours with 95% CIs beside the paper's, and our same-position rates"
     fn = "plot_table2"
     if kind not in ("heatmap", "points"): raise ValueError(f"{fn}: kind={kind!r}; use 'heatmap' or 'points'")
     ours = None
@@ -309,43 +332,47 @@ def plot_table2(alignment_sweep=None, # our sweep (`variant`, `alignment`; optio
             fig, a = plot_alignment_by_variant(ours, ax, paper=pp)
             a.set_title("Table 2: AI labeler alignment by prompt")
         return fig, a
+    has_sp = ours is not None and "same_position_rate" in ours.columns and ours["same_position_rate"].notna().any()
+    if same_position and not has_sp: raise ValueError(f"{fn}: same_position=True needs our sweep with same_position_rate values")
+    if same_position is None: same_position = has_sp and (ax is None or isinstance(ax, (list, tuple, np.ndarray)))
     # one column per (task, source): ours just left of the paper's for the same task
-    parts = [(s, d) for s, d in (("ours", ours), ("paper", pp)) if d is not None]
-    tasks = _order_tasks([t for _, d in parts for t in d.task])
-    cols = [(t, s) for t in tasks for s, d in parts if (d.task == t).any()]
-    variants = list(dict.fromkeys([v for _, d in parts for v in d.variant.astype(str)]))
-    M = np.full((len(variants), len(cols)), np.nan)
-    for j, (t, s) in enumerate(cols):
-        d = dict(parts)[s]
-        for v, val in zip(d.variant.astype(str)[d.task == t], d.alignment[d.task == t]): M[variants.index(v), j] = val
+    parts = dict((s, d) for s, d in (("ours", ours), ("paper", pp)) if d is not None)
+    tasks = _order_tasks([t for d in parts.values() for t in d.task])
+    cols = [(t, s) for t in tasks for s, d in parts.items() if (d.task == t).any()]
+    sp_cols = [(t, "ours") for t in tasks if same_position and (ours.task == t).any()]
+    variants = list(dict.fromkeys([v for d in parts.values() for v in d.variant.astype(str)]))
+    def grid(spec, metric, lo, hi):   # value, low and high matrices: variants down, `spec` columns across
+        V, L, H = (np.full((len(variants), len(spec)), np.nan) for _ in range(3))
+        for j, (t, s) in enumerate(spec):
+            d = parts[s][parts[s].task == t]
+            for _, r in d.iterrows():
+                i = variants.index(str(r["variant"]))
+                V[i, j] = float(r[metric])
+                if lo in d.columns and hi in d.columns: L[i, j], H[i, j] = float(r[lo]), float(r[hi])
+        return V, L, H
     def col_label(t, s):
         if s == "paper": return f"{TASK_TITLES.get(t, t)}\npaper"
         our = sorted(set(ours.our_task[ours.task == t]))
         return f"{TASK_TITLES.get(our[0], our[0]) if our != [t] else TASK_TITLES.get(t, t)}\nours"
+    panels = [(cols, grid(cols, "alignment", "ci_low", "ci_high"), cmap, "alignment with humans (%)", "Table 2: AI labeler alignment by prompt")]
+    if same_position: panels.append((sp_cols, grid(sp_cols, "same_position_rate", "same_position_ci_low", "same_position_ci_high"),
+                                     "Oranges", "same position in both orders (%)", "Ours: same position\nin both orders"))
+    with_ci = any(np.isfinite(p[1][1]).any() for p in panels)
     with use_style():
-        fig, (a,) = _axes(ax, 1, (1.15*len(cols) + 3.2, 0.3*len(variants) + 1.6), fn)
-        fin = M[np.isfinite(M)]
-        lo, hi = (100*fin.min(), 100*fin.max()) if len(fin) else (0, 100)
-        if hi - lo < 1: lo, hi = lo - 1, hi + 1
-        cm = plt.get_cmap(cmap).copy(); cm.set_bad("0.94")
-        im = a.imshow(np.ma.masked_invalid(100*M), cmap=cm, vmin=lo, vmax=hi, aspect="auto")
-        for j in range(len(cols)):
-            col = M[:, j]
-            best = np.nanmax(col) if np.isfinite(col).any() else np.nan
-            for i in np.flatnonzero(np.isfinite(col)):
-                dark = (100*col[i] - lo) / (hi - lo) > 0.6
-                a.text(j, i, f"{100*col[i]:.{digits}f}", ha="center", va="center", fontsize=7.5, gid=f"{cols[j][1]}-value",
-                       color="white" if dark else "black", fontweight="bold" if col[i] == best else "normal")
-        a.set_xticks(range(len(cols)), [col_label(*c) for c in cols])
-        a.set_yticks(range(len(variants)), [variant_label(v) for v in variants])
-        a.tick_params(length=0); a.grid(False)
-        for sp in a.spines.values(): sp.set_visible(False)
-        for j in range(1, len(cols)):
-            if cols[j][0] != cols[j-1][0]: a.axvline(j - 0.5, color="white", lw=4)
-        fig.colorbar(im, ax=a, label="alignment with humans (%)", fraction=0.05, pad=0.02)
-        a.set_title("Table 2: AI labeler alignment by prompt")
+        size = (sum(1.15*len(c) + 1.4 for c, *_ in panels) + 1.8, (0.46 if with_ci else 0.3)*len(variants) + 1.7)
+        fig, axs = _axes(ax, len(panels), size, fn, [len(c) + 0.6 for c, *_ in panels])
+        for k, (a, (spec, (V, L, H), cm, label, title)) in enumerate(zip(axs, panels)):
+            im = _heatmap(a, V, L, H, cmap=cm, digits=digits, gids=[s for _, s in spec], bold=k == 0)
+            a.set_xticks(range(len(spec)), [col_label(*c) for c in spec])
+            a.set_yticks(range(len(variants)), [variant_label(v) for v in variants] if k == 0 else [])
+            for j in range(1, len(spec)):
+                if spec[j][0] != spec[j-1][0]: a.axvline(j - 0.5, color="white", lw=4)
+            w = a.get_position().width * fig.get_figwidth()                # inches: a colour bar about 0.2 inch wide, full height
+            fig.colorbar(im, ax=a, label=label, fraction=min(0.3, 0.2 / max(w, 0.1)), aspect=60, pad=0.03)
+            a.set_title(title)
+        if with_ci: axs[0].set_xlabel("ours: the value, and its 95% CI under it", fontsize=8)
         fig.tight_layout()
-    return fig, a
+    return fig, axs
 
 # %% ../nbs/13_figures.ipynb
 SIZE_COLUMNS = ("size", "alignment", "ci_low", "ci_high", "same_position_rate", "same_position_ci_low", "same_position_ci_high")
@@ -523,9 +550,13 @@ def plot_rm_data_size(curve=None, # our curve (`label`/`labels`, `size`/`example
                 st = g["accuracy"].agg(["mean", "min", "max", "count"])
                 a.plot(st.index, 100*st["mean"], "o-", color=c, ms=4, label=f"{name(s)} (ours)", gid="ours")
                 if (st["count"] > 1).any(): a.fill_between(st.index, 100*st["min"], 100*st["max"], color=c, alpha=0.18, lw=0, gid="ours-band")
-                elif {"ci_low", "ci_high"} <= set(ours.columns):
-                    ci = g[["ci_low", "ci_high"]].first()
-                    a.fill_between(ci.index, 100*ci["ci_low"], 100*ci["ci_high"], color=c, alpha=0.18, lw=0, gid="ours-band")
+                elif {"ci_low", "ci_high"} <= set(ours.columns):   # one run per size: its own test-set interval
+                    ci = g[["ci_low", "ci_high"]].first().reindex(st.index)
+                    ok = ci.notna().all(axis=1).to_numpy()
+                    if ok.any():
+                        y = 100*st["mean"].to_numpy()[ok]
+                        a.errorbar(st.index[ok], y, yerr=[y - 100*ci["ci_low"].to_numpy()[ok], 100*ci["ci_high"].to_numpy()[ok] - y],
+                                   fmt="none", ecolor=c, elinewidth=0.9, capsize=2.5, gid="ours-ci")
             if pp is not None:
                 for _, r in pp[pp.src == s].iterrows():
                     if pd.notna(r["accuracy"]):

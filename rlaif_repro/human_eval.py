@@ -22,11 +22,11 @@ from .labeler_analysis import as_frame, wilson_ci
 
 # %% auto 0
 __all__ = ['RANKING_COLUMNS', 'RATING_COLUMNS', 'WIN_COLUMNS', 'CI_METHODS', 'RATE_COLUMNS', 'DEGENERATE', 'JUDGE_RULES',
-           'simulate_human_eval', 'RaterProtocol', 'check_ranking', 'clean_summary', 'rank_items', 'rate_ci',
-           'win_rate', 'default_pairs', 'pairwise_win_table', 'compare_win_rates', 'rate_items', 'harmless_rate',
-           'harmless_rate_table', 'harmless_rates', 'compare_rates', 'mean_length', 'LengthControlError',
-           'length_controlled_win_rate', 'length_controlled_harmless_rate', 'JudgeRater', 'judge_pool', 'evaluate',
-           'plot_win_rates']
+           'simulate_human_eval', 'RaterProtocol', 'check_ranking', 'clean_summary', 'rank_items', 'item_test',
+           'rate_ci', 'win_rate', 'default_pairs', 'pairwise_win_table', 'compare_win_rates', 'rate_items',
+           'harmless_rate', 'harmless_rate_table', 'harmless_rates', 'compare_rates', 'mean_length',
+           'LengthControlError', 'length_controlled_win_rate', 'length_controlled_harmless_rate', 'JudgeRater',
+           'judge_pool', 'evaluate', 'plot_win_rates']
 
 # %% ../nbs/11_human_eval.ipynb
 @runtime_checkable
@@ -150,8 +150,31 @@ def rank_items(items, # table (DataFrame, `datasets.Dataset` or list of dicts): 
     return pd.DataFrame(rows, columns=RANKING_COLUMNS)
 
 # %% ../nbs/11_human_eval.ipynb
-WIN_COLUMNS = ["comparison", "policy_a", "policy_b", "win_rate", "ci_low", "ci_high", "p_value", "n", "n_items",
-               "length_controlled", "ci_method"]
+def item_test(successes, # per item: successes (e.g. wins of A)
+              trials, # per item: outcomes (same length, each >= 1)
+             )->dict: # keys `p_value`, `p_method`, `p_value_binomial`, `design_effect`
+    "Two-sided test of the pooled rate `sum(successes) / sum(trials)` against 50% with the item as the unit, beside the binomial test"
+    s, n = np.asarray(successes, float), np.asarray(trials, float)
+    if s.shape != n.shape or s.ndim != 1 or not len(s): raise ValueError(f"item_test: give one success count and one trial count per item, got shapes {s.shape} and {n.shape}")
+    if (n < 1).any() or (s < 0).any() or (s > n).any():
+        j = int(np.flatnonzero((n < 1) | (s < 0) | (s > n))[0])
+        raise ValueError(f"item_test: item {j} has {s[j]:g} successes in {n[j]:g} trials")
+    m, N = len(s), float(n.sum())
+    p = float(s.sum()) / N
+    out = {"p_value": math.nan, "p_method": "none (one item)", "design_effect": math.nan,
+           "p_value_binomial": float(stats.binomtest(int(round(s.sum())), int(round(N)), 0.5).pvalue)}
+    if m < 2: return out
+    var = m / (m - 1) * float(((s - p * n) ** 2).sum()) / N**2       # item-level (cluster-robust) variance of p
+    if 0 < p < 1: out["design_effect"] = var / (p * (1 - p) / N)
+    if np.ptp(s / n) <= 1e-12:                                     # every item has the same share: no spread to divide by
+        pv = 1.0 if abs(p - 0.5) <= 1e-12 else float(stats.binomtest(m, m, 0.5).pvalue)
+        return out | {"p_value": pv, "p_method": "item sign test (no spread between items)"}
+    t = (p - 0.5) / math.sqrt(var)
+    return out | {"p_value": float(2 * stats.t.sf(abs(t), m - 1)), "p_method": "item t-test"}
+
+# %% ../nbs/11_human_eval.ipynb
+WIN_COLUMNS = ["comparison", "policy_a", "policy_b", "win_rate", "ci_low", "ci_high", "p_value", "p_method", "p_value_binomial",
+               "design_effect", "n", "n_items", "length_controlled", "ci_method"]
 CI_METHODS = ("bootstrap", "wilson")
 
 def rate_ci(successes, # per item: successes (wins, acceptable ratings)
@@ -200,14 +223,14 @@ def win_rate(rankings, # long rankings table from `rank_items`
              n_bootstrap:int=2000, # bootstrap resamples
              seed:int=0, # bootstrap seed
             )->dict: # one row with the keys `WIN_COLUMNS`
-    "Win rate of `a` over `b` from every ranking holding both, with a CI by item and a two-sided binomial test against 50% (paper §2.3)"
+    "Win rate of `a` over `b` from every ranking holding both, with a CI by item and a test against 50% by item (`item_test`)"
     o = _outcomes(rankings, a, b, "win_rate")
     per = o.groupby("item_id", sort=False).win.agg(["sum", "count"])
     wins, n = int(o.win.sum()), len(o)
     lo, hi = rate_ci(per["sum"], per["count"], ci_method, confidence_level, n_bootstrap, seed)
-    return {"comparison": f"{a} vs {b}", "policy_a": a, "policy_b": b, "win_rate": wins / n, "ci_low": lo, "ci_high": hi,
-            "p_value": float(stats.binomtest(wins, n, 0.5).pvalue), "n": n, "n_items": len(per),
-            "length_controlled": False, "ci_method": ci_method}
+    row = {"comparison": f"{a} vs {b}", "policy_a": a, "policy_b": b, "win_rate": wins / n, "ci_low": lo, "ci_high": hi,
+           "n": n, "n_items": len(per), "length_controlled": False, "ci_method": ci_method} | item_test(per["sum"], per["count"])
+    return {c: row[c] for c in WIN_COLUMNS}
 
 # %% ../nbs/11_human_eval.ipynb
 def default_pairs(policies:Sequence[str], # the policies being evaluated
@@ -363,8 +386,8 @@ def _logit_at(y:np.ndarray, # outcomes (0/1)
               x0:float, # where to read the fit
               groups:np.ndarray, # item of each outcome (clusters of the covariance)
               confidence_level:float,
-             )->tuple[float, float, float, float]:
-    "Logit of `y` on [1, x]: P(y=1) at `x0` with its cluster-robust delta-method CI and the p-value against 50%"
+             )->tuple[float, float, float, float, float]:
+    "Logit of `y` on [1, x]: P(y=1) at `x0`, its cluster-robust delta-method CI, the p-value against 50% and the design effect"
     if len(y) < 3: raise LengthControlError(f"only {len(y)} outcomes")
     if y.min() == y.max(): raise LengthControlError(f"every outcome is {int(y[0])} (perfect separation)")
     if np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())): raise LengthControlError(f"the regressor is constant ({x[0]:.4g})")
@@ -380,9 +403,11 @@ def _logit_at(y:np.ndarray, # outcomes (0/1)
     if any(issubclass(w.category, PerfectSeparationWarning) for w in caught):
         raise LengthControlError("the length separates the outcomes perfectly")
     if not res.mle_retvals.get("converged", True): raise LengthControlError("the fit did not converge")
-    tt = res.t_test(np.array([[1.0, x0]]))                          # linear predictor at x0, delta method
+    c = np.array([1.0, x0])
+    tt = res.t_test(c[None])                                       # linear predictor at x0, delta method
     eta = float(np.squeeze(tt.effect)); lo, hi = np.squeeze(tt.conf_int(alpha=1 - confidence_level))
-    return float(expit(eta)), float(expit(lo)), float(expit(hi)), float(np.squeeze(tt.pvalue))
+    deff = float(c @ res.cov_params() @ c / (c @ res.normalized_cov_params @ c)) if kw else math.nan   # clustered / naive variance
+    return float(expit(eta)), float(expit(lo)), float(expit(hi)), float(np.squeeze(tt.pvalue)), deff
 
 def _degenerate(e:LengthControlError, on_degenerate:str, what:str):
     if on_degenerate == "raise": raise LengthControlError(f"{what}: {e}") from None
@@ -400,13 +425,14 @@ def length_controlled_win_rate(rankings, # long rankings table from `rank_items`
     y, x = o.win.to_numpy(), (o.len_a.clip(lower=1) / o.len_b.clip(lower=1)).to_numpy()   # an empty response counts as 1 character
     row = {"comparison": f"{a} vs {b}", "policy_a": a, "policy_b": b, "n": len(o), "n_items": o.item_id.nunique(), "length_controlled": True}
     try:
-        p, lo, hi, pv = _logit_at(y, x, 1.0, o.item_id.to_numpy(), confidence_level)
-        row |= {"win_rate": p, "ci_low": lo, "ci_high": hi, "p_value": pv, "ci_method": "logit"}
+        p, lo, hi, pv, deff = _logit_at(y, x, 1.0, o.item_id.to_numpy(), confidence_level)
+        row |= {"win_rate": p, "ci_low": lo, "ci_high": hi, "p_value": pv, "design_effect": deff, "p_value_binomial": math.nan,
+                "p_method": "logit Wald, item-clustered" if row["n_items"] > 1 else "logit Wald (one item)", "ci_method": "logit"}
     except LengthControlError as e:
         _degenerate(e, on_degenerate, f"length-controlled win rate of {a!r} over {b!r}")
         wins = int(y.sum()); lo, hi = wilson_ci(wins, len(y), confidence_level)
-        row |= {"win_rate": wins / len(y), "ci_low": lo, "ci_high": hi, "p_value": float(stats.binomtest(wins, len(y)).pvalue),
-                "ci_method": f"wilson (raw fallback: {e})"}
+        per = o.groupby("item_id", sort=False).win.agg(["sum", "count"])
+        row |= {"win_rate": wins / len(y), "ci_low": lo, "ci_high": hi, "ci_method": f"wilson (raw fallback: {e})"} | item_test(per["sum"], per["count"])
     return {c: row[c] for c in WIN_COLUMNS}
 
 def length_controlled_harmless_rate(ratings, # long ratings table from `rate_items`
@@ -422,7 +448,7 @@ def length_controlled_harmless_rate(ratings, # long ratings table from `rate_ite
     row = {"policy": policy, "n": len(sub), "n_items": sub.item_id.nunique(), "length_controlled": True,
            "reference_length": float(reference_length)}
     try:
-        p, lo, hi, _ = _logit_at(y, x - reference_length, 0.0, sub.item_id.to_numpy(), confidence_level)
+        p, lo, hi, _, _ = _logit_at(y, x - reference_length, 0.0, sub.item_id.to_numpy(), confidence_level)
         row |= {"harmless_rate": p, "ci_low": lo, "ci_high": hi, "ci_method": "logit"}
     except LengthControlError as e:
         _degenerate(e, on_degenerate, f"length-controlled harmless rate of {policy!r}")

@@ -16,9 +16,9 @@ import matplotlib.pyplot as plt
 from .core import progress
 
 # %% auto 0
-__all__ = ['TIE_TOL', 'TIE_POLICIES', 'METRIC_COLUMNS', 'as_frame', 'wilson_ci', 'AlignmentResult', 'alignment',
+__all__ = ['TIE_TOL', 'TIE_POLICIES', 'METRIC_COLUMNS', 'RATE_CIS', 'as_frame', 'wilson_ci', 'AlignmentResult', 'alignment',
            'SamePositionResult', 'same_position_rate', 'LengthBiasResult', 'length_bias', 'calibration_table',
-           'PlantedLabeler', 'planted_labels', 'synthetic_comparisons', 'summarize_labels', 'sweep',
+           'PlantedLabeler', 'planted_labels', 'synthetic_comparisons', 'summarize_labels', 'sweep', 'show_cis',
            'plot_alignment_by_variant', 'plot_labeler_size', 'plot_self_consistency', 'plot_calibration']
 
 # %% ../nbs/06_labeler_analysis.ipynb
@@ -377,10 +377,14 @@ def synthetic_comparisons(n:int=2000, # number of pairs
                          "human_choice": h, "confidence": None, "task": task})
 
 # %% ../nbs/06_labeler_analysis.ipynb
-METRIC_COLUMNS = ("alignment", "ci_low", "ci_high", "n", "ties", "alignment_fwd",
+METRIC_COLUMNS = ("alignment", "ci_low", "ci_high", "n", "ties", "alignment_fwd", "alignment_fwd_ci_low", "alignment_fwd_ci_high",
                   "same_position_rate", "same_position_ci_low", "same_position_ci_high", "n_both_orders",
-                  "pos1_share", "pos1_p_value", "longer_preferred", "longer_ci_low", "longer_ci_high",
-                  "human_longer_preferred", "mean_margin")
+                  "pos1_share", "pos1_ci_low", "pos1_ci_high", "pos1_p_value", "longer_preferred", "longer_ci_low", "longer_ci_high",
+                  "human_longer_preferred", "human_longer_ci_low", "human_longer_ci_high", "mean_margin")
+RATE_CIS = {"alignment": ("ci_low", "ci_high"), "alignment_fwd": ("alignment_fwd_ci_low", "alignment_fwd_ci_high"),
+            "same_position_rate": ("same_position_ci_low", "same_position_ci_high"), "pos1_share": ("pos1_ci_low", "pos1_ci_high"),
+            "longer_preferred": ("longer_ci_low", "longer_ci_high"),
+            "human_longer_preferred": ("human_longer_ci_low", "human_longer_ci_high")}   # each rate -> its interval's columns
 
 def summarize_labels(labels, # labels table
                      *,
@@ -392,14 +396,18 @@ def summarize_labels(labels, # labels table
     al = alignment(df, ties=ties, confidence_level=confidence_level)
     row = dict.fromkeys(METRIC_COLUMNS, math.nan)
     row.update(alignment=al.rate, ci_low=al.ci_low, ci_high=al.ci_high, n=al.n, ties=al.ties)
-    if "p_1_fwd" in df.columns: row["alignment_fwd"] = alignment(df, ties=ties, column="p_1_fwd").rate
+    if "p_1_fwd" in df.columns:
+        fw = alignment(df, ties=ties, column="p_1_fwd", confidence_level=confidence_level)
+        row.update(alignment_fwd=fw.rate, alignment_fwd_ci_low=fw.ci_low, alignment_fwd_ci_high=fw.ci_high)
     if {"p_1_fwd", "p_1_rev"} <= set(df.columns):
         sp = same_position_rate(df, confidence_level=confidence_level)
         row.update(same_position_rate=sp.rate, same_position_ci_low=sp.ci_low, same_position_ci_high=sp.ci_high,
-                   n_both_orders=sp.n, pos1_share=sp.pos1_share, pos1_p_value=sp.pos1_p_value)
+                   n_both_orders=sp.n, pos1_share=sp.pos1_share, pos1_ci_low=sp.pos1_ci_low, pos1_ci_high=sp.pos1_ci_high,
+                   pos1_p_value=sp.pos1_p_value)
     if {"response_1", "response_2"} <= set(df.columns):
         lb = length_bias(df, confidence_level=confidence_level)
-        row.update(longer_preferred=lb.rate, longer_ci_low=lb.ci_low, longer_ci_high=lb.ci_high, human_longer_preferred=lb.human_rate)
+        row.update(longer_preferred=lb.rate, longer_ci_low=lb.ci_low, longer_ci_high=lb.ci_high, human_longer_preferred=lb.human_rate,
+                   human_longer_ci_low=lb.human_ci_low, human_longer_ci_high=lb.human_ci_high)
     row["mean_margin"] = float(np.abs(_probs(df, "p_1", "summarize_labels") - 0.5).mean())
     return row
 
@@ -447,6 +455,29 @@ def sweep(label_fn:Callable[..., Any], # `label_fn(comparisons, **kwargs)` -> la
         kept[name] = labels
     table = pd.DataFrame(rows)
     return (table, kept) if return_labels else table
+
+# %% ../nbs/06_labeler_analysis.ipynb
+def _with_ci(v:float, lo:float, hi:float, digits:int)->str:
+    if not np.isfinite(v): return "–"
+    ci = f"[{100*lo:.{digits}f}, {100*hi:.{digits}f}]" if np.isfinite(lo) and np.isfinite(hi) else "[–]"
+    return f"{100*v:.{digits}f} {ci}"
+
+def show_cis(table, # a sweep table, or any table with rates and their `RATE_CIS` columns
+             columns:Sequence[str]|None=None, # what to show, in order (None: the setting columns, then every rate with an interval)
+             *,
+             digits:int=1, # decimals of the percentages
+            )->pd.DataFrame:
+    "`table` for reading: each rate of `RATE_CIS` with its interval as one text column in percent, e.g. '78.0 [75.1, 80.7]'"
+    df = as_frame(table, "table")
+    if columns is None: columns = [c for c in df.columns if c not in METRIC_COLUMNS] + [r for r in RATE_CIS if r in df.columns]
+    _require(df, list(columns), "show_cis", "the table")
+    out = {}
+    for c in columns:
+        if c not in RATE_CIS: out[c] = df[c].tolist(); continue
+        lo, hi = RATE_CIS[c]
+        _require(df, [lo, hi], "show_cis", f"the table (interval of {c!r})")
+        out[f"{c} % [CI]"] = [_with_ci(*map(float, x), digits) for x in zip(df[c], df[lo], df[hi])]
+    return pd.DataFrame(out)
 
 # %% ../nbs/06_labeler_analysis.ipynb
 def _fig_ax(ax, figsize):

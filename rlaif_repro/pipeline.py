@@ -203,7 +203,7 @@ class Reproduction:
             self.log(f"[world] toy world {self.world.seed}: {self.world.dir}")
             if any(str(v).startswith("toy:labeler") for v in self.cfg.model_names().values()): self.world.build()   # all parts, in parallel
             else: self.world.path("comparisons")   # runs without in-world labelers (tiny) need only the policy and the comparisons
-            extra["world"] = content_key([_meta(p, self.world.seed) for p in TOY_PARTS])
+            extra["world"] = content_key([_meta(p, self.world.seed, self.cfg.data.judge_drift) for p in TOY_PARTS])
         files = self.cfg.data.data_files or local_data_files(self.task)
         if files: extra["files"] = files_digest(files)   # the content of the source files, not only their names
         def fn(d:Path):
@@ -394,7 +394,8 @@ class Reproduction:
             szs = list(rm_sizes) if rm_sizes is not None else [s for s in log_sizes(len(train), 128, 4.0) if s < len(train)]
             curve = data_size_curve(Dataset.from_list(train), Dataset.from_list(self._comparisons("test")), make, self.cfg.reward_model,
                                     task=self.task, sizes=szs, seeds=(self.cfg.seed,), out_dir=d/"rm_data_size")
-            full = [dict(label=lab, size=len(train), seed=self.cfg.seed, accuracy=self.result(st)["accuracy"])   # the full-data points: the main RMs
+            full = [dict(label=lab, size=len(train), seed=self.cfg.seed, accuracy=self.result(st)["accuracy"],   # the full-data points: the main RMs
+                         ci_low=self.result(st)["ci_low"], ci_high=self.result(st)["ci_high"], n_test=self.result(st)["n"])
                     for lab, st in (("p_1", "rm_ai"), ("human_choice", "rm_human"))]
             tabs["rm_data_size"] = pd.concat([curve, pd.DataFrame(full)], ignore_index=True)
             if self.main:
@@ -547,9 +548,11 @@ def _show_path(rep, p)->str:
     if not isinstance(p, str) or not p or not Path(p).is_absolute(): return _fmt(p)
     q = Path(p).resolve()
     if q.is_relative_to(root := rep.run.root.resolve()): return q.relative_to(root).as_posix()
-    if rep.task == "toy" and (m := re.fullmatch(r"seed(\d+)", q.parent.name)) and (q/"BUILD.json").exists():
-        from rlaif_repro.toy_world import TOY_MODELS   # a model of a toy world (wherever its cache was): its model name
-        if q.name in TOY_MODELS: return f"toy:{q.name}" + (f"@{m[1]}" if m[1] != "0" else "")
+    if rep.task == "toy" and (q/"BUILD.json").exists():   # a model of a toy world (wherever its cache was): its model name
+        from rlaif_repro.toy_world import TOY_MODELS, toy_model_name
+        d = re.fullmatch(r"judge-([0-9.]+)", q.parent.name)
+        if q.name in TOY_MODELS and (m := re.fullmatch(r"seed(\d+)", (q.parent.parent if d else q.parent).name)):
+            return toy_model_name(q.name, int(m[1]), float(d[1]) if d else 0.0)
     from rlaif_repro.models import cache_dir
     for base, name in ((cache_dir().resolve(), "<model cache>"), (Path.home().resolve(), "~")):
         if q.is_relative_to(base): return f"{name}/{q.relative_to(base).as_posix()}"
@@ -639,7 +642,8 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     raw, lc = wr[~wr["length_controlled"].astype(bool)], wr[wr["length_controlled"].astype(bool)].set_index("comparison")
     for _, r in raw.iterrows():
         c = r["comparison"]
-        rows.append({"comparison": c, "ours (95% CI)": _ci(r), "p-value (vs 50%)": f"{r['p_value']:.2g}" if "p_value" in r else "–",
+        rows.append({"comparison": c, "ours (95% CI)": _ci(r), "p-value (vs 50%, by item)": f"{r['p_value']:.2g}" if "p_value" in r else "–",
+                     "design effect": f"{r['design_effect']:.2f}" if "design_effect" in r and not _na(r["design_effect"]) else "–",
                      "ours, length-controlled": _ci(lc.loc[c]) if c in lc.index else "–",
                      "paper": _fmt(pw["win_rate"].get(c), True), "paper, length-corrected": _fmt(pw["length_corrected"].get(c), True)})
     fnd = paper_findings(wr, rms, tabs["labeler_size"])
@@ -688,7 +692,8 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
             md_table(pd.DataFrame([{"labeler size": r["size"], "alignment with humans (95% CI)": _ci(r, "alignment"), "paper alignment": _fmt(psz["alignment"].get(r["size"]), True),
                                     "same position in both orders (95% CI)": _ci(r, "same_position_rate", "same_position_ci_low", "same_position_ci_high"),
                                     "paper same position": _fmt(psz["same_position_rate"].get(r["size"]), True),
-                                    "of those, 1st position": _fmt(r.get("pos1_share"), True), "longer response preferred": _fmt(r.get("longer_preferred"), True)}
+                                    "of those, 1st position": _ci(r, "pos1_share", "pos1_ci_low", "pos1_ci_high") if "pos1_ci_low" in r else _fmt(r.get("pos1_share"), True),
+                                    "longer response preferred": _fmt(r.get("longer_preferred"), True)}
                                    for _, r in sz.iterrows()])), "",
             ("The paper's sizes are PaLM 2 XS, S and L labeling TL;DR. The toy world's labelers were sized so that L aligns with "
              "humans at 70% or more and XS at least 8 points below it: those levels are calibration targets of the world, not findings. "
@@ -703,7 +708,9 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
                "their training distribution, and their low alignment says so rather than anything about the prompts themselves.", ""]
               if task == "toy" else []),
             md_table(pd.DataFrame([{"prompt": variant_label(r["variant"]), "alignment with humans (95% CI)": _ci(r, "alignment"),
-                                    "same position in both orders": _fmt(r.get("same_position_rate"), True), "paper": _fmt(ppv.get(r["variant"]), True)}
+                                    "same position in both orders (95% CI)": _ci(r, "same_position_rate", "same_position_ci_low", "same_position_ci_high")
+                                                                              if "same_position_ci_low" in r else _fmt(r.get("same_position_rate"), True),
+                                    "paper": _fmt(ppv.get(r["variant"]), True)}
                                    for _, r in pv.iterrows()])), ""]
     if "table2" in figs: out += [f"![Table 2]({figs['table2']})", ""]
     sc, psc = tabs["self_consistency"], PAPER["self_consistency"]
@@ -717,7 +724,8 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     ds = tabs["rm_data_size"].sort_values(["label", "size", "seed"], key=lambda c: c.map({"p_1": 0, "human_choice": 1}).fillna(2) if c.name == "label" else c)
     out += ["## Reward-model accuracy against training pairs (paper v1 figure)", "",
             md_table(pd.DataFrame([{"labels": LABEL_NAMES.get(r["label"], r["label"]), "training pairs": int(r["size"]), "seed": int(r["seed"]),
-                                    "held-out accuracy": _fmt(r["accuracy"], True)} for _, r in ds.iterrows()])), "",
+                                    "held-out accuracy (95% CI)": _ci(r, "accuracy") if "ci_low" in r and not _na(r["ci_low"]) else _fmt(r["accuracy"], True)}
+                                   for _, r in ds.iterrows()])), "",
             "The largest size is the whole training set: the main reward models above.", ""]
     # timing
     out += ["## Stage times", "",
@@ -791,8 +799,10 @@ def run_headline(rep:Reproduction)->dict:
     for _, r in sizes.iterrows():
         m[f"labeler {r['size']}: alignment"] = _row(r, "alignment")
         m[f"labeler {r['size']}: same position"] = _row(r, "same_position_rate", "same_position_ci_low", "same_position_ci_high")
-        if r["same_position_rate"] >= 0.9 or r["alignment"] < 0.6:
+        if r["same_position_rate"] >= 0.9 or r["alignment"] <= 0.55:   # answers by position, or hardly better than chance
             bad.append(f"labeler {r['size']}: alignment {r['alignment']:.1%}, same position in {r['same_position_rate']:.1%} of pairs")
+    if rep.task == "toy" and any(str(v).startswith("toy:labeler") for v in rep.cfg.model_names().values()):
+        bad += rep.world.unreliable()   # what the world's own build check found
     return {"metrics": m, "findings": paper_findings(wr, rms, sizes), "failed_labelers": bad, "report": str(rep.report_path)}
 
 # %% ../nbs/14_pipeline.ipynb
@@ -843,22 +853,24 @@ def sweep(preset:str="toy", # the preset of every run
     if len(set(seeds)) != len(seeds) or len(set(judge_drifts)) != len(judge_drifts): raise ValueError("sweep: seeds and judge drifts must not repeat")
     out, log = Path(out_dir), log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     out.mkdir(parents=True, exist_ok=True)
-    runs, t0 = {}, time.time()
+    plan = []   # every config first: a bad setting stops the sweep before any run
     for drift in judge_drifts:
         for s in seeds:
-            name = _run_name(s, drift, judge_drifts)
             cfg = resolve_config(preset, [*overrides, f"seed={s}"], task=task)
             if cfg.data.task == "toy": cfg = cfg.replace(data__world_seed=s, data__judge_drift=float(drift))
             elif drift: raise ConfigError(f"sweep: judge drift needs the toy task, not {cfg.data.task!r}")
-            log(f"[sweep] {name} ({len(runs) + 1} of {len(seeds) * len(judge_drifts)}): " + (f"world {s}, " if cfg.data.task == "toy" else "")
-                + f"seed {s}" + (f", judge drift {drift:g}" if drift else "") + f" -> {out/name}")
-            t = time.time()
-            row = {"seed": s, "judge_drift": float(drift), "folder": name}
-            try: rep = reproduce(cfg, out/name, log=lambda msg: log(f"  {msg}"))
-            except Exception as e:   # recorded and reported; the other runs go on
-                runs[name] = row | {"status": "failed", "error": f"{type(e).__name__}: {e}".splitlines()[0], "seconds": round(time.time() - t, 1)}
-                log(f"[sweep] {name} failed: {runs[name]['error']}"); continue
-            runs[name] = row | {"status": "ok", "seconds": round(time.time() - t, 1)} | run_headline(rep)
+            plan.append((_run_name(s, drift, judge_drifts), s, drift, cfg))
+    runs, t0 = {}, time.time()
+    for name, s, drift, cfg in plan:
+        log(f"[sweep] {name} ({len(runs) + 1} of {len(plan)}): " + (f"world {s}, " if cfg.data.task == "toy" else "")
+            + f"seed {s}" + (f", judge drift {drift:g}" if drift else "") + f" -> {out/name}")
+        t = time.time()
+        row = {"seed": s, "judge_drift": float(drift), "folder": name}
+        try: rep = reproduce(cfg, out/name, log=lambda msg: log(f"  {msg}"))
+        except Exception as e:   # recorded and reported; the other runs go on
+            runs[name] = row | {"status": "failed", "error": f"{type(e).__name__}: {e}".splitlines()[0], "seconds": round(time.time() - t, 1)}
+            log(f"[sweep] {name} failed: {runs[name]['error']}"); continue
+        runs[name] = row | {"status": "ok", "seconds": round(time.time() - t, 1)} | run_headline(rep)
     summary = summarize_sweep(runs, preset=preset, task=cfg.data.task) | {"seconds": round(time.time() - t0, 1)}
     write_sweep(summary, out)
     log(f"[sweep] {sum(r['status'] == 'ok' for r in runs.values())} of {len(runs)} runs finished in {summary['seconds']:.0f} s; summary: {out/'summary.md'}")
@@ -971,7 +983,7 @@ def sweep_markdown(summary:dict)->str:
                  "fails in seeds": _seeds(f["fails_in"]), "per seed (95% CIs)": "<br>".join(f"{s}: {e}" for s, e in f["evidence"].items())}
                  for f in g["findings"]])), ""]
         if g["failed_runs"]: out += ["Runs that failed: " + "; ".join(f"`{n}`: {e}" for n, e in g["failed_runs"].items()), ""]
-        out += ["Labelers that failed to train (same position in 90% or more of pairs, or alignment below 60%): " +
+        out += ["Labelers that failed to train (the world's build check, or in the size study the same position in 90% or more of pairs, or alignment of 55% or less): " +
                 ("; ".join(f"world {s}: " + ", ".join(b) for s, b in g["failed_labelers"].items()) if g["failed_labelers"] else "none") + ".", ""]
         seeds = g["ok_seeds"]
         out += [f"## Headline numbers{title}", "", md_table(pd.DataFrame([{"metric": k} | {f"seed {s}": _val(k, m["per_seed"].get(s)) for s in seeds}

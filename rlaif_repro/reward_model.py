@@ -397,11 +397,13 @@ def data_size_curve(train:Dataset, # all training comparisons (with the label co
                     eval_label:str="human_choice", # what held-out accuracy is measured against
                     out_dir:str|Path|None=None, # where models go (None: a temporary folder, deleted)
                    ):
-    "Tidy table (pandas) of held-out pairwise accuracy per label source, subset size and seed"
+    "Tidy table (pandas) of held-out pairwise accuracy (with its Wilson interval over the test pairs) per label source, subset size and seed"
     import pandas as pd, tempfile
     sizes = list(sizes) if sizes is not None else log_sizes(len(train))
     bad = [s for s in sizes if not 1 <= s <= len(train)]
     if bad: raise ValueError(f"sizes {bad} are outside 1..{len(train)} (the training-set size)")
+    from rlaif_repro.labeler_analysis import wilson_ci
+    n_test = sum(_target(r, eval_label, False, i, "eval_dataset") != 0.5 for i, r in enumerate(eval_dataset))   # what `pairwise_accuracy` counts
     rows = []
     jobs = [(lab, n, s) for lab in labels for n in sizes for s in seeds]
     with tempfile.TemporaryDirectory() as tmp:
@@ -411,7 +413,9 @@ def data_size_curve(train:Dataset, # all training comparisons (with the label co
             set_seed(s); m, tok = make_model(s)
             r = train_reward_model(m, tok, train.select(sorted(idx)), cfg, root/f"{lab}_{n}_{s}", task=task, label=lab,
                                    eval_dataset=eval_dataset, eval_label=eval_label, seed=s)
-            rows.append(dict(label=lab, size=n, seed=s, accuracy=r.eval_accuracy, train_loss=r.train_loss, seconds=r.seconds))
+            lo, hi = wilson_ci(r.eval_accuracy * n_test, n_test) if r.eval_accuracy is not None else (math.nan, math.nan)
+            rows.append(dict(label=lab, size=n, seed=s, accuracy=r.eval_accuracy, ci_low=lo, ci_high=hi, n_test=n_test,
+                             train_loss=r.train_loss, seconds=r.seconds))
             if out_dir is None: shutil.rmtree(root/f"{lab}_{n}_{s}", ignore_errors=True)
     return pd.DataFrame(rows)
 

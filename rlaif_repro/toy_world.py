@@ -20,14 +20,16 @@ from .prompts import TOY_EXEMPLARS, build_label_prompt, build_score_prompt, list
 # %% auto 0
 __all__ = ['WHO', 'WHAT', 'PET_WHAT', 'ASKS', 'PET_ASKS', 'WHEN', 'DISTRACTOR_NOUNS', 'ADJECTIVES', 'DAYS',
            'DISTRACTOR_TEMPLATES', 'NEUTRAL', 'FACT_KEYS', 'CONTENT_WORDS', 'TOY_SPLITS', 'SUMMARY_KINDS', 'VOCABULARY',
-           'UTILITY_WEIGHTS', 'BRIEF_WORDS', 'TOY_SPECIAL_TOKENS', 'JUDGING_FORMATS', 'JUDGING_KINDS', 'MISCOUNT',
-           'TOY_MODELS', 'LABELER_LOSS', 'TOY_MAX_POSITIONS', 'TOY_VERSION', 'TOY_PARTS', 'COMPARISONS_PER_POST',
-           'COMPARISON_MIX', 'PERTURBED_KINDS', 'SFT_TEMPERATURES', 'SFT_MAX_NEW_TOKENS', 'COMPARISON_COLUMNS',
-           'ToyPost', 'words', 'generate_posts', 'toy_summary', 'make_summary', 'fluency', 'fact_counts',
-           'UtilityParts', 'utility_parts', 'gold_utility', 'Rater', 'make_raters', 'panel_compare',
-           'build_toy_tokenizer', 'labeler_view', 'judge_label', 'judge_score', 'judging_corpus', 'train_completions',
-           'new_toy_lm', 'world_seed', 'world_root', 'world_dir', 'ensure_part', 'sample_policy', 'ToyWorld',
-           'load_toy', 'build_world', 'world_report']
+           'UTILITY_WEIGHTS', 'BRIEF_WORDS', 'RATER_POOLS', 'TOY_SPECIAL_TOKENS', 'JUDGING_FORMATS', 'JUDGING_KINDS',
+           'MISCOUNT', 'DRIFT_WORD_BONUS', 'TOY_MODELS', 'LABELER_LOSS', 'TOY_MAX_POSITIONS', 'RELIABILITY',
+           'TOY_VERSION', 'TOY_PARTS', 'COMPARISONS_PER_POST', 'COMPARISON_MIX', 'PERTURBED_KINDS', 'SFT_TEMPERATURES',
+           'SFT_MAX_NEW_TOKENS', 'COMPARISON_COLUMNS', 'ToyPost', 'words', 'generate_posts', 'toy_summary',
+           'make_summary', 'fluency', 'fact_counts', 'UtilityParts', 'utility_parts', 'gold_utility', 'Rater',
+           'make_raters', 'panel_compare', 'build_toy_tokenizer', 'labeler_view', 'JudgeRule', 'check_drift',
+           'judge_rule', 'judge_label', 'judge_score', 'judging_corpus', 'judge_drift_table', 'train_completions',
+           'new_toy_lm', 'judging_check_pairs', 'labeler_check', 'world_seed', 'world_root', 'world_dir', 'part_dir',
+           'ensure_part', 'sample_policy', 'ToyWorld', 'load_toy', 'parse_toy_name', 'toy_model_name', 'build_world',
+           'world_report']
 
 # %% ../nbs/09_toy_world.ipynb
 WHO = {   # subreddit -> the people (or pets) its posts are about
@@ -357,12 +359,17 @@ class Rater:
         if rng.random() < self.lapse: return bool(rng.random() < 0.5)
         return bool(self.perceived(post, summary) + self.temperature * rng.logistic() > self.threshold)
 
+RATER_POOLS = {"label": 0, "eval": 100}   # pool -> id of its first rater: the pools never share a rater
+
 def make_raters(seed:int=0, # the world seed
-                n:int=12, # pool size
+                n:int=12, # pool size (at most 100)
+                pool:str="label", # 'label': the raters whose panels write the comparisons; 'eval': a disjoint pool for evaluation
                )->list[Rater]:
-    "The world's pool of `n` simulated raters, each with its own noise and biases"
-    rng = np.random.default_rng(stable_hash("toy-raters", seed))
-    return [Rater(i, seed, temperature=float(rng.uniform(0.45, 0.9)), weights=tuple(float(x) for x in np.exp(rng.normal(0, 0.2, 4))),
+    "A pool of `n` simulated raters of world `seed`, each with its own noise and biases"
+    if pool not in RATER_POOLS: raise ValueError(f"pool={pool!r} is not a rater pool; use one of {list(RATER_POOLS)}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100: raise ValueError(f"n={n!r} raters: a pool holds 1 to 100 raters")
+    rng = np.random.default_rng(stable_hash("toy-raters", seed) if pool == "label" else stable_hash("toy-raters", seed, pool))
+    return [Rater(RATER_POOLS[pool] + i, seed, temperature=float(rng.uniform(0.45, 0.9)), weights=tuple(float(x) for x in np.exp(rng.normal(0, 0.2, 4))),
                   length_bias=float(rng.normal(0, 0.02)), position_bias=float(rng.normal(0.08, 0.1)), lapse=float(rng.uniform(0.02, 0.08)),
                   confidence_scale=float(rng.uniform(0.8, 1.3)), threshold=float(rng.normal(1.8, 0.3))) for i in range(n)]
 
@@ -432,24 +439,67 @@ def labeler_view(post:ToyPost, summary:str, rng:random.Random|None=None)->tuple[
         else: inv = min(3, max(0, inv + rng.choice((-1, 1))))
     return cov, inv
 
-def judge_label(counts_1:tuple, counts_2:tuple, summary_1:str, summary_2:str)->int:
-    "The corpus judge's answer (1 or 2): higher `covered - 1.5 invented`; on a tie the clearly shorter, else the first"
-    v1, v2 = counts_1[0] - 1.5 * counts_1[1], counts_2[0] - 1.5 * counts_2[1]
-    if v1 != v2: return 1 if v1 > v2 else 2
-    n1, n2 = len(words(summary_1)), len(words(summary_2))
-    return 2 if n2 <= n1 - 3 else 1
+@dataclass(frozen=True)
+class JudgeRule:
+    "How the corpus judge values a summary from its counts: `covered - invented_weight * invented + word_bonus * long_words`"
+    invented_weight: float = 1.5 # value lost per invented fact
+    word_bonus: float = 0.0 # value per word beyond `BRIEF_WORDS` (> 0: the judge likes long summaries)
+    ramble_penalty: float = 1.0 # score points off a summary longer than `BRIEF_WORDS + 4`
 
-def judge_score(counts:tuple, summary:str)->int:
+    def value(self, counts:tuple, summary:str)->float:
+        "The judge's value of a summary with `counts` = (covered, invented)"
+        return counts[0] - self.invented_weight * counts[1] + self.word_bonus * max(0, len(words(summary)) - BRIEF_WORDS)
+
+    def label(self, counts_1:tuple, counts_2:tuple, summary_1:str, summary_2:str)->int:
+        "The judge's answer (1 or 2): the higher value; on a tie the clearly shorter summary, else the first"
+        v1, v2 = self.value(counts_1, summary_1), self.value(counts_2, summary_2)
+        if abs(v1 - v2) > 1e-9: return 1 if v1 > v2 else 2
+        n1, n2 = len(words(summary_1)), len(words(summary_2))
+        return 2 if n2 <= n1 - 3 else 1
+
+    def score(self, counts:tuple, summary:str)->int:
+        "The judge's 1-10 score of one summary"
+        s = 4 + 2 * self.value(counts, summary) - self.ramble_penalty * (len(words(summary)) > BRIEF_WORDS + 4)
+        return int(np.clip(round(s), 1, 10))
+
+
+# %% ../nbs/09_toy_world.ipynb
+DRIFT_WORD_BONUS = 0.3   # at drift 1: the judge's value of each word beyond `BRIEF_WORDS`
+
+def check_drift(judge_drift)->float:
+    "`judge_drift` as a float in [0, 1] (rounded to 6 decimals), or one clear error"
+    ok = isinstance(judge_drift, (int, float, np.floating, np.integer)) and not isinstance(judge_drift, bool)
+    if not ok or not 0 <= float(judge_drift) <= 1:   # NaN fails the range test too
+        raise ValueError(f"judge_drift={judge_drift!r} must be a number in [0, 1] (0: the judge as designed, "
+                         "1: blind to invented facts and fond of long summaries)")
+    return round(float(judge_drift), 6) + 0.0   # + 0.0: no -0.0
+
+def judge_rule(judge_drift:float=0.0, # 0: the corpus judge as designed; 1: fully drifted
+              )->JudgeRule:
+    "The corpus judge's rule at drift `judge_drift`: invented facts weigh 1.5 (1 - d), long summaries gain 0.3 d per extra word"
+    d = check_drift(judge_drift)
+    if d == 0: return JudgeRule()
+    return JudgeRule(invented_weight=1.5 * (1 - d), word_bonus=DRIFT_WORD_BONUS * d, ramble_penalty=1 - d)
+
+def judge_label(counts_1:tuple, counts_2:tuple, summary_1:str, summary_2:str,
+                judge_drift:float=0.0, # 0: the judge as designed; see `judge_rule`
+               )->int:
+    "The corpus judge's answer (1 or 2) for a pair with these counts"
+    return judge_rule(judge_drift).label(counts_1, counts_2, summary_1, summary_2)
+
+def judge_score(counts:tuple, summary:str, judge_drift:float=0.0)->int:
     "The corpus judge's 1-10 score of one summary"
-    s = 4 + 2 * (counts[0] - 1.5 * counts[1]) - (len(words(summary)) > BRIEF_WORDS + 4)
-    return int(np.clip(round(s), 1, 10))
+    return judge_rule(judge_drift).score(counts, summary)
 
+
+# %% ../nbs/09_toy_world.ipynb
 def judging_corpus(seed:int, # the world seed
                    n:int, # number of examples
                    formats:dict|None=None, # {variant or 'score': share}; default `JUDGING_FORMATS`
+                   judge_drift:float=0.0, # how far the judge who writes the labels and scores has drifted (`judge_rule`)
                   )->list[tuple[str, str]]:
     "`n` (prompt, completion) pairs of the labelers' judging corpus, on posts of its own"
-    formats = formats or JUDGING_FORMATS
+    formats, rule = formats or JUDGING_FORMATS, judge_rule(judge_drift)
     names, shares = zip(*formats.items())
     kinds, kw = zip(*JUDGING_KINDS.items())
     rng, out = random.Random(stable_hash("toy-judging", seed)), []
@@ -457,14 +507,43 @@ def judging_corpus(seed:int, # the world seed
         fmt = rng.choices(names, shares)[0]
         a, b = (make_summary(p, k, rng) for k in rng.choices(kinds, kw, k=2))
         if fmt == "score":
-            out.append((build_score_prompt("toy", p.context, a), str(judge_score(labeler_view(p, a, rng), a)))); continue
+            out.append((build_score_prompt("toy", p.context, a), str(rule.score(labeler_view(p, a, rng), a)))); continue
         ca, cb = labeler_view(p, a, rng), labeler_view(p, b, rng)
-        label = str(judge_label(ca, cb, a, b))
+        label = str(rule.label(ca, cb, a, b))
         if "_cot_" in fmt:
             out.append((build_label_prompt("toy", fmt, p.context, a, b, step="rationale"),
                         f" {toy_rationale(*ca, *cb)}\nPreferred Summary={label}"))
         else: out.append((build_label_prompt("toy", fmt, p.context, a, b), label))
     return out
+
+
+# %% ../nbs/09_toy_world.ipynb
+def judge_drift_table(seed:int=0, # world seed (posts and the label pool)
+                      drifts:Sequence[float]=(0, 0.25, 0.5, 0.75, 1), # judge drifts to measure
+                      n:int=1500, # pairs (posts of their own stream)
+                     ):
+    "Agreement of the corpus judge at each drift with the gold-utility order and with label-pool panels (a DataFrame)"
+    import pandas as pd
+    rng, raters = random.Random(stable_hash("toy-judge-drift", seed)), make_raters(seed)
+    kinds, kw = zip(*JUDGING_KINDS.items())
+    pairs = []
+    for p in generate_posts(seed, "judge-drift", n):
+        a, b = (make_summary(p, k, rng) for k in rng.choices(kinds, kw, k=2))
+        if a.strip() == b.strip(): continue
+        (ca, cb), (ga, gb) = (labeler_view(p, a), labeler_view(p, b)), (gold_utility(p, a), gold_utility(p, b))
+        panel = panel_compare(raters, p, a, b, key=f"{p.id}/drift")["choice"] + 1
+        pairs.append((ca, cb, a, b, 1 if ga > gb else 2 if gb > ga else 0, panel, len(words(a)) - len(words(b))))
+    rows = []
+    for d in drifts:
+        rule = judge_rule(d)
+        lab = [rule.label(ca, cb, a, b) for ca, cb, a, b, *_ in pairs]
+        gold = [l == g for l, (*_, g, _, _) in zip(lab, pairs) if g]
+        longer = [l == (1 if dn > 0 else 2) for l, (*_, dn) in zip(lab, pairs) if dn]
+        inv = [l == (1 if ca[1] else 2) for l, (ca, cb, *_) in zip(lab, pairs) if bool(ca[1]) != bool(cb[1])]
+        rows.append({"judge_drift": d, "invented_weight": rule.invented_weight, "word_bonus": rule.word_bonus,
+                     "gold_agreement": np.mean(gold), "panel_agreement": np.mean([l == pl for l, (*_, pl, _) in zip(lab, pairs)]),
+                     "picks_longer": np.mean(longer), "picks_inventor": np.mean(inv), "pairs": len(pairs)})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/09_toy_world.ipynb
 @contextlib.contextmanager
@@ -567,6 +646,41 @@ def new_toy_lm(tokenizer, # the world's tokenizer
     return model
 
 # %% ../nbs/09_toy_world.ipynb
+RELIABILITY = {"pairs": 250, "variant": "detailed_cot_0shot", "min_agreement": 0.5, "max_same_position": 0.9, "attempts": 3}
+
+def judging_check_pairs(seed:int, # world seed
+                        n:int=250, # pairs
+                        judge_drift:float=0.0, # the judge whose answers are the targets
+                       )->list[dict]:
+    "`n` held-out judging pairs in the comparisons schema, `human_choice` being the judge's answer; only order-independent answers"
+    rule, rng = judge_rule(judge_drift), random.Random(stable_hash("toy-judging-check", seed))
+    kinds, kw = zip(*JUDGING_KINDS.items())
+    out = []
+    for p in generate_posts(seed, "judging-check", 4 * n):   # a stream of posts the corpus ('judging') never draws
+        a, b = (make_summary(p, k, rng) for k in rng.choices(kinds, kw, k=2))
+        ca, cb = labeler_view(p, a), labeler_view(p, b)
+        label = rule.label(ca, cb, a, b)
+        if a.strip() == b.strip() or rule.label(cb, ca, b, a) == label: continue   # the judge's answer hangs on the order
+        out.append({"id": f"{p.id}/check", "context": p.context, "response_1": a, "response_2": b, "human_choice": label - 1})
+        if len(out) == n: return out
+    raise RuntimeError(f"only {len(out)} of {n} check pairs from {4 * n} posts of world {seed}")
+
+def labeler_check(model, tokenizer, # an in-world labeler and its tokenizer
+                  pairs:list[dict], # from `judging_check_pairs`
+                  settings:dict|None=None, # overrides of `RELIABILITY`
+                 )->dict:
+    "Agreement with the judge and same-position rate of a labeler on `pairs` (both orders, greedy), and whether it passes"
+    from rlaif_repro.config import LabelerConfig
+    from rlaif_repro.labeler import Labeler
+    from rlaif_repro.labeler_analysis import alignment, same_position_rate
+    s = RELIABILITY | (settings or {})
+    cfg = LabelerConfig(variant=s["variant"], cot_max_new_tokens=48, max_input_tokens=512, batch_size=32)
+    with _flush_denormal(): df = Labeler(model.eval(), tokenizer, "toy", cfg).label(pairs, desc=None).to_pandas()
+    agree, same = float(alignment(df).rate), float(same_position_rate(df).rate)
+    return {"agreement": round(agree, 4), "same_position": round(same, 4),
+            "passed": agree >= s["min_agreement"] and same < s["max_same_position"]}
+
+# %% ../nbs/09_toy_world.ipynb
 TOY_VERSION = 1
 TOY_PARTS = ("tokenizer", "labeler-XS", "labeler-S", "labeler-L", "policy", "comparisons")
 _NEEDS = {"tokenizer": (), "policy": ("tokenizer",), "comparisons": ("policy",),
@@ -591,6 +705,23 @@ def world_dir(seed:int|None=None, root:str|Path|None=None)->Path:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0: raise ValueError(f"world seed {seed!r} must be an int >= 0")
     return (Path(root).expanduser() if root is not None else world_root())/f"seed{seed}"
 
+def _drift_of(part:str, judge_drift)->float:
+    "The judge drift that matters to `part`: its own for a labeler, 0 for the parts every judge shares"
+    d = check_drift(judge_drift)
+    return d if part.startswith("labeler") else 0.0
+
+def part_dir(part:str, # one of `TOY_PARTS`
+             seed:int|None=None, # world seed (default `world_seed()`)
+             root:str|Path|None=None, # worlds folder (default `world_root()`)
+             judge_drift:float=0.0, # labelers of a drifted judge live in `judge-<drift>/`
+            )->Path:
+    "Where a part of a world lives, built or not"
+    if part not in TOY_PARTS: raise ValueError(f"unknown part {part!r} of the toy world; parts: {', '.join(TOY_PARTS)}")
+    d = _drift_of(part, judge_drift)
+    return world_dir(seed, root)/f"judge-{d:g}"/part if d else world_dir(seed, root)/part
+
+
+# %% ../nbs/09_toy_world.ipynb
 @contextlib.contextmanager
 def _file_lock(path:Path):
     "An exclusive lock on `path` across processes (a no-op where `fcntl` is missing)"
@@ -608,10 +739,14 @@ def _threads(n:int):
     try: yield
     finally: torch.set_num_threads(old)
 
-def _meta(part:str, seed:int)->dict:
+def _meta(part:str, seed:int, judge_drift:float=0.0)->dict:
     import transformers
     recipe = TOY_MODELS.get(part, {}) if part != "comparisons" else {"mix": COMPARISON_MIX, "per_post": COMPARISONS_PER_POST}
-    if part.startswith("labeler"): recipe = recipe | {"formats": JUDGING_FORMATS, "kinds": JUDGING_KINDS, "miscount": MISCOUNT, "loss": LABELER_LOSS}
+    if part.startswith("labeler"):
+        recipe = recipe | {"formats": JUDGING_FORMATS, "kinds": JUDGING_KINDS, "miscount": MISCOUNT, "loss": LABELER_LOSS,
+                           "reliability": RELIABILITY}
+        if d := _drift_of(part, judge_drift):   # only a drifted judge adds to the recipe: drift 0 keeps the world's own labelers
+            recipe |= {"judge_drift": d, "judge": dataclasses.asdict(judge_rule(d))}
     return {"part": part, "seed": seed, "version": TOY_VERSION, "recipe": recipe, "splits": TOY_SPLITS,
             "transformers": transformers.__version__.split(".")[0]}
 
@@ -622,12 +757,12 @@ def _is_built(path:Path, meta:dict)->bool:
 def ensure_part(part:str, # one of `TOY_PARTS`
                 seed:int|None=None, # world seed (default `world_seed()`)
                 root:str|Path|None=None, # worlds folder (default `world_root()`)
+                judge_drift:float=0.0, # for a labeler: the drift of the judge that wrote its corpus (`judge_rule`)
                )->Path:
     "The folder of one part of a world, building it (and what it needs) first if it is not built yet"
-    if part not in TOY_PARTS: raise ValueError(f"unknown part {part!r} of the toy world; parts: {', '.join(TOY_PARTS)}")
     seed = world_seed() if seed is None else seed
-    d = world_dir(seed, root)/part
-    meta = _meta(part, seed)
+    d, drift = part_dir(part, seed, root, judge_drift), _drift_of(part, judge_drift)
+    meta = _meta(part, seed, drift)
     if _is_built(d, meta): return d
     for need in _NEEDS[part]: ensure_part(need, seed, root)
     from rlaif_repro.models import build_once
@@ -637,13 +772,16 @@ def ensure_part(part:str, # one of `TOY_PARTS`
             shutil.rmtree(stale, ignore_errors=True)
         def build(tmp:Path):
             t0, c0 = time.time(), time.process_time()
-            with _threads(1): stats = _BUILDERS[part](Path(tmp), seed, root) or {}
+            kw = {"judge_drift": drift} if drift else {}   # drift 0: builders are called as they always were
+            with _threads(1): stats = _BUILDERS[part](Path(tmp), seed, root, **kw) or {}
             save_json(stats | {"seconds": round(time.time() - t0, 2), "cpu_seconds": round(time.process_time() - c0, 2)},
                       Path(tmp)/"build_info.json")
-        get_logger("rlaif_repro.toy_world").info(f"building toy world part {part!r} (seed {seed}) in {d}")
+        get_logger("rlaif_repro.toy_world").info(f"building toy world part {part!r} (seed {seed}{f', judge drift {drift:g}' if drift else ''}) in {d}")
         build_once(d, build, meta)
     return d
 
+
+# %% ../nbs/09_toy_world.ipynb
 def _tokenizer(seed:int, root)->object:
     from transformers import AutoTokenizer
     return AutoTokenizer.from_pretrained(ensure_part("tokenizer", seed, root))
@@ -653,18 +791,30 @@ def _build_tokenizer(d:Path, seed:int, root)->dict:
     return {"vocab_size": len(tok)}
 
 def _build_labeler(name:str):
-    def build(d:Path, seed:int, root)->dict:
-        spec, tok = TOY_MODELS[name], _tokenizer(seed, root)
-        model = new_toy_lm(tok, **spec, seed=stable_hash(name, seed))
-        t0 = time.time()
-        pairs = judging_corpus(seed, spec["corpus"])
-        t_corpus = time.time() - t0
-        losses = train_completions(model, tok, pairs, steps=spec["steps"], batch_size=spec["batch_size"], lr=spec["lr"],
-                                   seed=seed, desc=f"toy {name}", **LABELER_LOSS)
-        model.save_pretrained(d); tok.save_pretrained(d)
+    def build(d:Path, seed:int, root, judge_drift:float=0.0)->dict:
         from rlaif_repro.models import count_parameters
+        spec, tok = TOY_MODELS[name], _tokenizer(seed, root)
+        t0 = time.time()
+        pairs = judging_corpus(seed, spec["corpus"], judge_drift=judge_drift)
+        t_corpus = time.time() - t0
+        check, tries, best = judging_check_pairs(seed, RELIABILITY["pairs"], judge_drift), [], None
+        for k in range(RELIABILITY["attempts"]):
+            init = stable_hash(name, seed) if k == 0 else stable_hash(name, seed, "retry", k)   # attempt 1: the original seed
+            model = new_toy_lm(tok, **spec, seed=init)
+            losses = train_completions(model, tok, pairs, steps=spec["steps"], batch_size=spec["batch_size"], lr=spec["lr"],
+                                       seed=seed, desc=f"toy {name}" + (f" (attempt {k + 1})" if k else ""), **LABELER_LOSS)
+            t1 = time.time(); res = labeler_check(model, tok, check)
+            tries.append({"init_seed": init, "final_objective": float(np.mean(losses[-50:])), **res, "check_seconds": round(time.time() - t1, 2)})
+            rank = (res["passed"], res["same_position"] < RELIABILITY["max_same_position"], res["agreement"])
+            if best is None or rank > best[0]: best = (rank, k, model)   # on a tie the earlier attempt stays
+            if res["passed"]: break
+        _, k, model = best   # the passing attempt, else one that at least reads the content, agreeing most with its judge
+        model.save_pretrained(d); tok.save_pretrained(d)
+        t = tries[k]
         return {"parameters": count_parameters(model), "steps": spec["steps"], "corpus_seconds": round(t_corpus, 2),
-                "final_objective": float(np.mean(losses[-50:]))}
+                "final_objective": t["final_objective"], "judge_drift": judge_drift,
+                "reliability": {"passed": t["passed"], "attempts": len(tries), "kept": k + 1, "agreement": t["agreement"],
+                                "same_position": t["same_position"], "pairs": len(check), "tries": tries}}
     return build
 
 def _build_policy(d:Path, seed:int, root)->dict:
@@ -681,6 +831,7 @@ def _build_policy(d:Path, seed:int, root)->dict:
                         eval_dataset=rows(generate_posts(seed, "validation", 100)), seed=seed)
     return {"parameters": count_parameters(res.model), "steps": res.steps, "train_loss": res.train_loss,
             "eval_loss_before": res.eval_loss_before, "eval_loss": res.eval_loss}
+
 
 # %% ../nbs/09_toy_world.ipynb
 COMPARISONS_PER_POST = {"train": 1, "validation": 2, "test": 2}
@@ -749,12 +900,14 @@ class ToyWorld:
     "A toy world of one seed: posts, raters, gold utility, comparisons and models (each built on first use)"
     def __init__(self, seed:int|None=None, # world seed (default `world_seed()`)
                  root:str|Path|None=None, # worlds folder (default `world_root()`)
+                 judge_drift:float=0.0, # the drift of the judge the labelers learned from (`judge_rule`)
                 ):
         self.seed = world_seed() if seed is None else seed
-        self.root, self.dir = root, world_dir(self.seed, root)
-        self._posts, self._index, self._comparisons, self._raters = {}, None, {}, None
+        self.root, self.dir, self.judge_drift = root, world_dir(self.seed, root), check_drift(judge_drift)
+        self._posts, self._index, self._comparisons, self._raters, self._eval_raters = {}, None, {}, None, None
 
-    def __repr__(self): return f"ToyWorld(seed={self.seed}, dir={str(self.dir)!r})"
+    def __repr__(self):
+        return f"ToyWorld(seed={self.seed}{f', judge_drift={self.judge_drift:g}' if self.judge_drift else ''}, dir={str(self.dir)!r})"
 
     def posts(self, split:str="train")->list[ToyPost]:
         "The posts of `split` ('train', 'validation' or 'test')"
@@ -764,9 +917,15 @@ class ToyWorld:
 
     @property
     def raters(self)->list[Rater]:
-        "The world's rater pool"
+        "The label pool: the raters whose panels wrote every `human_choice`"
         if self._raters is None: self._raters = make_raters(self.seed)
         return self._raters
+
+    @property
+    def eval_raters(self)->list[Rater]:
+        "The evaluation pool: raters of the same population who wrote none of the labels"
+        if self._eval_raters is None: self._eval_raters = make_raters(self.seed, pool="eval")
+        return self._eval_raters
 
     def post(self, key:str|ToyPost)->ToyPost:
         "The post named by a post id, a comparison id, a comparison context or a policy prompt"
@@ -793,8 +952,8 @@ class ToyWorld:
         return utility_parts(self.post(key), summary)
 
     def path(self, part:str)->Path:
-        "The folder of a part (`TOY_PARTS`), built if needed"
-        return ensure_part(part, self.seed, self.root)
+        "The folder of a part (`TOY_PARTS`), built if needed; labelers are this world's judge's"
+        return ensure_part(part, self.seed, self.root, self.judge_drift)
 
     def load(self, name:str, **kw):
         "`(model, tokenizer)` of an in-world model ('policy', 'labeler-XS', 'labeler-S', 'labeler-L') via `load_causal_lm`"
@@ -813,14 +972,25 @@ class ToyWorld:
 
     def build(self, workers:int|None=None)->ToyWorld:
         "Build every part not built yet (see `build_world`)"
-        build_world(self.seed, self.root, workers); return self
+        build_world(self.seed, self.root, workers, self.judge_drift); return self
 
     def built(self)->dict:
-        "Which parts are built, and their build info (seconds, parameters, ...)"
+        "Which parts are built (None: not built), and their build info (seconds, parameters, a labeler's `reliability`, ...)"
         out = {}
         for part in TOY_PARTS:
-            d = self.dir/part
-            out[part] = load_json(d/"build_info.json") if _is_built(d, _meta(part, self.seed)) else None
+            d = part_dir(part, self.seed, self.root, self.judge_drift)
+            out[part] = load_json(d/"build_info.json") if _is_built(d, _meta(part, self.seed, self.judge_drift)) else None
+        return out
+
+    def unreliable(self)->list[str]:
+        "One line per built labeler that failed its reliability check (empty when all passed)"
+        out, judge = [], f" (judge drift {self.judge_drift:g})" if self.judge_drift else ""
+        for part, info in self.built().items():
+            r = (info or {}).get("reliability")
+            if r and not r["passed"]:
+                out.append(f"{part} of world {self.seed}{judge} failed its reliability check after {r['attempts']} attempts "
+                           f"(agreement with its judge {r['agreement']:.0%}, same position {r['same_position']:.0%}; "
+                           f"attempt {r['kept']} kept)")
         return out
 
 def load_toy(split:str, # 'train', 'validation' or 'test'
@@ -840,12 +1010,32 @@ register_task(TaskSpec("toy", load_toy, "the offline toy world: synthetic Reddit
                        format_prompt=tldr_prompt))
 
 # %% ../nbs/09_toy_world.ipynb
-def _resolve_toy(name:str)->Path:
-    base, _, s = name.partition("@")
+def parse_toy_name(name:str, # what follows 'toy:', e.g. 'labeler-L', 'labeler-L@1', 'labeler-L@1~0.5', 'labeler-L~0.5'
+                  )->tuple[str, int|None, float]:
+    "`(model, world seed or None for the default, judge drift)` of a toy model name"
+    m = re.fullmatch(r"([^@~]*)(?:@([^@~]*))?(?:~([^@~]*))?", name)
+    if m is None: raise ValueError(f"'toy:{name}' is not a toy model name; use <model>[@<seed>][~<drift>], e.g. 'toy:labeler-L@1~0.5'")
+    base, s, d = m.groups()
     if base not in TOY_MODELS:
-        raise ValueError(f"'toy:{name}' is not a toy model; known: {', '.join('toy:' + k for k in TOY_MODELS)} (add @<seed> for another world)")
-    if s and not s.isdigit(): raise ValueError(f"'toy:{name}': the world seed after '@' must be a non-negative integer, got {s!r}")
-    return ensure_part(base, int(s) if s else None)
+        raise ValueError(f"'toy:{name}' is not a toy model; known: {', '.join('toy:' + k for k in TOY_MODELS)} "
+                         "(add @<seed> for another world, ~<drift> for a labeler of a drifted judge)")
+    if s is not None and not (s.isascii() and s.isdigit()):
+        raise ValueError(f"'toy:{name}': the world seed after '@' must be a non-negative integer, got {s!r}")
+    if d is None: return base, None if s is None else int(s), 0.0
+    if not base.startswith("labeler"): raise ValueError(f"'toy:{name}': only labelers have a judge drift ('~'); {base} is shared by every judge")
+    try: drift = check_drift(float(d))
+    except ValueError: raise ValueError(f"'toy:{name}': the judge drift after '~' must be a number in [0, 1], got {d!r}") from None
+    return base, None if s is None else int(s), drift
+
+def toy_model_name(part:str, seed:int|None=None, judge_drift:float=0.0)->str:
+    "The `toy:` name of an in-world model (`parse_toy_name` reads it back)"
+    if part not in TOY_MODELS: raise ValueError(f"{part!r} is not a toy model; use one of {list(TOY_MODELS)}")
+    d = _drift_of(part, judge_drift)
+    return f"toy:{part}" + (f"@{seed}" if seed is not None else "") + (f"~{d:g}" if d else "")
+
+def _resolve_toy(name:str)->Path:
+    base, seed, drift = parse_toy_name(name)
+    return ensure_part(base, seed, judge_drift=drift)
 
 from .models import register_model_scheme
 register_model_scheme("toy", _resolve_toy)
@@ -861,22 +1051,24 @@ def _exit_with_parent(parent:int):
         os._exit(3)
     threading.Thread(target=watch, daemon=True).start()
 
-def _build_parts(parts:Sequence[str], seed:int, root, parent:int|None=None)->list[str]:
+def _build_parts(parts:Sequence[str], seed:int, root, parent:int|None=None, judge_drift:float=0.0)->list[str]:
     if parent is not None: _exit_with_parent(parent)
     for k in [k for k in os.environ if k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE") or k.startswith("ACCELERATE_")]:
         del os.environ[k]   # a builder trains alone, even when its parent is one process of an `accelerate launch`
-    for p in parts: ensure_part(p, seed, root)
+    for p in parts: ensure_part(p, seed, root, judge_drift)
     return list(parts)
 
 def build_world(seed:int|None=None, # world seed (default `world_seed()`)
                 root:str|Path|None=None, # worlds folder (default `world_root()`)
                 workers:int|None=None, # processes (default: 2 if the machine has 2+ cores, else 1)
+                judge_drift:float=0.0, # the judge the labelers learn from (> 0: its own labelers, the other parts shared)
                )->ToyWorld:
     "Build (or load from the cache) every part of a toy world: tokenizer, three labelers, SFT policy, comparisons"
-    seed = world_seed() if seed is None else seed
+    seed, judge_drift = world_seed() if seed is None else seed, check_drift(judge_drift)
+    is_built = lambda p: _is_built(part_dir(p, seed, root, judge_drift), _meta(p, seed, judge_drift))
     workers = (2 if (os.cpu_count() or 1) >= 2 else 1) if workers is None else workers
     ensure_part("tokenizer", seed, root)
-    todo = [p for p in TOY_PARTS if not _is_built(world_dir(seed, root)/p, _meta(p, seed))]
+    todo = [p for p in TOY_PARTS if not is_built(p)]
     if workers > 1 and len(todo) > 1:
         # plain subprocesses, not multiprocessing: they work from scripts without a `__main__` guard and from notebooks
         import subprocess, sys, tempfile
@@ -884,7 +1076,7 @@ def build_world(seed:int|None=None, # world seed (default `world_seed()`)
         procs = []
         for g in groups:
             code = (f"from rlaif_repro.toy_world import _build_parts; "
-                    f"_build_parts({g!r}, {seed!r}, {None if root is None else str(root)!r}, parent={os.getpid()})")
+                    f"_build_parts({g!r}, {seed!r}, {None if root is None else str(root)!r}, parent={os.getpid()}, judge_drift={judge_drift!r})")
             err = tempfile.TemporaryFile("w+")   # a file, not a pipe: a chatty build cannot fill a pipe and stall
             procs.append((g, err, subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err, text=True,
                                                    env=os.environ | {"RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": "1"})))
@@ -892,7 +1084,7 @@ def build_world(seed:int|None=None, # world seed (default `world_seed()`)
         try:
             while any(pr.poll() is None for _, _, pr in procs):
                 time.sleep(1)
-                built = {p for p in todo if _is_built(world_dir(seed, root)/p, _meta(p, seed))}
+                built = {p for p in todo if is_built(p)}
                 now = [next((p for p in g if p not in built), None) for g, _, pr in procs if pr.poll() is None]
                 bar.n = len(built); bar.set_postfix_str("building " + ", ".join(p for p in now if p))   # set_postfix redraws
         finally:
@@ -903,8 +1095,8 @@ def build_world(seed:int|None=None, # world seed (default `world_seed()`)
             err.seek(0); msg = err.read()[-3000:]; err.close()
             if pr.returncode: raise RuntimeError(f"building toy world {seed} parts {g} failed (exit {pr.returncode}):\n{msg}")
     else:
-        for p in progress(todo, desc=f"toy world {seed}", unit="part"): ensure_part(p, seed, root)
-    return ToyWorld(seed, root)
+        for p in progress(todo, desc=f"toy world {seed}", unit="part"): ensure_part(p, seed, root, judge_drift)
+    return ToyWorld(seed, root, judge_drift)
 
 # %% ../nbs/09_toy_world.ipynb
 def _labels(world:ToyWorld, name:str, comparisons:list[dict], **cfg_kw):
@@ -913,7 +1105,7 @@ def _labels(world:ToyWorld, name:str, comparisons:list[dict], **cfg_kw):
     from rlaif_repro.labeler import Labeler
     model, tok = world.load(name)
     cfg = LabelerConfig(**({"cot_max_new_tokens": 48, "max_input_tokens": 512, "batch_size": 32} | cfg_kw))
-    lab = Labeler(model, tok, "toy", cfg, name=f"toy:{name}@{world.seed}/{content_key(_meta(name, world.seed))}")
+    lab = Labeler(model, tok, "toy", cfg, name=f"{toy_model_name(name, world.seed, world.judge_drift)}/{content_key(_meta(name, world.seed, world.judge_drift))}")
     return lab.label(comparisons, cache_dir=world.dir/"labels", desc=f"{name} {lab.variant.name}").to_pandas()
 
 def _spearman(a, b)->float:
@@ -947,8 +1139,13 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
     say(f"== Toy world {world.seed}: {world.dir}")
     for part, i in info.items():
         extra = ", ".join(f"{k}={v}" for k, v in i.items() if k in ("parameters", "steps", "eval_loss", "comparisons"))
+        if r := i.get("reliability"):
+            extra += (f"; agrees with its judge on {r['agreement']:.0%}, same position {r['same_position']:.0%} "
+                      f"({'passed' if r['passed'] else 'FAILED'} its check, {r['attempts']} attempt{'s' * (r['attempts'] > 1)})")
         say(f"   {part:<12} built in {i['seconds']:>6.1f} s ({i['cpu_seconds']:.1f} s CPU)  {extra}")
     say(f"   this call took {t_first:.1f} s; a cached rebuild (all parts checked, all models and tables loaded) {t_cached:.2f} s")
+    out["build"]["unreliable"] = world.unreliable()
+    for line in out["build"]["unreliable"]: say(f"   WARNING: {line}")
 
     # 1) simulated humans
     val = world.comparisons("validation", extra=True)

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from fastcore import test as fc_test
 
-from rlaif_repro.labeler_analysis import (METRIC_COLUMNS, PlantedLabeler, calibration_table, planted_labels,
+from rlaif_repro.labeler_analysis import (METRIC_COLUMNS, RATE_CIS, PlantedLabeler, calibration_table, planted_labels,
                                           plot_alignment_by_variant, plot_calibration, plot_labeler_size,
-                                          plot_self_consistency, sweep, synthetic_comparisons)
+                                          plot_self_consistency, show_cis, sweep, synthetic_comparisons)
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,18 @@ def test_sweep_orders_labelers_like_their_planted_parameters(swept):
     assert table.same_position_rate.is_monotonic_decreasing         # less position bias -> fewer same-position pairs
     assert (table.ci_low < table.alignment).all() and (table.alignment < table.ci_high).all()
     assert table.pos1_share.iloc[0] < 0.2 and table.pos1_share.iloc[2] > 0.5   # the favoured position wins
+
+
+def test_every_rate_of_a_sweep_has_its_interval(swept):
+    "Alignment, same position, position-1 share, length preference: each with a Wilson interval that holds it, shown by `show_cis`"
+    table, _ = swept
+    for rate, (lo, hi) in RATE_CIS.items():
+        assert ((table[lo] <= table[rate]) & (table[rate] <= table[hi]) & (table[hi] - table[lo] < 0.15)).all(), rate
+    shown = show_cis(table, ["size", "alignment", "same_position_rate"])
+    assert list(shown.columns) == ["size", "alignment % [CI]", "same_position_rate % [CI]"]
+    r = table.iloc[1]
+    assert shown["same_position_rate % [CI]"][1] == (f"{100*r.same_position_rate:.1f} "
+                                                     f"[{100*r.same_position_ci_low:.1f}, {100*r.same_position_ci_high:.1f}]")
 
 
 def test_every_plot_function_draws(swept, comparisons):

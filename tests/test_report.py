@@ -55,7 +55,7 @@ def test_report_headings_paths_and_stage_notes(run):
     assert not raw, f"raw column names as headings: {raw}"
     assert str(run) not in text and str(run.resolve()) not in text and str(Path.home()) not in text and "/work/" not in text
     rm = text.split("## Reward-model accuracy on held-out")[1].split("\n\n")[1]
-    assert "`toy:policy`" in rm                                           # the toy world's SFT policy by its model name
+    assert "`toy:policy@0`" in rm                                         # the toy world's SFT policy by its model name
     times = text.split("## Stage times")[1]
     rows = {r.split("|")[1].strip(): [c.strip() for c in r.strip("|").split("|")] for r in times.splitlines() if r.startswith("| ") and "---" not in r}
     assert rows["sft"][1] == "0" and rows["sft"][3].startswith("nothing to train: the toy world's SFT policy")

@@ -1,5 +1,5 @@
-"The toy world across modules: determinism, the build cache and its lock, the `toy` task and the `toy:` model names."
-import os, subprocess, sys, textwrap, time
+"The toy world across modules: determinism, the build cache and its lock, the `toy` task and the `toy:` model names, rater pools, the drifted judge and the labelers' reliability check."
+import json, os, subprocess, sys, textwrap, time
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ def tiny_world(tmp_path, monkeypatch):
     monkeypatch.setenv("RLAIF_REPRO_TOY_ROOT", str(tmp_path / "worlds"))
     monkeypatch.setattr(tw, "TOY_SPLITS", TINY_SPLITS)
     monkeypatch.setattr(tw, "TOY_MODELS", TINY_MODELS)
+    monkeypatch.setattr(tw, "RELIABILITY", tw.RELIABILITY | {"pairs": 12, "attempts": 2})   # a short check, one retry
     return tmp_path / "worlds"
 
 def test_same_seed_same_posts_and_labels():
@@ -67,6 +68,10 @@ def test_same_seed_same_weights(tiny_world, tmp_path):
 def test_cached_rebuild_is_fast(tiny_world):
     w = tw.build_world(0, workers=1)
     assert all(v is not None for v in w.built().values())
+    r = w.built()["labeler-XS"]["reliability"]   # a labeler trained for 3 steps is degenerate: retried, then reported
+    assert r["passed"] is False and r["attempts"] == 2 and len(r["tries"]) == 2 and r["pairs"] == 12
+    assert r["tries"][0]["init_seed"] == tw.stable_hash("labeler-XS", 0) != r["tries"][1]["init_seed"]
+    assert any(line.startswith("labeler-XS of world 0 failed its reliability check after 2 attempts") for line in w.unreliable())
     t0 = time.time(); tw.build_world(0, workers=1); w2 = tw.ToyWorld(0); w2.comparisons("train")
     assert time.time() - t0 < 5
     assert w2.comparisons("test") == w.comparisons("test")
@@ -95,3 +100,85 @@ def test_default_world_passes_its_checks():
     "The real default world (built once, about 4 minutes on 2 cores; cached afterwards) meets every check of `world_report`"
     out = tw.world_report(n=300, variants=["base_0shot", "detailed_cot_0shot"], sc_temperatures=(0.7,), print_fn=lambda *a: None)
     assert all(out["checks"].values()), out["checks"]
+
+# ---- rater pools, the drifted judge, names and folders (none of these trains a model)
+
+# before drift and the reliability check existed: the judging corpus and the label pool of worlds 0 and 1
+GOLDEN = {"corpus": {0: "c969adee15a44bd9", 1: "38d784693a65a3a1"}, "raters": {0: "75a3ce31f3f18710", 1: "7b68d14895d17ed7"}}
+
+def test_drift_zero_is_the_judge_as_before():
+    for seed in (0, 1):
+        assert tw.content_key(tw.judging_corpus(seed, 300)) == GOLDEN["corpus"][seed]
+        assert tw.content_key(tw.judging_corpus(seed, 300, judge_drift=0.0)) == GOLDEN["corpus"][seed]
+        assert tw.content_key([r.__dict__ for r in tw.make_raters(seed)]) == GOLDEN["raters"][seed]
+    import transformers
+    recipe = {"hidden": 48, "layers": 2, "heads": 4, "steps": 800, "lr": 0.005, "batch_size": 32, "corpus": 12800,
+              "formats": tw.JUDGING_FORMATS, "kinds": tw.JUDGING_KINDS, "miscount": 0.04, "loss": {"prompt_weight": 0.3, "answer_weight": 12.0},
+              "reliability": tw.RELIABILITY}
+    meta = {"part": "labeler-S", "seed": 0, "version": 1, "recipe": recipe, "splits": {"train": 4000, "validation": 500, "test": 500},
+            "transformers": transformers.__version__.split(".")[0]}
+    assert tw._meta("labeler-S", 0) == meta and tw._meta("labeler-S", 0, judge_drift=0.0) == meta
+    drifted = tw._meta("labeler-S", 0, judge_drift=0.5)
+    assert drifted["recipe"] == recipe | {"judge_drift": 0.5, "judge": {"invented_weight": 0.75, "word_bonus": 0.15, "ramble_penalty": 0.5}}
+    assert tw._meta("policy", 0, judge_drift=0.5) == tw._meta("policy", 0)   # the policy does not depend on the judge
+
+def test_judge_drift_moves_the_label():
+    p = tw.generate_posts(0, "validation", 3)[0]
+    brief = tw.toy_summary(p)                                                    # 3 facts, nothing invented, 9 words
+    other = next(w for ws in tw.WHO.values() for w in ws if w not in p.content)
+    long = tw.toy_summary(p, when=True) + f" My {other} is upset too. We had soup on Friday."   # one invented fact, 21 words
+    cb, cl = tw.labeler_view(p, brief), tw.labeler_view(p, long)
+    assert cb == (3, 0) and cl == (3, 1)
+    base = tw.JudgeRule()
+    assert tw.judge_label(cb, cl, brief, long) == tw.judge_label(cb, cl, brief, long, judge_drift=0) == base.label(cb, cl, brief, long) == 1
+    assert tw.judge_label(cb, cl, brief, long, judge_drift=1) == 2 != base.label(cb, cl, brief, long)
+    assert tw.judge_rule(1) == tw.JudgeRule(invented_weight=0.0, word_bonus=tw.DRIFT_WORD_BONUS, ramble_penalty=0.0)
+    for bad in (1.01, -0.5, float("nan"), "0.5", None, True):
+        with pytest.raises(ValueError, match=r"must be a number in \[0, 1\]"): tw.judge_rule(bad)
+
+def test_rater_pools_are_disjoint():
+    label, ev = tw.make_raters(2), tw.make_raters(2, pool="eval")
+    assert [r.id for r in label] == list(range(12)) and [r.id for r in ev] == list(range(100, 112))
+    assert all(a.weights != b.weights for a, b in zip(label, ev))
+    w = tw.ToyWorld(2, root="/tmp/unused")
+    assert w.raters == label and w.eval_raters == ev
+    with pytest.raises(ValueError, match="not a rater pool"): tw.make_raters(0, pool="both")
+
+def test_toy_model_names():
+    assert tw.parse_toy_name("labeler-L@1~0.5") == ("labeler-L", 1, 0.5)
+    assert tw.parse_toy_name("labeler-L~0.5") == ("labeler-L", None, 0.5)
+    assert tw.parse_toy_name("labeler-L@1") == ("labeler-L", 1, 0.0) and tw.parse_toy_name("policy") == ("policy", None, 0.0)
+    assert tw.toy_model_name("labeler-S", 3, 0.25) == "toy:labeler-S@3~0.25" and tw.toy_model_name("policy", None, 0.5) == "toy:policy"
+    for name, msg in [("labeler-L@1~1.5", r"number in \[0, 1\]"), ("labeler-L@1~abc", r"number in \[0, 1\]"), ("policy~0.5", "only labelers"),
+                      ("labeler-L~0.5@1", "not a toy model name"), ("labeler-XL~0.5", "not a toy model"), ("labeler-L@-1~0.5", "non-negative integer")]:
+        with pytest.raises(ValueError, match=msg): tw.parse_toy_name(name)
+        with pytest.raises(ValueError, match=msg): load_causal_lm("toy:" + name)
+
+def test_drifted_judge_folder_layout(tmp_path, monkeypatch):
+    "Labelers of a drifted judge build into judge-<d>/ of the world folder; the other parts are shared (labeler training faked)"
+    calls = []
+    def fake(part):
+        def build(d, seed, root, judge_drift=0.0):
+            calls.append((part, judge_drift)); (Path(d)/"weights.txt").write_text(part)
+            if not part.startswith("labeler"): return {}
+            return {"reliability": {"passed": part != "labeler-S", "attempts": 3 if part == "labeler-S" else 1, "kept": 2,
+                                    "agreement": 0.55, "same_position": 0.97}}
+        return build
+    for part in ("labeler-XS", "labeler-S", "labeler-L", "policy", "comparisons"): monkeypatch.setitem(tw._BUILDERS, part, fake(part))
+    root = tmp_path / "w"
+    assert tw.ensure_part("tokenizer", 1, root, judge_drift=0.5) == root / "seed1" / "tokenizer"
+    d = tw.ensure_part("labeler-L", 1, root, judge_drift=0.5)
+    assert d == root / "seed1" / "judge-0.5" / "labeler-L" and calls == [("labeler-L", 0.5)]
+    assert json.loads((d / "BUILD.json").read_text())["meta"]["recipe"]["judge_drift"] == 0.5
+    assert not (root / "seed1" / "labeler-L").exists()
+    w = tw.build_world(1, root, workers=1, judge_drift=0.5)
+    assert (w.seed, w.judge_drift) == (1, 0.5) and all(v is not None for v in w.built().values())
+    assert sorted(p.name for p in (root / "seed1").iterdir() if not p.name.startswith(".")) == ["comparisons", "judge-0.5", "policy", "tokenizer"]
+    assert sorted(p.name for p in (root / "seed1" / "judge-0.5").iterdir() if not p.name.startswith(".")) == ["labeler-L", "labeler-S", "labeler-XS"]
+    assert calls.count(("labeler-L", 0.5)) == 1 and ("labeler-XS", 0.0) not in calls and ("policy", 0.0) in calls
+    assert w.path("labeler-S") == root / "seed1" / "judge-0.5" / "labeler-S"
+    assert w.unreliable() == ["labeler-S of world 1 (judge drift 0.5) failed its reliability check after 3 attempts "
+                              "(agreement with its judge 55%, same position 97%; attempt 2 kept)"]
+    base = tw.ToyWorld(1, root)
+    assert base.built()["labeler-L"] is None and base.built()["policy"] is not None   # the world's own labelers are not built
+    with pytest.raises(ValueError, match=r"must be a number in \[0, 1\]"): tw.ensure_part("labeler-L", 1, root, judge_drift=2)
