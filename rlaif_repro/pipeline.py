@@ -600,8 +600,8 @@ def paper_findings(wr, # win rates (`eval/win_rates.csv`): comparison, win_rate,
     if len(sizes) >= 2:
         a, s = sizes["alignment"].to_numpy(), sizes["same_position_rate"].to_numpy()
         out["labeler_size"] = (bool((np.diff(a) > 0).all() and (np.diff(s) < 0).all()),
-                               "alignment " + " < ".join(f"{r['size']} {r['alignment']:.1%}" for _, r in sizes.iterrows()) + "; same position " +
-                               " > ".join(f"{r['size']} {r['same_position_rate']:.1%}" for _, r in sizes.iterrows()))
+                               "alignment " + " → ".join(f"{r['size']} {r['alignment']:.1%}" for _, r in sizes.iterrows()) + "; same position " +
+                               " → ".join(f"{r['size']} {r['same_position_rate']:.1%}" for _, r in sizes.iterrows()))
     if {"ai", "human"} <= set(acc.index):
         h, a = acc.loc["human"], acc.loc["ai"]
         out["rm_accuracy"] = (bool(h.accuracy >= a.accuracy > 0.6), f"human {_pct(h, 'accuracy')}, AI {_pct(a, 'accuracy')}")
@@ -806,14 +806,17 @@ def run_headline(rep:Reproduction)->dict:
     return {"metrics": m, "findings": paper_findings(wr, rms, sizes), "failed_labelers": bad, "report": str(rep.report_path)}
 
 # %% ../nbs/14_pipeline.ipynb
-def across_seeds(values:Sequence[float], level:float=0.95)->dict:
+def across_seeds(values:Sequence[float], level:float=0.95,
+                 bounds:tuple|None=None, # e.g. (0, 1) for a rate: the interval is clipped to them
+                )->dict:
     "Mean of per-seed values with a t-interval (`ci_low`/`ci_high` are None for fewer than 2 values)"
     from scipy import stats
     x = np.asarray([v for v in values if v is not None and not _na(v)], float)
     if len(x) == 0: return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
     if len(x) < 2: return {"mean": float(x[0]), "ci_low": None, "ci_high": None, "n": 1}
     h = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return {"mean": float(x.mean()), "ci_low": float(x.mean() - h), "ci_high": float(x.mean() + h), "n": len(x)}
+    lo, hi = bounds or (-np.inf, np.inf)
+    return {"mean": float(x.mean()), "ci_low": float(max(x.mean() - h, lo)), "ci_high": float(min(x.mean() + h, hi)), "n": len(x)}
 
 def paper_value(metric:str, task:str="toy")->float|None:
     "The paper's number for a headline metric of `run_headline` (TL;DR's for the toy world), or None"
@@ -890,7 +893,7 @@ def summarize_sweep(runs:dict, # run name -> what `sweep` recorded (seed, judge_
         ok = [(n, r) for n, r in members if r["status"] == "ok"]
         names = list(dict.fromkeys(k for _, r in ok for k in r["metrics"]))
         metrics = {k: {"per_seed": {r["seed"]: r["metrics"].get(k, {}).get("value") for _, r in ok}, "paper": paper_value(k, task)}
-                      | across_seeds([r["metrics"].get(k, {}).get("value") for _, r in ok]) for k in names}
+                      | across_seeds([r["metrics"].get(k, {}).get("value") for _, r in ok], bounds=None if k.startswith("gold") else (0, 1)) for k in names}
         findings = []
         for k, f in FINDINGS.items():
             v = {r["seed"]: next(x for x in r["findings"] if x["name"] == k) for _, r in ok}
