@@ -13,8 +13,8 @@ from .config import ExperimentConfig, ConfigError, PRESETS, TASKS, parse_overrid
 # %% auto 0
 __all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'STAGES', 'DRIFT_METRICS', 'resolve_config', 'prompt_contexts',
            'Reproduction', 'pin_toy_name', 'pin_toy_world', 'files_digest', 'check_model_names', 'ToyRater', 'md_table',
-           'paper_findings', 'reproduce', 'run_headline', 'across_seeds', 'paper_value', 'sweep', 'summarize_sweep',
-           'plot_sweep_spread', 'plot_judge_drift', 'sweep_markdown', 'write_sweep', 'main']
+           'paper_findings', 'plot_rl_budget', 'reproduce', 'run_headline', 'across_seeds', 'paper_value', 'sweep',
+           'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift', 'sweep_markdown', 'write_sweep', 'main']
 
 # %% ../nbs/14_pipeline.ipynb
 def resolve_config(preset:str|None="toy", # preset name, used when `config_file` is None
@@ -427,7 +427,9 @@ class Reproduction:
                     "table5": lambda: F.plot_table5(rms[rms["labels"].isin(["ai", "human"])], task=self.task),
                     "rm_data_size": lambda: F.plot_rm_data_size(tabs["rm_data_size"]),
                     "length_control": lambda: F.plot_length_control(wr, task=self.task),
-                    "table14": lambda: F.plot_table14(tabs["self_consistency"].assign(task=self.task))}
+                    "table14": lambda: F.plot_table14(tabs["self_consistency"].assign(task=self.task)),
+                    "rl_budget": lambda: plot_rl_budget({k[3:].replace("_", " "): (read_jsonl(self.result(k)["metrics"]), self.result(k).get("selected_step"))
+                                                         for k in self.keys if k.startswith("rl_")})}
             made = {}
             for name, make in progress(figs.items(), desc="figures", total=len(figs)):
                 fig, _ = make(); F.save_figure(fig, d/"figures"/name); plt.close(fig); made[name] = f"figures/{name}.png"
@@ -614,6 +616,28 @@ def paper_findings(wr, # win rates (`eval/win_rates.csv`): comparison, win_rate,
             for k, f in FINDINGS.items()]
 
 # %% ../nbs/14_pipeline.ipynb
+def plot_rl_budget(runs:dict, # policy -> (rows of its metrics.jsonl, selected step or None)
+                  ):
+    "Validation reward, validation gold utility (when logged) and KL to SFT against the RL step, one line per policy"
+    import matplotlib.pyplot as plt
+    gold = any("gold/eval_mean" in r for rows, _ in runs.values() for r in rows)
+    keys = [("reward/eval_mean", "validation reward (the policy's own reward)"), ("rl/kl", "KL to SFT (training samples)")]
+    if gold: keys.insert(1, ("gold/eval_mean", "validation gold utility (the truth)"))
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.8), squeeze=False)
+    for c, (name, (rows, sel)) in enumerate(runs.items()):
+        for ax, (k, title) in zip(axes[0], keys):
+            pts = [(r["step"], r[k]) for r in rows if k in r and r.get(k) is not None]
+            if not pts: continue
+            x, y = zip(*pts)
+            ax.plot(x, y, "o-" if k != "rl/kl" else "-", ms=3, color=f"C{c}", label=name)
+            if sel is not None and sel in x and k != "rl/kl": ax.plot(sel, y[x.index(sel)], "*", ms=13, color=f"C{c}", mec="black")
+            ax.set_title(title, fontsize=11); ax.set_xlabel("RL step")
+    axes[0][0].legend(fontsize=9)
+    fig.suptitle("RL against its budget (stars: the checkpoint each run used)", fontsize=11)
+    fig.tight_layout()
+    return fig, axes[0]
+
+# %% ../nbs/14_pipeline.ipynb
 def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path)->str:
     "The text of `report.md` (every path in it relative to the run folder)"
     import pandas as pd
@@ -678,6 +702,7 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
                    "KL to SFT (last tenth)": _fmt(res.get("kl_end")), "gold utility (first → last tenth)": _arrow(res.get("gold_start"), res.get("gold_end"))})
     out += ["## RL runs", "", "Averages over the first and the last tenth of training; gold utility is the toy world's true utility of the "
             "samples (toy task only).", "", md_table(pd.DataFrame(rl)), ""]
+    if "rl_budget" in figs: out += [f"![RL against its budget]({figs['rl_budget']})", ""]
     # reward models
     pr = PAPER["rm_accuracy"]; pr = pr[(pr["task"] == ptask) & (pr["table"].astype(str).str.startswith("5"))].set_index("labels")["accuracy"]
     out += ["## Reward-model accuracy on held-out human preferences (paper Table 5)", "",
@@ -850,6 +875,7 @@ def sweep(preset:str="toy", # the preset of every run
           overrides:Sequence[str]=(), # `key=value` settings for every run
           task:str|None=None, # task of the preset (a sweep of a real task varies the training seed only)
           log:Callable|None=None, # where progress lines go (default: stderr)
+          force:Sequence[str]=(), # stage folders every run computes again (e.g. ('report',) after a change to the report)
          )->dict:
     "Run the pipeline for every (world seed, judge drift), then write the across-seed summary; returns it (as in summary.json)"
     if not seeds: raise ValueError("sweep: give at least one seed")
@@ -869,7 +895,7 @@ def sweep(preset:str="toy", # the preset of every run
             + f"seed {s}" + (f", judge drift {drift:g}" if drift else "") + f" -> {out/name}")
         t = time.time()
         row = {"seed": s, "judge_drift": float(drift), "folder": name}
-        try: rep = reproduce(cfg, out/name, log=lambda msg: log(f"  {msg}"))
+        try: rep = reproduce(cfg, out/name, log=lambda msg: log(f"  {msg}"), force=force)
         except Exception as e:   # recorded and reported; the other runs go on
             runs[name] = row | {"status": "failed", "error": f"{type(e).__name__}: {e}".splitlines()[0], "seconds": round(time.time() - t, 1)}
             log(f"[sweep] {name} failed: {runs[name]['error']}"); continue
@@ -1140,6 +1166,8 @@ def _parser()->argparse.ArgumentParser:
     sw.add_argument("--judge-drift", dest="judge_drifts", type=float, nargs="+", default=[0.0], metavar="D",
                     help="judge drifts in [0, 1] (toy task)")
     sw.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and the summary")
+    sw.add_argument("--force-stage", dest="force", action="append", default=[], metavar="NAME",
+                    help="compute this stage of every run again, e.g. report (repeatable); stages that read it follow")
     return p
 
 # %% ../nbs/14_pipeline.ipynb
@@ -1189,7 +1217,7 @@ def _cmd_reproduce(a)->int:
     return 0
 
 def _cmd_sweep(a)->int:
-    s = sweep(a.preset, a.seeds, a.out, judge_drifts=a.judge_drifts, overrides=a.overrides, task=a.task)
+    s = sweep(a.preset, a.seeds, a.out, judge_drifts=a.judge_drifts, overrides=a.overrides, task=a.task, force=a.force)
     print(f"summary: {Path(a.out)/'summary.md'}")
     return 0 if all(r["status"] == "ok" for r in s["runs"].values()) else 1
 
