@@ -11,10 +11,11 @@ from typing import Callable, Sequence
 from .config import ExperimentConfig, ConfigError, PRESETS, TASKS, parse_overrides, paper_table
 
 # %% auto 0
-__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'STAGES', 'DRIFT_METRICS', 'resolve_config', 'prompt_contexts',
-           'Reproduction', 'pin_toy_name', 'pin_toy_world', 'files_digest', 'check_model_names', 'ToyRater', 'md_table',
-           'paper_findings', 'plot_rl_budget', 'reproduce', 'run_headline', 'across_seeds', 'paper_value', 'sweep',
-           'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift', 'sweep_markdown', 'write_sweep', 'main']
+__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'STAGES', 'BETA_METRICS', 'DRIFT_METRICS', 'resolve_config',
+           'prompt_contexts', 'Reproduction', 'pin_toy_name', 'pin_toy_world', 'files_digest', 'check_model_names',
+           'ToyRater', 'md_table', 'paper_findings', 'plot_rl_budget', 'reproduce', 'run_headline', 'across_seeds',
+           'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift', 'plot_kl_coef_study',
+           'sweep_markdown', 'write_sweep', 'main']
 
 # %% ../nbs/14_pipeline.ipynb
 def resolve_config(preset:str|None="toy", # preset name, used when `config_file` is None
@@ -820,6 +821,10 @@ def run_headline(rep:Reproduction)->dict:
     if (g := ev/"gold_utility.csv").exists():
         for _, r in pd.read_csv(g).iterrows(): m[f"gold utility: {r['policy']}"] = _row(r, "gold_utility")
     for _, r in rms.iterrows(): m[f"RM accuracy: {LABEL_NAMES.get(r['labels'], r['labels'])} labels"] = _row(r, "accuracy")
+    for k in (k for k in rep.keys if k.startswith("rl_")):   # the last tenth of each RL run: proxy reward, KL, gold utility of its samples
+        res, pol = rep.result(k), k[3:].replace("_", " ")
+        for key, what in (("reward_end", "reward"), ("kl_end", "KL to SFT"), ("gold_end", "gold utility of samples")):
+            if res.get(key) is not None: m[f"RL {pol}: {what} (last tenth)"] = {"value": float(res[key]), "ci_low": None, "ci_high": None}
     bad = []
     for _, r in sizes.iterrows():
         m[f"labeler {r['size']}: alignment"] = _row(r, "alignment")
@@ -864,14 +869,17 @@ def paper_value(metric:str, task:str="toy")->float|None:
     return None
 
 # %% ../nbs/14_pipeline.ipynb
-def _run_name(seed:int, drift:float, drifts:Sequence[float])->str:
-    return f"seed{seed}" + (f"-drift{drift:g}" if len(drifts) > 1 or drift else "")
+def _run_name(seed:int, drift:float, drifts:Sequence[float], beta:float|None=None, betas:Sequence=(None,))->str:
+    return f"seed{seed}" + (f"-drift{drift:g}" if len(drifts) > 1 or drift else "") + (f"-beta{beta:g}" if len(betas) > 1 else "")
+
+def _is_rate(metric:str)->bool: return metric.startswith(("win rate", "acceptable rate", "harmless rate", "RM accuracy", "labeler "))
 
 def sweep(preset:str="toy", # the preset of every run
           seeds:Sequence[int]=(0, 1, 2), # world seeds (each run's training seed is the same number)
           out_dir:str|Path="runs/sweep", # a run folder per (seed, judge drift) inside it, and summary.md / summary.json / figures
           *,
           judge_drifts:Sequence[float]=(0.0,), # toy task: judge drifts (chapter 09); two or more add the judge-drift study
+          kl_coefs:Sequence[float]|None=None, # RL's KL coefficients β (None: the preset's); two or more add the β study
           overrides:Sequence[str]=(), # `key=value` settings for every run
           task:str|None=None, # task of the preset (a sweep of a real task varies the training seed only)
           log:Callable|None=None, # where progress lines go (default: stderr)
@@ -879,22 +887,26 @@ def sweep(preset:str="toy", # the preset of every run
          )->dict:
     "Run the pipeline for every (world seed, judge drift), then write the across-seed summary; returns it (as in summary.json)"
     if not seeds: raise ValueError("sweep: give at least one seed")
-    if len(set(seeds)) != len(seeds) or len(set(judge_drifts)) != len(judge_drifts): raise ValueError("sweep: seeds and judge drifts must not repeat")
+    betas = list(kl_coefs) if kl_coefs else [None]
+    if len(set(seeds)) != len(seeds) or len(set(judge_drifts)) != len(judge_drifts) or len(set(betas)) != len(betas):
+        raise ValueError("sweep: seeds, judge drifts and KL coefficients must not repeat")
     out, log = Path(out_dir), log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     out.mkdir(parents=True, exist_ok=True)
     plan = []   # every config first: a bad setting stops the sweep before any run
     for drift in judge_drifts:
-        for s in seeds:
-            cfg = resolve_config(preset, [*overrides, f"seed={s}"], task=task)
-            if cfg.data.task == "toy": cfg = cfg.replace(data__world_seed=s, data__judge_drift=float(drift))
-            elif drift: raise ConfigError(f"sweep: judge drift needs the toy task, not {cfg.data.task!r}")
-            plan.append((_run_name(s, drift, judge_drifts), s, drift, cfg))
+        for beta in betas:
+            for s in seeds:
+                cfg = resolve_config(preset, [*overrides, f"seed={s}"], task=task)
+                if beta is not None: cfg = cfg.replace(rl__kl_coef=float(beta))
+                if cfg.data.task == "toy": cfg = cfg.replace(data__world_seed=s, data__judge_drift=float(drift))
+                elif drift: raise ConfigError(f"sweep: judge drift needs the toy task, not {cfg.data.task!r}")
+                plan.append((_run_name(s, drift, judge_drifts, beta, betas), s, drift, cfg))
     runs, t0 = {}, time.time()
     for name, s, drift, cfg in plan:
         log(f"[sweep] {name} ({len(runs) + 1} of {len(plan)}): " + (f"world {s}, " if cfg.data.task == "toy" else "")
-            + f"seed {s}" + (f", judge drift {drift:g}" if drift else "") + f" -> {out/name}")
+            + f"seed {s}" + (f", judge drift {drift:g}" if drift else "") + (f", KL coefficient {cfg.rl.kl_coef:g}" if len(betas) > 1 else "") + f" -> {out/name}")
         t = time.time()
-        row = {"seed": s, "judge_drift": float(drift), "folder": name}
+        row = {"seed": s, "judge_drift": float(drift), "kl_coef": cfg.rl.kl_coef, "folder": name}
         try: rep = reproduce(cfg, out/name, log=lambda msg: log(f"  {msg}"), force=force)
         except Exception as e:   # recorded and reported; the other runs go on
             runs[name] = row | {"status": "failed", "error": f"{type(e).__name__}: {e}".splitlines()[0], "seconds": round(time.time() - t, 1)}
@@ -906,6 +918,8 @@ def sweep(preset:str="toy", # the preset of every run
     return summary
 
 # %% ../nbs/14_pipeline.ipynb
+BETA_METRICS = ("win rate: RLAIF vs SFT", "win rate: RLHF vs SFT", "gold utility: RLAIF", "gold utility: RLHF", "gold utility: SFT",
+                *(f"RL {p}: {w} (last tenth)" for w in ("reward", "gold utility of samples", "KL to SFT") for p in ("RLAIF", "RLHF")))
 DRIFT_METRICS = ("win rate: RLAIF vs RLHF", "win rate: RLAIF vs SFT", "win rate: RLHF vs SFT", "gold utility: RLAIF",
                  "gold utility: RLHF", "gold utility: SFT", "labeler L: alignment", "RM accuracy: AI labels")
 
@@ -913,26 +927,29 @@ def summarize_sweep(runs:dict, # run name -> what `sweep` recorded (seed, judge_
                     preset:str="toy", task:str="toy")->dict:
     "Across-seed means, findings per seed and the judge-drift rows of a sweep's runs"
     groups = {}
-    for name, r in runs.items(): groups.setdefault(r["judge_drift"], []).append((name, r))
+    for name, r in runs.items(): groups.setdefault((r["judge_drift"], r.get("kl_coef")), []).append((name, r))
     out = {"preset": preset, "task": task, "runs": runs, "groups": []}
-    for drift, members in sorted(groups.items()):
+    for (drift, beta), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         ok = [(n, r) for n, r in members if r["status"] == "ok"]
         names = list(dict.fromkeys(k for _, r in ok for k in r["metrics"]))
         metrics = {k: {"per_seed": {r["seed"]: r["metrics"].get(k, {}).get("value") for _, r in ok}, "paper": paper_value(k, task)}
-                      | across_seeds([r["metrics"].get(k, {}).get("value") for _, r in ok], bounds=None if k.startswith("gold") else (0, 1)) for k in names}
+                      | across_seeds([r["metrics"].get(k, {}).get("value") for _, r in ok], bounds=(0, 1) if _is_rate(k) else None) for k in names}
         findings = []
         for k, f in FINDINGS.items():
             v = {r["seed"]: next(x for x in r["findings"] if x["name"] == k) for _, r in ok}
             findings.append({"name": k, "finding": f, "holds_in": [s for s, x in v.items() if x["holds"] is True],
                              "fails_in": [s for s, x in v.items() if x["holds"] is False],
                              "unchecked_in": [s for s, x in v.items() if x["holds"] is None], "evidence": {s: x["evidence"] for s, x in v.items()}})
-        out["groups"].append({"judge_drift": drift, "seeds": [r["seed"] for _, r in members], "ok_seeds": [r["seed"] for _, r in ok],
+        out["groups"].append({"judge_drift": drift, "kl_coef": beta, "seeds": [r["seed"] for _, r in members], "ok_seeds": [r["seed"] for _, r in ok],
                               "failed_runs": {n: r["error"] for n, r in members if r["status"] != "ok"},
                               "failed_labelers": {r["seed"]: r["failed_labelers"] for _, r in ok if r["failed_labelers"]},
                               "metrics": metrics, "findings": findings})
-    if len(groups) > 1:
-        out["judge_drift_study"] = [{"judge_drift": g["judge_drift"]} | {k: {x: g["metrics"][k][x] for x in ("mean", "ci_low", "ci_high", "n")}
-                                                                          for k in DRIFT_METRICS if k in g["metrics"]} for g in out["groups"]]
+    row = lambda g, keys: {k: {x: g["metrics"][k][x] for x in ("mean", "ci_low", "ci_high", "n")} for k in keys if k in g["metrics"]}
+    drifts, betas = sorted({d for d, _ in groups}), sorted({b for _, b in groups}, key=lambda b: b or 0)
+    if len(drifts) > 1:   # at the first KL coefficient
+        out["judge_drift_study"] = [{"judge_drift": g["judge_drift"]} | row(g, DRIFT_METRICS) for g in out["groups"] if g["kl_coef"] == betas[0]]
+    if len(betas) > 1:    # at the first judge drift
+        out["kl_coef_study"] = [{"kl_coef": g["kl_coef"]} | row(g, BETA_METRICS) for g in out["groups"] if g["judge_drift"] == drifts[0]]
     return out
 
 # %% ../nbs/14_pipeline.ipynb
@@ -963,19 +980,22 @@ def plot_sweep_spread(summary:dict, # what `summarize_sweep` returned
     fig.tight_layout()
     return fig, ax
 
+def _study_line(ax, rows:list, x:list, key:str, label:str, scale:float=1.0, style:str="o-", **kw):
+    "One metric of a study's rows against `x`: the mean across seeds and a band for its 95% interval (where there is one)"
+    m = [r.get(key, {}) for r in rows]
+    if not any(v.get("mean") is not None for v in m): return
+    ax.plot(x, [scale * v["mean"] if v.get("mean") is not None else np.nan for v in m], style, label=label, **kw)
+    lo = [scale * v["ci_low"] if v.get("ci_low") is not None else np.nan for v in m]
+    hi = [scale * v["ci_high"] if v.get("ci_high") is not None else np.nan for v in m]
+    ax.fill_between(x, lo, hi, alpha=0.15, **kw)
+
 def plot_judge_drift(summary:dict):
     "The judge-drift study: RLAIF vs RLHF win rate (left) and gold utility of each policy (right) against the judge's drift"
     import matplotlib.pyplot as plt
     rows = summary["judge_drift_study"]
     x = [r["judge_drift"] for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
-    def line(ax, key, label, scale=1.0, **kw):
-        m = [r.get(key, {}) for r in rows]
-        if not any(v.get("mean") is not None for v in m): return
-        ax.plot(x, [scale * v["mean"] if v.get("mean") is not None else np.nan for v in m], "o-", label=label, **kw)
-        lo = [scale * v["ci_low"] if v.get("ci_low") is not None else np.nan for v in m]
-        hi = [scale * v["ci_high"] if v.get("ci_high") is not None else np.nan for v in m]
-        ax.fill_between(x, lo, hi, alpha=0.15, **kw)
+    line = lambda ax, key, label, scale=1.0, **kw: _study_line(ax, rows, x, key, label, scale, **kw)
     line(a, "win rate: RLAIF vs RLHF", "RLAIF vs RLHF", 100, color="C0")
     line(a, "win rate: RLAIF vs SFT", "RLAIF vs SFT", 100, color="C2")
     a.axhline(50, color="grey", lw=0.8, ls=":"); a.set_ylabel("win rate (%)"); a.set_title("RLAIF's win rates as the judge drifts")
@@ -986,12 +1006,41 @@ def plot_judge_drift(summary:dict):
     fig.tight_layout()
     return fig, (a, b)
 
+def plot_kl_coef_study(summary:dict):
+    "The β study: proxy reward, gold utility and KL to SFT of RLAIF and RLHF against RL's KL coefficient"
+    import matplotlib.pyplot as plt
+    rows = summary["kl_coef_study"]
+    x = [r["kl_coef"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    for k, c in (("RLAIF", "C0"), ("RLHF", "C1")):
+        _study_line(axes[0], rows, x, f"RL {k}: reward (last tenth)", k, color=c)
+        _study_line(axes[1], rows, x, f"gold utility: {k}", f"{k}: test responses", color=c)
+        _study_line(axes[1], rows, x, f"RL {k}: gold utility of samples (last tenth)", f"{k}: training samples", style="s--", color=c)
+        _study_line(axes[2], rows, x, f"RL {k}: KL to SFT (last tenth)", k, color=c)
+    _study_line(axes[1], rows, x, "gold utility: SFT", "SFT: test responses", color="C7")
+    for ax, t in zip(axes, ("proxy reward (what RL maximises)", "gold utility (the truth)", "KL to SFT")):
+        ax.set_xscale("log"); ax.set_xlabel("KL coefficient β"); ax.set_title(t, fontsize=11)
+        if ax.get_legend_handles_labels()[0]: ax.legend(fontsize=8)
+    fig.suptitle("Over-optimisation: a smaller β buys proxy reward with KL; does the truth follow? Means over worlds, 95% t-intervals", fontsize=10)
+    fig.tight_layout()
+    return fig, axes
+
 # %% ../nbs/14_pipeline.ipynb
 def _val(k:str, v)->str:
     if v is None or _na(v): return "–"
-    return f"{v:.3g}" if k.startswith("gold utility") else f"{v:.1%}"
+    return f"{v:.1%}" if _is_rate(k) else f"{v:.3g}"
 
 def _seeds(xs)->str: return ", ".join(str(s) for s in xs) if xs else "none"
+
+def _group_parts(summary:dict, g:dict)->list[tuple[str, float]]:
+    "The settings that tell this group from the others: ('judge drift', d) and/or ('KL coefficient', β)"
+    gs = summary["groups"]
+    return ([("judge drift", g["judge_drift"])] if len({x["judge_drift"] for x in gs}) > 1 else []) + \
+           ([("KL coefficient", g.get("kl_coef"))] if len({x.get("kl_coef") for x in gs}) > 1 else [])
+
+def _group_title(summary:dict, g:dict)->str:
+    parts = _group_parts(summary, g)
+    return f" ({', '.join(f'{k} {v:g}' for k, v in parts)})" if parts else ""
 
 def sweep_markdown(summary:dict)->str:
     "The text of a sweep's `summary.md`"
@@ -1003,11 +1052,10 @@ def sweep_markdown(summary:dict)->str:
            "(few seeds make it wide). " + ("Every number comes from the toy world, not from the paper's models; the paper's TL;DR "
            "numbers stand beside them for comparison." if toy else ""), "",
            md_table(pd.DataFrame([{"run": f"[{n}]({n}/report.md)" if r["status"] == "ok" else n, "seed": r["seed"],
-                                   "judge drift": f"{r['judge_drift']:g}", "status": r["status"] if r["status"] == "ok" else f"failed: {r['error']}",
+                                   "judge drift": f"{r['judge_drift']:g}", "KL coefficient": f"{r['kl_coef']:g}" if r.get("kl_coef") is not None else "–", "status": r["status"] if r["status"] == "ok" else f"failed: {r['error']}",
                                    "seconds (this invocation)": f"{r['seconds']:.0f}"} for n, r in runs.items()])), ""]
     for g in summary["groups"]:
-        d = g["judge_drift"]
-        title = f" (judge drift {d:g})" if len(summary["groups"]) > 1 else ""
+        title = _group_title(summary, g)
         out += [f"## The paper's findings{title}", "", md_table(pd.DataFrame([{"finding": f["finding"], "holds in seeds": _seeds(f["holds_in"]),
                  "fails in seeds": _seeds(f["fails_in"]), "per seed (95% CIs)": "<br>".join(f"{s}: {e}" for s, e in f["evidence"].items())}
                  for f in g["findings"]])), ""]
@@ -1027,6 +1075,14 @@ def sweep_markdown(summary:dict)->str:
                 md_table(pd.DataFrame([{"judge drift": f"{r['judge_drift']:g}"} | {k: _val(k, v["mean"]) + (f" [{_val(k, v['ci_low'])}, {_val(k, v['ci_high'])}]"
                          if v["ci_low"] is not None else "") for k, v in r.items() if k != "judge_drift"} for r in summary["judge_drift_study"]])), ""]
         if summary.get("drift_figure"): out += [f"![judge drift]({summary['drift_figure']})", ""]
+    if "kl_coef_study" in summary:
+        out += ["## KL coefficient β: how much reward the truth follows", "",
+                "RL maximises (1 - β) · reward - β · KL to SFT. A smaller β lets the policy move further from SFT for more proxy reward; "
+                "whether that also buys gold utility (the toy world's truth) is the over-optimisation question. Means over seeds with "
+                "95% t-intervals; RL columns average the last tenth of training.", "",
+                md_table(pd.DataFrame([{"KL coefficient β": f"{r['kl_coef']:g}"} | {k: _val(k, v["mean"]) + (f" [{_val(k, v['ci_low'])}, {_val(k, v['ci_high'])}]"
+                         if v["ci_low"] is not None else "") for k, v in r.items() if k != "kl_coef"} for r in summary["kl_coef_study"]])), ""]
+        if summary.get("kl_coef_figure"): out += [f"![KL coefficient study]({summary['kl_coef_figure']})", ""]
     return "\n".join(out)
 
 def write_sweep(summary:dict, out_dir:str|Path)->Path:
@@ -1037,12 +1093,15 @@ def write_sweep(summary:dict, out_dir:str|Path)->Path:
     out = Path(out_dir)
     for g in summary["groups"]:
         if g["ok_seeds"] and _spread_metrics(g):
-            name = "sweep_spread" + (f"_drift{g['judge_drift']:g}" if len(summary["groups"]) > 1 else "")
+            name = "sweep_spread" + "".join(f"_{'drift' if k == 'judge drift' else 'beta'}{v:g}" for k, v in _group_parts(summary, g))
             fig, _ = plot_sweep_spread(summary, g["judge_drift"]); save_figure(fig, out/"figures"/name); plt.close(fig)
             g["figure"] = f"figures/{name}.png"
     if "judge_drift_study" in summary:
         fig, _ = plot_judge_drift(summary); save_figure(fig, out/"figures"/"judge_drift"); plt.close(fig)
         summary["drift_figure"] = "figures/judge_drift.png"
+    if "kl_coef_study" in summary:
+        fig, _ = plot_kl_coef_study(summary); save_figure(fig, out/"figures"/"kl_coef"); plt.close(fig)
+        summary["kl_coef_figure"] = "figures/kl_coef.png"
     save_json(summary, out/"summary.json")
     with atomic_write(out/"summary.md") as f: f.write(sweep_markdown(summary))
     return out/"summary.md"
@@ -1156,15 +1215,19 @@ def _parser()->argparse.ArgumentParser:
         "Run `reproduce` once per world seed (world and training seed both N), each in <out>/seed<N>, then write\n"
         "<out>/summary.md and summary.json: each headline number per seed, the mean across seeds with a 95% interval, and for\n"
         "each of the paper's findings the seeds in which it holds. With two or more --judge-drift values, the same worlds run\n"
-        "with labelers taught by a judge that departs from the truth, and the summary adds the judge-drift study.\n"
+        "with labelers taught by a judge that departs from the truth, and the summary adds the judge-drift study; with two\n"
+        "or more --kl-coef values, the summary adds the over-optimisation study (proxy reward, gold utility, KL against β).\n"
         "A failed run is reported and the others go on; rerun the command to resume.",
         "  rlaif-repro sweep --preset toy --seeds 0 1 2 --out runs/sweep\n"
         "  rlaif-repro sweep --preset toy --seeds 0 1 2 --judge-drift 0 0.5 1 --out runs/drift\n"
+        "  rlaif-repro sweep --preset toy --seeds 0 1 2 --kl-coef 0.01 0.05 0.2 --out runs/beta\n"
         "  rlaif-repro sweep --preset tiny --seeds 0 1 --out runs/sweep_tiny   # a quick check that it all runs")
     _config_args(sw, config_file=False)
     sw.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="N", help="world seeds")
     sw.add_argument("--judge-drift", dest="judge_drifts", type=float, nargs="+", default=[0.0], metavar="D",
                     help="judge drifts in [0, 1] (toy task)")
+    sw.add_argument("--kl-coef", dest="kl_coefs", type=float, nargs="+", default=None, metavar="B",
+                    help="RL's KL coefficients β; two or more add the over-optimisation study (default: the preset's)")
     sw.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and the summary")
     sw.add_argument("--force-stage", dest="force", action="append", default=[], metavar="NAME",
                     help="compute this stage of every run again, e.g. report (repeatable); stages that read it follow")
@@ -1217,7 +1280,7 @@ def _cmd_reproduce(a)->int:
     return 0
 
 def _cmd_sweep(a)->int:
-    s = sweep(a.preset, a.seeds, a.out, judge_drifts=a.judge_drifts, overrides=a.overrides, task=a.task, force=a.force)
+    s = sweep(a.preset, a.seeds, a.out, judge_drifts=a.judge_drifts, kl_coefs=a.kl_coefs, overrides=a.overrides, task=a.task, force=a.force)
     print(f"summary: {Path(a.out)/'summary.md'}")
     return 0 if all(r["status"] == "ok" for r in s["runs"].values()) else 1
 

@@ -38,3 +38,22 @@ def test_sweep_refuses_judge_drift_on_a_real_task(tmp_path):
                         "--judge-drift", "0", "0.5", "--out", str(tmp_path/"s")], capture_output=True, text=True, timeout=300, cwd=ROOT,
                        env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert r.returncode == 2 and "judge drift needs the toy task" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+def test_kl_coef_study_on_tiny(tmp_path, tiny_run):
+    "`--kl-coef` adds the over-optimisation study: one run per β, a table of proxy reward, gold utility and KL against β, and its figure"
+    out = tmp_path/"beta"
+    shutil.copytree(tiny_run, out/"seed0-beta0.05")   # the tiny preset's own β: reused as it is
+    r = subprocess.run([str(Path(sys.executable).parent/"rlaif-repro"), "sweep", "--preset", "tiny", "--seeds", "0", "--kl-coef", "0.05", "0.5",
+                        "--out", str(out)], capture_output=True, text=True, timeout=1800, cwd=ROOT,
+                       env={**os.environ, "HF_HUB_OFFLINE": "1", "RLAIF_REPRO_PROGRESS": "0"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "[rl_RLAIF] cached" in r.stderr.split("[sweep] seed0-beta0.5")[0]
+    assert json.loads((out/"seed0-beta0.5"/"config.json").read_text())["rl"]["kl_coef"] == 0.5
+    s = json.loads((out/"summary.json").read_text())
+    rows = s["kl_coef_study"]
+    assert [x["kl_coef"] for x in rows] == [0.05, 0.5] and "judge_drift_study" not in s
+    kl = [x["RL RLAIF: KL to SFT (last tenth)"]["mean"] for x in rows]
+    assert all(isinstance(k, float) for k in kl) and kl[0] != kl[1]   # the β reached the RL loss
+    md = (out/"summary.md").read_text()
+    assert "## KL coefficient β" in md and "## The paper's findings (KL coefficient 0.5)" in md
+    assert (out/"figures"/"kl_coef.png").exists()
