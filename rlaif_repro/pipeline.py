@@ -451,7 +451,8 @@ def _rl_stage(policy:str)->str: return "rl_" + policy.replace(" ", "_")
 def pin_toy_name(name, seed:int, drift:float=0.0):
     "A `toy:` model name of world `seed` (and judge drift `drift`, for labelers): `toy:labeler-L` -> `toy:labeler-L@1~0.5`; other names as they are"
     if not isinstance(name, str) or not name.startswith("toy:") or "@" in name or "~" in name: return name
-    return f"{name}@{seed}" + (f"~{drift:g}" if drift and name.startswith("toy:labeler") else "")
+    from rlaif_repro.toy_world import toy_model_name   # the toy chapter's own spelling (drift only on labelers)
+    return toy_model_name(name[len("toy:"):], seed, drift)
 
 def pin_toy_world(cfg:ExperimentConfig)->ExperimentConfig:
     "`cfg` with its world seed set and each `toy:` model name pinned to that world, so that the world is in every stage key that names a model"
@@ -1032,6 +1033,15 @@ def _val(k:str, v)->str:
 
 def _seeds(xs)->str: return ", ".join(str(s) for s in xs) if xs else "none"
 
+def _mean_text(k:str, v:dict)->str:
+    "`54.2% [44.2%, 64.2%]`: an across-seed mean with its interval (when it has one)"
+    return _val(k, v["mean"]) + (f" [{_val(k, v['ci_low'])}, {_val(k, v['ci_high'])}]" if v["ci_low"] is not None else "")
+
+def _study_table(rows:list, axis:str, label:str)->str:
+    "A study's rows (one per setting of `axis`) as a markdown table of across-seed means"
+    import pandas as pd
+    return md_table(pd.DataFrame([{label: f"{r[axis]:g}"} | {k: _mean_text(k, v) for k, v in r.items() if k != axis} for r in rows]))
+
 def _group_parts(summary:dict, g:dict)->list[tuple[str, float]]:
     "The settings that tell this group from the others: ('judge drift', d) and/or ('KL coefficient', β)"
     gs = summary["groups"]
@@ -1064,24 +1074,21 @@ def sweep_markdown(summary:dict)->str:
                 ("; ".join(f"world {s}: " + ", ".join(b) for s, b in g["failed_labelers"].items()) if g["failed_labelers"] else "none") + ".", ""]
         seeds = g["ok_seeds"]
         out += [f"## Headline numbers{title}", "", md_table(pd.DataFrame([{"metric": k} | {f"seed {s}": _val(k, m["per_seed"].get(s)) for s in seeds}
-                 | {"mean [95% CI]": _val(k, m["mean"]) + (f" [{_val(k, m['ci_low'])}, {_val(k, m['ci_high'])}]" if m["ci_low"] is not None else ""),
-                    "paper": _val(k, m["paper"])} for k, m in g["metrics"].items()])), ""]
+                 | {"mean [95% CI]": _mean_text(k, m), "paper": _val(k, m["paper"])} for k, m in g["metrics"].items()])), ""]
         if (f := g.get("figure")): out += [f"![spread over seeds]({f})", ""]
     if "judge_drift_study" in summary:
         out += ["## Judge drift: what happens when the AI labeler's notion of quality departs from the truth", "",
                 "The labelers learned to judge from a teacher whose rule drifts away from the world's gold utility (chapter 09): "
                 "at drift 1 it no longer penalises invented facts and it prefers longer summaries. The simulated humans, and so "
                 "RLHF, stay with the truth. Means over seeds with 95% t-intervals:", "",
-                md_table(pd.DataFrame([{"judge drift": f"{r['judge_drift']:g}"} | {k: _val(k, v["mean"]) + (f" [{_val(k, v['ci_low'])}, {_val(k, v['ci_high'])}]"
-                         if v["ci_low"] is not None else "") for k, v in r.items() if k != "judge_drift"} for r in summary["judge_drift_study"]])), ""]
+                _study_table(summary["judge_drift_study"], "judge_drift", "judge drift"), ""]
         if summary.get("drift_figure"): out += [f"![judge drift]({summary['drift_figure']})", ""]
     if "kl_coef_study" in summary:
         out += ["## KL coefficient β: how much reward the truth follows", "",
                 "RL maximises (1 - β) · reward - β · KL to SFT. A smaller β lets the policy move further from SFT for more proxy reward; "
                 "whether that also buys gold utility (the toy world's truth) is the over-optimisation question. Means over seeds with "
                 "95% t-intervals; RL columns average the last tenth of training.", "",
-                md_table(pd.DataFrame([{"KL coefficient β": f"{r['kl_coef']:g}"} | {k: _val(k, v["mean"]) + (f" [{_val(k, v['ci_low'])}, {_val(k, v['ci_high'])}]"
-                         if v["ci_low"] is not None else "") for k, v in r.items() if k != "kl_coef"} for r in summary["kl_coef_study"]])), ""]
+                _study_table(summary["kl_coef_study"], "kl_coef", "KL coefficient β"), ""]
         if summary.get("kl_coef_figure"): out += [f"![KL coefficient study]({summary['kl_coef_figure']})", ""]
     return "\n".join(out)
 
