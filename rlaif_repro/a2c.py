@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import get_logger, MetricsLogger, progress, read_jsonl, save_json, load_json, set_seed, stable_hash
+from .core import get_logger, MetricsLogger, progress, read_jsonl, save_json, save_jsonl, load_json, set_seed, stable_hash
 from .config import A2CConfig
 from .models import decoding_kwargs, own_distribution, position_ids_from_mask, reward_scores
 from .reward_model import score_responses
@@ -385,7 +385,7 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     if acc.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
         old = read_jsonl(metrics_path, torn_tail=True) if metrics_path.exists() else []
-        keep = [r for r in old if r.get("step", 0) <= start]
+        keep = [r for r in old if r.get("step", 0) <= start] if start else []   # a fresh start keeps nothing (not even step 0)
         if len(keep) != len(old):
             metrics_path.write_text("".join(json.dumps(r) + "\n" for r in keep))
     mlog = MetricsLogger(metrics_path)
@@ -408,6 +408,10 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
         big = max((_local(p).abs().max().item() for m in (policy, value_model) for p in m.parameters() if _local(p).numel()), default=1.0)
         limit = max(1e4, 100 * float(acc.gather(torch.tensor([big], device=acc.device)).max()))
     done = start
+    if eval_prompts and not start:   # step 0: the SFT policy itself, the baseline of the budget curve (not a candidate)
+        evals.append(_evaluate(unwrap(policy), tokenizer, eval_prompts, reward_fn, cfg, 0, cand_dir, acc, seed, max_prompt_tokens,
+                               gold_fn, lambda path: False, synced, out_dir))
+        if acc.is_main_process: mlog.log({k_: v for k_, v in evals[-1].items() if k_ not in ("step", "path")}, step=0)
     for step in bar:
         epoch, k = divmod(step, steps_per_epoch)
         order = sorted(range(len(prompts)), key=lambda i: stable_hash(seed, epoch, i))
@@ -467,7 +471,7 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
         done = step + 1
         if eval_prompts and (done % cfg.eval_every == 0 or done == total):
             evals.append(_evaluate(unwrap(policy), tokenizer, eval_prompts, reward_fn, cfg, done, cand_dir, acc, seed, max_prompt_tokens,
-                                   gold_fn, save_policy, synced))
+                                   gold_fn, save_policy, synced, out_dir))
             ev_row = {k_: v for k_, v in evals[-1].items() if k_ not in ("step", "path")}
             acc.log(ev_row, step=done)
             if acc.is_main_process: _free_candidates(cand_dir, evals, n_candidates); mlog.log(ev_row, step=done)
@@ -486,11 +490,11 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     return A2CResult(pol, vm, out_dir, done, read_jsonl(metrics_path, torn_tail=True) if metrics_path.exists() else [], evals)
 
 @torch.no_grad()
-def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, seed, max_prompt_tokens, gold_fn, save_policy, synced=False):
+def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, seed, max_prompt_tokens, gold_fn, save_policy, synced=False, out_dir=None):
     # micro-batches dealt out in turn, each seeded by its index: the same responses on any number of processes
     chunks = [list(prompts[i:i + cfg.micro_batch_size]) for i in range(0, len(prompts), cfg.micro_batch_size)]
     mine = _split(list(enumerate(chunks)), acc.process_index, acc.num_processes)
-    rewards, golds = [], []
+    rows = []   # (prompt index, response, reward, gold)
     for k in range(math.ceil(len(chunks) / acc.num_processes)):   # the same on every process
         c, mb = mine[k] if k < len(mine) else (-1, [])
         if not mb and not synced: break
@@ -498,13 +502,19 @@ def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, s
                              temperature=cfg.temperature, seed=stable_hash(seed, "eval", c),
                              max_prompt_tokens=max_prompt_tokens, synced_gpus=synced)
         if not mb: continue   # this process had run out of prompts: it generated only to keep the others company
-        rewards += _rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"validation at step {step}")
-        if gold_fn is not None: golds += list(gold_fn(mb, ro.texts))
-    # every process's values (their counts may differ), averaged in sorted order: the same to the last bit on any number of processes
+        rewards = _rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"validation at step {step}")
+        golds = list(gold_fn(mb, ro.texts)) if gold_fn is not None else [None] * len(mb)
+        rows += [(c * cfg.micro_batch_size + j, t, float(r), g) for j, (t, r, g) in enumerate(zip(ro.texts, rewards, golds))]
+    # every process's rows, in prompt order: the same numbers to the last bit on any number of processes
     from accelerate.utils import gather_object
-    mean = lambda xs: float(np.mean(sorted(float(x) for x in gather_object(list(xs)))))
-    row = {"step": step, "reward/eval_mean": mean(rewards), "path": None}
-    if golds: row["gold/eval_mean"] = mean(golds)
+    rows = sorted(gather_object(rows))
+    r = np.array([x[2] for x in rows]); se = lambda v: float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+    row = {"step": step, "reward/eval_mean": float(r.mean()), "reward/eval_se": se(r), "path": None}
+    if gold_fn is not None:
+        g = np.array([float(x[3]) for x in rows]); row["gold/eval_mean"], row["gold/eval_se"] = float(g.mean()), se(g)
+    if out_dir is not None and acc.is_main_process:   # the responses themselves, for judging against SFT later (the budget curve)
+        save_jsonl([{"i": i, "prompt": prompts[i], "response": t, "reward": rw} | ({"gold": float(g)} if g is not None else {})
+                    for i, t, rw, g in rows], Path(out_dir)/"eval_responses"/f"step_{step}.jsonl")
     p = cand_dir/f"step_{step}"
     if save_policy(p): row["path"] = str(p)
     return row

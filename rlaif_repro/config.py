@@ -311,6 +311,8 @@ class A2CConfig(_Config, _TrainMixin):
     gradient_checkpointing: bool = F(False, "recompute each block's activations in the backward pass of the policy and value model (less memory, ~1/3 more compute)")
     checkpoint_every: int = F(50, "save a resumable checkpoint every this many optimizer steps")
     eval_every: int = F(50, "score validation prompts every this many steps (checkpoint selection)")
+    eval_prompts: int = F(256, "validation prompts scored at each evaluation (checkpoint selection, the budget curve); 64 left the "
+                          "toy's choice to noise", "not stated")
     max_kl: float = F(100.0, "stop with a clear message when the mean KL per response exceeds this (runaway guard)")
     def _validate(self):
         self._validate_train(); self._range("kl_coef", 0, 1); self._range("temperature", 0, lo_open=True)
@@ -321,7 +323,7 @@ class A2CConfig(_Config, _TrainMixin):
         if not self.kl_in_reward and self.kl_estimator != "k2":   # as a loss, k1's expected gradient is 0 and k3's is the forward KL's
             self._bad("kl_estimator", self.kl_estimator, "kl_in_reward=False adds the KL as a loss term, where only 'k2' has the "
                       "gradient of KL(policy || SFT); set kl_estimator='k2' or keep kl_in_reward=True")
-        self._range("checkpoint_every", 1); self._range("eval_every", 1); self._range("max_kl", 0, lo_open=True)
+        self._range("checkpoint_every", 1); self._range("eval_every", 1); self._range("eval_prompts", 1); self._range("max_kl", 0, lo_open=True)
 
 @dataclass
 class EvalConfig(_Config):
@@ -335,11 +337,13 @@ class EvalConfig(_Config):
     ci_method: str = F("bootstrap", "confidence intervals: 'bootstrap' over items or 'wilson'", "none reported")
     confidence_level: float = F(0.95, "level of confidence intervals", "tests at alpha = 0.05", "App. B")
     n_bootstrap: int = F(2000, "bootstrap resamples")
+    budget_items: int = F(64, "validation responses of each RL evaluation step judged against SFT's by the raters: the win-rate "
+                          "budget curve (0: off)")
     judges: tuple[str, ...] = F((), "LLM judges for real tasks (Hub ids or paths); empty: the labeler's family with varied prompts", "human raters")
     def _validate(self):
         self._range("num_items", 1); self._range("raters_per_item", 1); self._range("policy_temperature", 0)
         self._choice("ci_method", ("bootstrap", "wilson")); self._range("confidence_level", 0, 1, True, True)
-        self._range("n_bootstrap", 100)
+        self._range("n_bootstrap", 100); self._range("budget_items", 0)
 
 # %% ../nbs/01_config.ipynb
 @dataclass
@@ -424,8 +428,8 @@ def tiny_preset(task:str="toy")->ExperimentConfig:
         sft=SFTConfig(batch_size=8, micro_batch_size=4, lr=1e-3, optimizer="adamw", max_steps=2),
         reward_model=RewardModelConfig(batch_size=8, micro_batch_size=4, lr=1e-3, epochs=1.0, max_length=160, optimizer="adamw"),
         rl=A2CConfig(batch_size=4, micro_batch_size=2, lr=1e-4, value_lr=1e-4, epochs=1.0, max_new_tokens=8,   # micro 2: runs on 1 or 2 processes
-                     optimizer="adamw", checkpoint_every=2, eval_every=2),
-        eval=EvalConfig(num_items=8, n_bootstrap=200))
+                     optimizer="adamw", checkpoint_every=2, eval_every=2, eval_prompts=8),
+        eval=EvalConfig(num_items=8, n_bootstrap=200, budget_items=8))
 
 def toy_preset(task:str="toy")->ExperimentConfig:
     "The offline toy world: in-world models trained on this machine, the whole paper on a laptop CPU"
@@ -439,8 +443,8 @@ def toy_preset(task:str="toy")->ExperimentConfig:
         reward_model=RewardModelConfig(batch_size=32, micro_batch_size=32, lr=3e-4, epochs=2.0, max_length=224, optimizer="adamw",
                                        init="sft"),   # the toy world has no pre-SFT base model: both reward models start from SFT
         rl=A2CConfig(batch_size=32, micro_batch_size=32, lr=1e-4, value_lr=3e-4, epochs=1.0, max_new_tokens=32,
-                     optimizer="adamw", checkpoint_every=20, eval_every=10),
-        eval=EvalConfig(num_items=300, policy_temperature=0.9))   # greedy SFT already writes the canonical
+                     optimizer="adamw", checkpoint_every=20, eval_every=10, eval_prompts=500),   # every validation post
+        eval=EvalConfig(num_items=300, policy_temperature=0.9, budget_items=500))   # greedy SFT already writes the canonical
                                                                  # summary here; policies are compared as they sample in training
 
 _QWEN = "Qwen/Qwen2.5-{}"

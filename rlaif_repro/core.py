@@ -16,10 +16,10 @@ from tqdm.notebook import tqdm as notebook_tqdm
 
 # %% auto 0
 __all__ = ['NOISE', 'set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'umask', 'umask_mode', 'share_modes',
-           'atomic_write', 'save_json', 'load_json', 'content_key', 'pick_fields', 'stage_key', 'get_logger',
-           'MetricsLogger', 'read_jsonl', 'RunDir', 'RunLocked', 'file_sha256', 'folder_fingerprint', 'process_rank',
-           'is_main_process', 'per_process_accumulation', 'barrier', 'progress_enabled', 'LineProgress', 'progress',
-           'verbose', 'quiet_dependencies', 'chunked']
+           'atomic_write', 'save_json', 'save_jsonl', 'load_json', 'content_key', 'pick_fields', 'stage_key',
+           'get_logger', 'MetricsLogger', 'read_jsonl', 'RunDir', 'RunLocked', 'file_sha256', 'folder_fingerprint',
+           'process_rank', 'is_main_process', 'per_process_accumulation', 'barrier', 'progress_enabled', 'LineProgress',
+           'progress', 'verbose', 'quiet_dependencies', 'chunked']
 
 # %% ../nbs/00_core.ipynb
 def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices)
@@ -124,6 +124,12 @@ def _jsonable(o):
 def save_json(obj, path:str|Path, indent:int|None=2):
     "Write `obj` as JSON to `path` atomically (dataclasses, paths, numpy and tensors allowed)"
     with atomic_write(path) as f: json.dump(obj, f, indent=indent, default=_jsonable, ensure_ascii=False)
+    return Path(path)
+
+def save_jsonl(rows:Iterable, path:str|Path)->Path:
+    "Write `rows` (dicts) as JSON lines to `path` atomically"
+    with atomic_write(path) as f:
+        for r in rows: f.write(json.dumps(r, default=_jsonable, ensure_ascii=False) + "\n")
     return Path(path)
 
 def load_json(path:str|Path):

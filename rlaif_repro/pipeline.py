@@ -13,9 +13,9 @@ from .config import ExperimentConfig, ConfigError, PRESETS, TASKS, parse_overrid
 # %% auto 0
 __all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'STAGES', 'BETA_METRICS', 'DRIFT_METRICS', 'resolve_config',
            'prompt_contexts', 'Reproduction', 'pin_toy_name', 'pin_toy_world', 'files_digest', 'check_model_names',
-           'ToyRater', 'md_table', 'paper_findings', 'plot_rl_budget', 'reproduce', 'run_headline', 'across_seeds',
-           'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift', 'plot_kl_coef_study',
-           'sweep_markdown', 'write_sweep', 'main']
+           'ToyRater', 'md_table', 'paper_findings', 'budget_win_rates', 'plot_rl_budget', 'reproduce', 'run_headline',
+           'across_seeds', 'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift',
+           'plot_kl_coef_study', 'sweep_markdown', 'write_sweep', 'main']
 
 # %% ../nbs/14_pipeline.ipynb
 def resolve_config(preset:str|None="toy", # preset name, used when `config_file` is None
@@ -36,7 +36,7 @@ import dataclasses, importlib.util, os, shutil, time
 import numpy as np
 
 from .core import (RunDir, atomic_write, barrier, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
-                              read_jsonl, save_json, set_seed, stage_key, progress, quiet_dependencies)
+                              read_jsonl, save_json, save_jsonl, set_seed, stage_key, progress, quiet_dependencies)
 from .data import get_task, load_task, local_data_files
 from .models import is_hub_id, loading_whole, resolve_model_path, use_stand_ins
 
@@ -48,9 +48,7 @@ EVAL_PAIRS = (("RLAIF", "SFT"), ("RLHF", "SFT"), ("RLAIF", "RLHF"), ("same-size 
 
 def _jsonl(path:Path, rows)->Path:
     "Write `rows` as JSON lines, atomically"
-    with atomic_write(path) as f:
-        for r in rows: f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    return path
+    return save_jsonl(rows, path)
 
 def prompt_contexts(task:str, # the registered task
                     prompts:list[str], # formatted policy prompts
@@ -289,7 +287,7 @@ class Reproduction:
                                          target_modules=m.lora_target_modules), None
             else: ref, _ = self._load_lm(sft)
             train = [p["prompt"] for p in self._prompts("train")]
-            evalp = [p["prompt"] for p in self._prompts("validation")][:max(self.cfg.rl.micro_batch_size, 64)]
+            evalp = [p["prompt"] for p in self._prompts("validation")][:self.cfg.rl.eval_prompts]
             ctx = prompt_contexts(self.task, train + evalp)
             def rm(stage):
                 with loading_whole(): model, t = load_reward_model(self.result(stage)["path"], dtype=m.dtype, device=m.device)
@@ -307,12 +305,14 @@ class Reproduction:
             met = [r for r in res.metrics if "reward/mean" in r]   # training rows (validation rows are logged too)
             head, tail = met[:max(1, len(met) // 10)], met[-max(1, len(met) // 10):]
             avg = lambda rows, k: float(np.mean([r[k] for r in rows if k in r])) if any(k in r for r in rows) else None
-            out = {"path": best["path"], "selected_step": best["step"], "steps": res.steps, "reward": reward,
+            out = {"path": best["path"], "selected_step": best["step"], "selected_reward": best["reward/eval_mean"], "selected_se": best.get("reward/eval_se"),
+                   "eval_prompts": len(evalp), "steps": res.steps, "reward": reward,
                    "reward_start": avg(head, "reward/mean"), "reward_end": avg(tail, "reward/mean"), "kl_end": avg(tail, "rl/kl"),
                    "gold_start": avg(head, "gold/mean"), "gold_end": avg(tail, "gold/mean"), "metrics": str(d/"run"/"metrics.jsonl")}
             out["summary"] = (f"{res.steps} steps against {reward}: reward {out['reward_start']:.3f} -> {out['reward_end']:.3f}, "
                               f"KL {out['kl_end']:.3f}" + (f", gold utility {out['gold_start']:.2f} -> {out['gold_end']:.2f}" if out["gold_end"] is not None else "")
-                              + f"; checkpoint of step {best['step']} selected")
+                              + f"; checkpoint of step {best['step']} selected (validation reward {best['reward/eval_mean']:.3f}"
+                              + (f" ± {best['reward/eval_se']:.3f} s.e." if best.get("reward/eval_se") is not None else "") + f", {len(evalp)} prompts)")
             return out
         return self._stage(f"rl_{policy_name.replace(' ', '_')}", fields, inputs, fn, together=True)
 
@@ -347,7 +347,8 @@ class Reproduction:
                 for it, p in zip(items, test): it["reference"] = p["reference"]
             _jsonl(d/"responses.jsonl", items)
             pairs = [(a, b) for a, b in EVAL_PAIRS if a in names and b in names]
-            tables = evaluate(items, names, self._raters(), pairs=pairs, k=e.raters_per_item, harmless=True, seed=self.cfg.seed,
+            raters = self._raters()
+            tables = evaluate(items, names, raters, pairs=pairs, k=e.raters_per_item, harmless=True, seed=self.cfg.seed,
                               postprocess=e.postprocess, length_control=e.length_control, n_bootstrap=e.n_bootstrap,
                               confidence_level=e.confidence_level, ci_method=e.ci_method)
             for k, df in tables.items(): df.to_csv(d/f"{k}.csv", index=False)
@@ -360,11 +361,26 @@ class Reproduction:
                     rows.append({"policy": name, "gold_utility": float(u.mean()), "ci_low": lo, "ci_high": hi, "n": len(u),
                                  "mean_words": float(np.mean([len(it[name].split()) for it in items]))})
                 pd.DataFrame(rows).to_csv(d/"gold_utility.csv", index=False)
+            if e.budget_items:   # the win rate against SFT at every RL evaluation step, on the validation responses RL kept
+                import pandas as pd
+                vals = [p["prompt"] for p in self._prompts("validation")]
+                vctx = prompt_contexts(self.task, vals)
+                pd.concat([budget_win_rates(Path(self.result(_rl_stage(p))["metrics"]).parent, raters, vctx, n_items=e.budget_items, k=e.raters_per_item,
+                                            seed=self.cfg.seed, postprocess=e.postprocess, n_bootstrap=e.n_bootstrap, confidence_level=e.confidence_level
+                                            ).assign(policy=p) for p in progress(policies, desc="budget curve")]).to_csv(d/"budget.csv", index=False)
             wr = tables["win_rates"]
             raw = wr[~wr["length_controlled"]]
-            return {"policies": names, "tables": sorted(tables) + (["gold_utility"] if self.task == "toy" else []),
+            return {"policies": names, "tables": sorted(tables) + (["gold_utility"] if self.task == "toy" else []) + (["budget"] if e.budget_items else []),
                     "summary": "; ".join(f"{r.comparison} {r.win_rate:.0%} [{r.ci_low:.0%}, {r.ci_high:.0%}]" for r in raw.itertuples())}
         return self._stage("eval", ["eval", "seed", "data.max_prompt_tokens", "data.max_response_tokens"], inputs, fn)
+
+    def _budget_tables(self)->dict|None:
+        "policy -> its rows of the evaluation's budget.csv (None when the evaluation made none)"
+        f = self.dir("eval")/"budget.csv"
+        if not f.exists(): return None
+        import pandas as pd
+        b = pd.read_csv(f)
+        return {p: g.drop(columns="policy") for p, g in b.groupby("policy", sort=False)}
 
     def stage_studies(self, n_pairs:int=300, rm_sizes:Sequence[int]|None=None):
         "Labeler studies on validation pairs (size, prompt variant, self-consistency) and RM accuracy against training-set size"
@@ -430,7 +446,7 @@ class Reproduction:
                     "length_control": lambda: F.plot_length_control(wr, task=self.task),
                     "table14": lambda: F.plot_table14(tabs["self_consistency"].assign(task=self.task)),
                     "rl_budget": lambda: plot_rl_budget({k[3:].replace("_", " "): (read_jsonl(self.result(k)["metrics"]), self.result(k).get("selected_step"))
-                                                         for k in self.keys if k.startswith("rl_")})}
+                                                         for k in self.keys if k.startswith("rl_")}, budget=self._budget_tables())}
             made = {}
             for name, make in progress(figs.items(), desc="figures", total=len(figs)):
                 fig, _ = make(); F.save_figure(fig, d/"figures"/name); plt.close(fig); made[name] = f"figures/{name}.png"
@@ -618,26 +634,76 @@ def paper_findings(wr, # win rates (`eval/win_rates.csv`): comparison, win_rate,
             for k, f in FINDINGS.items()]
 
 # %% ../nbs/14_pipeline.ipynb
+def _step_files(run_dir:Path)->dict:
+    "step -> rows of `eval_responses/step_<step>.jsonl` in an A2C run folder"
+    files = Path(run_dir).glob("eval_responses/step_*.jsonl")
+    return dict(sorted((int(p.stem.split("_")[1]), read_jsonl(p)) for p in files))
+
+def budget_win_rates(run_dir:str|Path, # an A2C run folder (`train_a2c`'s out_dir) holding eval_responses/
+                     raters:Sequence, # the rater pool of the evaluation
+                     contexts:dict|None=None, # prompt -> what raters see (None: the prompt itself)
+                     n_items:int=64, # validation prompts judged per step (the first ones)
+                     k:int=3, # raters per item
+                     seed:int=0, # panels and bootstrap (the same panels at every step)
+                     postprocess:bool=True, # clean summaries first, as the evaluation does
+                     n_bootstrap:int=2000, confidence_level:float=0.95,
+                    )->pd.DataFrame: # one row per step: step, win_rate, ci_low, ci_high, n_items, p_value (+ gold_win_rate)
+    "Win rate of each RL evaluation step's validation responses against step 0's (the SFT policy), judged by `raters`"
+    import pandas as pd
+    from rlaif_repro.human_eval import rank_items, win_rate
+    steps = _step_files(Path(run_dir))
+    if 0 not in steps: raise FileNotFoundError(f"{run_dir}/eval_responses/step_0.jsonl is missing: it holds the SFT policy's "
+                                               "responses; run train_a2c with eval_prompts from step 0")
+    base, rows = steps.pop(0)[:n_items], []
+    for step, resp in steps.items():
+        resp = resp[:n_items]
+        if [r["prompt"] for r in resp] != [b["prompt"] for b in base[:len(resp)]]:
+            raise ValueError(f"{run_dir}/eval_responses/step_{step}.jsonl: its prompts are not those of step 0")
+        items = [{"id": f"validation-{b['i']}", "context": (contexts or {}).get(b["prompt"], b["prompt"]), "SFT": b["response"], "RL": r["response"]}
+                 for b, r in zip(base, resp)]
+        rk = rank_items(items, ["SFT", "RL"], raters, k=k, seed=seed, postprocess=postprocess, desc=None)
+        w = win_rate(rk, "RL", "SFT", n_bootstrap=n_bootstrap, confidence_level=confidence_level, seed=seed)
+        row = {"step": step} | {c: w[c] for c in ("win_rate", "ci_low", "ci_high", "n_items", "p_value")}
+        if all("gold" in x for x in resp + base):   # ties count half
+            row["gold_win_rate"] = float(np.mean([(r["gold"] > b["gold"]) + 0.5 * (r["gold"] == b["gold"]) for b, r in zip(base, resp)]))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["step", "win_rate", "ci_low", "ci_high", "n_items", "p_value"] + (["gold_win_rate"] if rows and "gold_win_rate" in rows[0] else []))
+
+
+# %% ../nbs/14_pipeline.ipynb
 def plot_rl_budget(runs:dict, # policy -> (rows of its metrics.jsonl, selected step or None)
+                   budget:dict|None=None, # policy -> its `budget_win_rates` table (a win-rate panel; None: no panel)
                   ):
-    "Validation reward, validation gold utility (when logged) and KL to SFT against the RL step, one line per policy"
+    "Validation reward, win rate against SFT, validation gold utility (when logged) and KL to SFT against the RL step, one line per policy"
     import matplotlib.pyplot as plt
     gold = any("gold/eval_mean" in r for rows, _ in runs.values() for r in rows)
-    keys = [("reward/eval_mean", "validation reward (the policy's own reward)"), ("rl/kl", "KL to SFT (training samples)")]
-    if gold: keys.insert(1, ("gold/eval_mean", "validation gold utility (the truth)"))
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.8), squeeze=False)
+    keys = [("reward/eval_mean", "validation reward (the policy's own reward)")] + (
+           [("win", "win rate vs SFT (validation, raters)")] if budget else []) + (
+           [("gold/eval_mean", "validation gold utility (the truth)")] if gold else []) + [("rl/kl", "KL to SFT (training samples)")]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.4 * len(keys), 3.8), squeeze=False)
     for c, (name, (rows, sel)) in enumerate(runs.items()):
         for ax, (k, title) in zip(axes[0], keys):
+            ax.set_title(title, fontsize=11); ax.set_xlabel("RL step")
+            if k == "win":
+                b = (budget or {}).get(name)
+                if b is None or not len(b): continue
+                ax.errorbar(b["step"], 100 * b["win_rate"], yerr=[100 * (b["win_rate"] - b["ci_low"]), 100 * (b["ci_high"] - b["win_rate"])],
+                            fmt="o-", ms=3, capsize=2, color=f"C{c}", label=name)
+                if "gold_win_rate" in b: ax.plot(b["step"], 100 * b["gold_win_rate"], ":", color=f"C{c}")
+                if sel is not None and sel in b["step"].tolist(): ax.plot(sel, 100 * b.set_index("step").loc[sel, "win_rate"], "*", ms=13, color=f"C{c}", mec="black")
+                ax.axhline(50, ls="--", c="gray", lw=0.8); ax.set_ylabel("%")
+                continue
             pts = [(r["step"], r[k]) for r in rows if k in r and r.get(k) is not None]
             if not pts: continue
             x, y = zip(*pts)
             ax.plot(x, y, "o-" if k != "rl/kl" else "-", ms=3, color=f"C{c}", label=name)
             if sel is not None and sel in x and k != "rl/kl": ax.plot(sel, y[x.index(sel)], "*", ms=13, color=f"C{c}", mec="black")
-            ax.set_title(title, fontsize=11); ax.set_xlabel("RL step")
     axes[0][0].legend(fontsize=9)
-    fig.suptitle("RL against its budget (stars: the checkpoint each run used)", fontsize=11)
+    fig.suptitle("RL against its budget (stars: the checkpoint each run used" + ("; dotted: how often gold utility prefers the step's response"
+                 if budget and any("gold_win_rate" in b for b in budget.values()) else "") + ")", fontsize=11)
     fig.tight_layout()
     return fig, axes[0]
+
 
 # %% ../nbs/14_pipeline.ipynb
 def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path)->str:
@@ -700,11 +766,19 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     for k in (k for k in rep.keys if k.startswith("rl_")):
         res = rep.result(k)
         rl.append({"policy": k[3:].replace("_", " "), "reward from": f"`{res.get('reward')}`", "RL steps": res.get("steps"),
-                   "checkpoint used (step)": res.get("selected_step"), "reward (first → last tenth)": _arrow(res.get("reward_start"), res.get("reward_end")),
+                   "checkpoint used (step)": res.get("selected_step"),
+                   "its validation reward (± s.e.)": f"{res['selected_reward']:.3f} ± {res['selected_se']:.3f}" if res.get("selected_se") is not None else "–",
+                   "reward (first → last tenth)": _arrow(res.get("reward_start"), res.get("reward_end")),
                    "KL to SFT (last tenth)": _fmt(res.get("kl_end")), "gold utility (first → last tenth)": _arrow(res.get("gold_start"), res.get("gold_end"))})
     out += ["## RL runs", "", "Averages over the first and the last tenth of training; gold utility is the toy world's true utility of the "
             "samples (toy task only).", "", md_table(pd.DataFrame(rl)), ""]
-    if "rl_budget" in figs: out += [f"![RL against its budget]({figs['rl_budget']})", ""]
+    if "rl_budget" in figs:
+        out += [f"![RL against its budget]({figs['rl_budget']})", ""]
+        if (rep.dir("eval")/"budget.csv").exists():
+            out += [f"Every {cfg.rl.eval_every} steps each policy answered {cfg.rl.eval_prompts} validation prompts (step 0 is SFT); the checkpoint "
+                    f"is chosen on their mean reward. The win-rate panel shows the first {cfg.eval.budget_items} of those responses beside SFT's "
+                    f"to the evaluation's raters ({cfg.eval.raters_per_item} per item, 95% CIs by item)"
+                    + (", and the dotted lines how often gold utility prefers the step's response." if task == "toy" else "."), ""]
     # reward models
     pr = PAPER["rm_accuracy"]; pr = pr[(pr["task"] == ptask) & (pr["table"].astype(str).str.startswith("5"))].set_index("labels")["accuracy"]
     out += ["## Reward-model accuracy on held-out human preferences (paper Table 5)", "",
@@ -870,8 +944,14 @@ def paper_value(metric:str, task:str="toy")->float|None:
     return None
 
 # %% ../nbs/14_pipeline.ipynb
-def _run_name(seed:int, drift:float, drifts:Sequence[float], beta:float|None=None, betas:Sequence=(None,))->str:
-    return f"seed{seed}" + (f"-drift{drift:g}" if len(drifts) > 1 or drift else "") + (f"-beta{beta:g}" if len(betas) > 1 else "")
+def _run_name(seed:int, drift:float, beta:float, preset_beta:float)->str:
+    "`seed1`, `seed1-drift0.5`, `seed1-beta0.2`: only what differs from the preset, so sweeps in one folder share their runs"
+    return f"seed{seed}" + (f"-drift{drift:g}" if drift else "") + (f"-beta{beta:g}" if beta != preset_beta else "")
+
+def _sweep_grid(drifts:Sequence[float], betas:Sequence[float], preset_beta:float)->list[tuple[float, float]]:
+    "(drift, β) pairs to run: every β at the first drift (the β study), every drift at the preset's β, or the first β when it is not listed"
+    anchor = preset_beta if preset_beta in betas else betas[0]
+    return [(drifts[0], b) for b in betas] + [(d, anchor) for d in drifts[1:]]
 
 def _is_rate(metric:str)->bool: return metric.startswith(("win rate", "acceptable rate", "harmless rate", "RM accuracy", "labeler "))
 
@@ -894,14 +974,13 @@ def sweep(preset:str="toy", # the preset of every run
     out, log = Path(out_dir), log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     out.mkdir(parents=True, exist_ok=True)
     plan = []   # every config first: a bad setting stops the sweep before any run
-    for drift in judge_drifts:
-        for beta in betas:
-            for s in seeds:
-                cfg = resolve_config(preset, [*overrides, f"seed={s}"], task=task)
-                if beta is not None: cfg = cfg.replace(rl__kl_coef=float(beta))
-                if cfg.data.task == "toy": cfg = cfg.replace(data__world_seed=s, data__judge_drift=float(drift))
-                elif drift: raise ConfigError(f"sweep: judge drift needs the toy task, not {cfg.data.task!r}")
-                plan.append((_run_name(s, drift, judge_drifts, beta, betas), s, drift, cfg))
+    preset_beta = resolve_config(preset, list(overrides), task=task).rl.kl_coef
+    for drift, beta in _sweep_grid(list(judge_drifts), [float(b) for b in kl_coefs] if kl_coefs else [preset_beta], preset_beta):
+        for s in seeds:
+            cfg = resolve_config(preset, [*overrides, f"seed={s}"], task=task).replace(rl__kl_coef=beta)
+            if cfg.data.task == "toy": cfg = cfg.replace(data__world_seed=s, data__judge_drift=float(drift))
+            elif drift: raise ConfigError(f"sweep: judge drift needs the toy task, not {cfg.data.task!r}")
+            plan.append((_run_name(s, drift, beta, preset_beta), s, drift, cfg))
     runs, t0 = {}, time.time()
     for name, s, drift, cfg in plan:
         log(f"[sweep] {name} ({len(runs) + 1} of {len(plan)}): " + (f"world {s}, " if cfg.data.task == "toy" else "")
@@ -947,10 +1026,12 @@ def summarize_sweep(runs:dict, # run name -> what `sweep` recorded (seed, judge_
                               "metrics": metrics, "findings": findings})
     row = lambda g, keys: {k: {x: g["metrics"][k][x] for x in ("mean", "ci_low", "ci_high", "n")} for k in keys if k in g["metrics"]}
     drifts, betas = sorted({d for d, _ in groups}), sorted({b for _, b in groups}, key=lambda b: b or 0)
-    if len(drifts) > 1:   # at the first KL coefficient
-        out["judge_drift_study"] = [{"judge_drift": g["judge_drift"]} | row(g, DRIFT_METRICS) for g in out["groups"] if g["kl_coef"] == betas[0]]
-    if len(betas) > 1:    # at the first judge drift
-        out["kl_coef_study"] = [{"kl_coef": g["kl_coef"]} | row(g, BETA_METRICS) for g in out["groups"] if g["judge_drift"] == drifts[0]]
+    if len(drifts) > 1:   # at the KL coefficient every drift ran with
+        b0 = next((b for b in betas if all((d, b) in groups for d in drifts)), betas[0])
+        out["judge_drift_study"] = [{"judge_drift": g["judge_drift"]} | row(g, DRIFT_METRICS) for g in out["groups"] if g["kl_coef"] == b0]
+    if len(betas) > 1:    # at the judge drift every KL coefficient ran with
+        d0 = next((d for d in drifts if all((d, b) in groups for b in betas)), drifts[0])
+        out["kl_coef_study"] = [{"kl_coef": g["kl_coef"]} | row(g, BETA_METRICS) for g in out["groups"] if g["judge_drift"] == d0]
     return out
 
 # %% ../nbs/14_pipeline.ipynb
@@ -959,11 +1040,12 @@ def _spread_metrics(g:dict)->list[str]:
     return [k for k in g["metrics"] if k.startswith(keep) and "reference" not in k and "same position" not in k and "RLHF+RLAIF" not in k]
 
 def plot_sweep_spread(summary:dict, # what `summarize_sweep` returned
-                      judge_drift:float=0.0, # the group to draw
+                      judge_drift:float=0.0, # the group to draw: its judge drift
+                      kl_coef:float|None=None, # and its KL coefficient (None: the first group with that drift)
                      ):
     "Per-seed values of the headline rates (dots), their mean and 95% t-interval (bar) and the paper's value (cross)"
     import matplotlib.pyplot as plt
-    g = next(x for x in summary["groups"] if x["judge_drift"] == judge_drift)
+    g = next(x for x in summary["groups"] if x["judge_drift"] == judge_drift and kl_coef in (None, x.get("kl_coef")))
     names = _spread_metrics(g)
     fig, ax = plt.subplots(figsize=(9, 0.42 * len(names) + 1.6))
     colors = plt.get_cmap("tab10")
@@ -976,7 +1058,7 @@ def plot_sweep_spread(summary:dict, # what `summarize_sweep` returned
         if m["paper"] is not None: ax.plot(100 * m["paper"], y, "x", color="crimson", ms=9, mew=2, label="paper" if y == 0 else None)
     ax.axvline(50, color="grey", lw=0.8, ls=":")
     ax.set_yticks(range(len(names)), names); ax.invert_yaxis(); ax.set_xlabel("%")
-    ax.set_title(f"{len(g['ok_seeds'])} worlds" + (f", judge drift {judge_drift:g}" if judge_drift else "") + ": each world's value beside the paper")
+    ax.set_title(f"{len(g['ok_seeds'])} worlds{_group_title(summary, g)}: each world's value beside the paper")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
     fig.tight_layout()
     return fig, ax
@@ -1101,7 +1183,7 @@ def write_sweep(summary:dict, out_dir:str|Path)->Path:
     for g in summary["groups"]:
         if g["ok_seeds"] and _spread_metrics(g):
             name = "sweep_spread" + "".join(f"_{'drift' if k == 'judge drift' else 'beta'}{v:g}" for k, v in _group_parts(summary, g))
-            fig, _ = plot_sweep_spread(summary, g["judge_drift"]); save_figure(fig, out/"figures"/name); plt.close(fig)
+            fig, _ = plot_sweep_spread(summary, g["judge_drift"], g.get("kl_coef")); save_figure(fig, out/"figures"/name); plt.close(fig)
             g["figure"] = f"figures/{name}.png"
     if "judge_drift_study" in summary:
         fig, _ = plot_judge_drift(summary); save_figure(fig, out/"figures"/"judge_drift"); plt.close(fig)
@@ -1224,10 +1306,13 @@ def _parser()->argparse.ArgumentParser:
         "each of the paper's findings the seeds in which it holds. With two or more --judge-drift values, the same worlds run\n"
         "with labelers taught by a judge that departs from the truth, and the summary adds the judge-drift study; with two\n"
         "or more --kl-coef values, the summary adds the over-optimisation study (proxy reward, gold utility, KL against β).\n"
-        "A failed run is reported and the others go on; rerun the command to resume.",
+        "Both together run every β at the first drift and the other drifts at the preset's β (not the whole grid). Folder\n"
+        "names say only what differs from the preset (seed1, seed1-drift1, seed1-beta0.2), so sweeps into one --out share\n"
+        "their common runs. A failed run is reported and the others go on; rerun the command to resume.",
         "  rlaif-repro sweep --preset toy --seeds 0 1 2 --out runs/sweep\n"
         "  rlaif-repro sweep --preset toy --seeds 0 1 2 --judge-drift 0 0.5 1 --out runs/drift\n"
         "  rlaif-repro sweep --preset toy --seeds 0 1 2 --kl-coef 0.01 0.05 0.2 --out runs/beta\n"
+        "  rlaif-repro sweep --preset toy --seeds 0 1 2 --judge-drift 0 1 --kl-coef 0.01 0.05 0.2 --out runs/all   # 12 runs\n"
         "  rlaif-repro sweep --preset tiny --seeds 0 1 --out runs/sweep_tiny   # a quick check that it all runs")
     _config_args(sw, config_file=False)
     sw.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="N", help="world seeds")

@@ -42,12 +42,12 @@ def test_sweep_refuses_judge_drift_on_a_real_task(tmp_path):
 def test_kl_coef_study_on_tiny(tmp_path, tiny_run):
     "`--kl-coef` adds the over-optimisation study: one run per β, a table of proxy reward, gold utility and KL against β, and its figure"
     out = tmp_path/"beta"
-    shutil.copytree(tiny_run, out/"seed0-beta0.05")   # the tiny preset's own β: reused as it is
+    shutil.copytree(tiny_run, out/"seed0")   # the tiny preset's own β: its run is the plain seed's, reused as it is
     r = subprocess.run([str(Path(sys.executable).parent/"rlaif-repro"), "sweep", "--preset", "tiny", "--seeds", "0", "--kl-coef", "0.05", "0.5",
                         "--out", str(out)], capture_output=True, text=True, timeout=1800, cwd=ROOT,
                        env={**os.environ, "HF_HUB_OFFLINE": "1", "RLAIF_REPRO_PROGRESS": "0"})
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "[rl_RLAIF] cached" in r.stderr.split("[sweep] seed0-beta0.5")[0]
+    assert "[sweep] seed0 (1 of 2)" in r.stderr and "[rl_RLAIF] cached" in r.stderr.split("[sweep] seed0-beta0.5")[0]
     assert json.loads((out/"seed0-beta0.5"/"config.json").read_text())["rl"]["kl_coef"] == 0.5
     s = json.loads((out/"summary.json").read_text())
     rows = s["kl_coef_study"]
