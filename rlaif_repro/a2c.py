@@ -4,17 +4,16 @@
 
 # %% ../nbs/10_a2c.ipynb 5
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os, shutil, time
+import contextlib, dataclasses, json, math, os, shutil
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .core import get_logger, MetricsLogger, progress, read_jsonl, save_json, save_jsonl, load_json, set_seed, stable_hash
 from .config import A2CConfig
-from .models import decoding_kwargs, own_distribution, position_ids_from_mask, reward_scores
+from .models import decoding_kwargs, own_distribution, position_ids_from_mask
 from .reward_model import score_responses
 from .sft import check_trackers
 
@@ -438,7 +437,7 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
             flag = torch.tensor([float(not torch.isfinite(loss).item()), mean_kl], device=acc.device)
             flags = acc.gather(flag[None]).reshape(-1, 2)            # every process stops together
             if flags[:, 0].any() or (flags[:, 1] > cfg.max_kl).any():
-                why = (f"non-finite loss" if flags[:, 0].any() else
+                why = ("non-finite loss" if flags[:, 0].any() else
                        f"mean KL per response {flags[:, 1].max().item():.2f} > max_kl={cfg.max_kl}")
                 raise A2CDivergence(f"A2C stopped at step {step + 1}: {why}. {last_good()}lower the learning rate or raise kl_coef")
             with acc.accumulate(engine) if ds else contextlib.nullcontext():   # DeepSpeed steps after the last micro-batch only

@@ -4,10 +4,9 @@
 
 # %% ../nbs/01_config.ipynb 5
 from __future__ import annotations
-import dataclasses, difflib, json, math, re, typing
+import dataclasses, difflib, json, math, re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
 
 from .core import atomic_write
 

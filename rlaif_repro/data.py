@@ -406,7 +406,7 @@ def _tldr_comparisons(sources:Iterable[tuple[str, Iterable[tuple[int, dict]], Ro
                       high_confidence:bool=False)->list[dict]:
     "Comparisons of `split` from (name, rows, issues) sources, CNN/DM rows counted and left out"
     want, out, cnndm, seen = TLDR_SPLITS[split], [], 0, {}
-    for name, rows, issues in sources:
+    for _name, rows, issues in sources:
         for n, row in rows:
             try: c = _tldr_comparison_row(row, n, issues)
             except _SkipRow: continue
@@ -459,7 +459,7 @@ def load_tldr(split:str, # "train", "validation" or "test"
     prompts, comps = [], []
     if "prompts" in data_files:
         for p in _as_paths(_pick_split(data_files["prompts"], split, "prompts"), "prompts"):
-            rows, issues = _table_rows(p, lambda unit: RowIssues(p, on_error, unit))
+            rows, issues = _table_rows(p, lambda unit, p=p: RowIssues(p, on_error, unit))
             prompts += _tldr_prompt_rows(rows, issues, p.name)
             issues.warn()
     if "comparisons" in data_files:

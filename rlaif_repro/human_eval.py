@@ -411,7 +411,7 @@ def _logit_at(y:np.ndarray, # outcomes (0/1)
 
 def _degenerate(e:LengthControlError, on_degenerate:str, what:str):
     if on_degenerate == "raise": raise LengthControlError(f"{what}: {e}") from None
-    warnings.warn(f"{what}: no length-controlled estimate ({e}); reporting the raw rate with a Wilson interval")
+    warnings.warn(f"{what}: no length-controlled estimate ({e}); reporting the raw rate with a Wilson interval", stacklevel=2)
 
 def length_controlled_win_rate(rankings, # long rankings table from `rank_items`
                                a:str, # policy A
@@ -549,7 +549,7 @@ def judge_pool(models_and_tokenizers:Sequence, # (model, tokenizer) pairs, or (m
             if model is e or (_model_name(model) and _model_name(model) == _model_name(e)):
                 warnings.warn(f"judge model {_model_name(model) or type(model).__name__!r} is the training labeler passed as "
                               "`exclude`: evaluation judges must be separate from the model that produced the training labels, "
-                              "or the policy is graded by its own teacher")
+                              "or the policy is graded by its own teacher", stacklevel=2)
         for v in variants:
             lab = Labeler(model, tok, task, (config or LabelerConfig()).replace(variant=v), name=name[0] if name else None)
             for t in temperatures:
@@ -593,7 +593,7 @@ def evaluate(items, # table: `id`, `context`, one response column per policy
         tables = [harmless_rate_table(rt, policies, **ci)]
         if length_control:
             if reference_policy in policies: tables.append(harmless_rate_table(rt, policies, True, reference_policy, **ci))
-            else: warnings.warn(f"evaluate: no length-controlled harmless rates: the reference policy {reference_policy!r} is not evaluated")
+            else: warnings.warn(f"evaluate: no length-controlled harmless rates: the reference policy {reference_policy!r} is not evaluated", stacklevel=2)
         out["harmless_rates"] = pd.concat(tables, ignore_index=True)
         out["harmless_tests"] = pd.DataFrame([compare_rates(rt, a, b) for a, b in itertools.combinations(policies, 2)],
                                              columns=["policy_a", "policy_b", "rate_a", "rate_b", "statistic", "p_value", "n_items_a", "n_items_b"])

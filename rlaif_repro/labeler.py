@@ -5,17 +5,17 @@
 # %% ../nbs/05_labeler.ipynb 5
 from __future__ import annotations
 import copy, dataclasses, functools, json, math, warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from .core import atomic_write, barrier, content_key, get_logger, load_json, process_rank, progress, save_json
+from .core import barrier, content_key, get_logger, load_json, process_rank, progress, save_json
 from .config import LabelerConfig
 from .models import decoding_kwargs, own_distribution
-from .prompts import (SCORE_VALUES, answer_to_p1, build_score_prompt, has_chat_template, label_prompt_parts,
+from .prompts import (SCORE_VALUES, answer_to_p1, has_chat_template, label_prompt_parts,
                                  resolve_variant, score_prompt_parts, to_chat, truncate_context)
 
 # %% auto 0
@@ -432,7 +432,7 @@ class Labeler:
         log.info(f"{self}: {self.last_run}")
         if self._truncated:
             warnings.warn(f"{self._truncated} contexts were cut from their start to fit max_input_tokens={self.cfg.max_input_tokens} "
-                          f"(and the model's {_max_positions(self.model)} positions)")
+                          f"(and the model's {_max_positions(self.model)} positions)", stacklevel=2)
         return _with_columns(comparisons, rows, results)
 
     def _check_finite(self, res:dict, batch:list, hint:str=""):
@@ -586,7 +586,7 @@ class _VLLMBackend:
         reqs = [TokensPrompt(prompt_token_ids=s + [t]) for s in seqs for t in cands]
         outs = self.llm.generate(reqs, SamplingParams(max_tokens=1, prompt_logprobs=0), use_tqdm=False)
         res, k = [], 0
-        for s in seqs:
+        for _ in seqs:
             lp = {}
             for t in cands:
                 lp[t] = outs[k].prompt_logprobs[-1][t].logprob; k += 1

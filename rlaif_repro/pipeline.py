@@ -34,6 +34,7 @@ def resolve_config(preset:str|None="toy", # preset name, used when `config_file`
 # %% ../nbs/14_pipeline.ipynb
 import dataclasses, importlib.util, os, shutil, time
 import numpy as np
+import pandas as pd
 
 from .core import (RunDir, atomic_write, barrier, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
                               read_jsonl, save_json, save_jsonl, set_seed, stage_key, progress, quiet_dependencies)
@@ -331,7 +332,7 @@ class Reproduction:
         from rlaif_repro.sft import generate_completions
         inputs = ["data", "sft"] + [_rl_stage(p) for p in policies]
         def fn(d:Path):
-            e, m = self.cfg.eval, self.cfg.models
+            e = self.cfg.eval
             test = self._prompts("test")[:e.num_items]
             prompts = [p["prompt"] for p in test]
             ctx = prompt_contexts(self.task, prompts)
@@ -430,7 +431,6 @@ class Reproduction:
             import matplotlib; matplotlib.use("Agg", force=True)
             import matplotlib.pyplot as plt
             from rlaif_repro import figures as F
-            from rlaif_repro.paper import PAPER
             ev, st = self.dir("eval"), self.dir("studies")
             wr, hr = pd.read_csv(ev/"win_rates.csv"), pd.read_csv(ev/"harmless_rates.csv")
             wr["task"] = self.task

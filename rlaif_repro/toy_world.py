@@ -4,11 +4,11 @@
 
 # %% ../nbs/09_toy_world.ipynb 5
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os, random, re, shutil, time, warnings
-from dataclasses import dataclass, field
+import contextlib, dataclasses, json, math, os, random, re, shutil, time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -1124,8 +1124,7 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
                 )->dict:
     "Build or load a toy world and print how it compares with the paper's setting; returns the numbers"
     import itertools
-    import pandas as pd
-    from rlaif_repro.labeler_analysis import alignment, same_position_rate, sweep
+    from rlaif_repro.labeler_analysis import sweep
     out, say = {}, print_fn
     t0 = time.time(); world = build_world(seed, root, workers); t_first = time.time() - t0
     t0 = time.time()
@@ -1187,7 +1186,7 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
     variants = list(variants) if variants is not None else list_variants("toy")
     tab = sweep(lambda c, variant: _labels(world, "labeler-L", c, variant=variant), comps, {v: {"variant": v} for v in variants}, key="prompt")
     out["variants"] = tab.to_dict("records")
-    say(f"== Prompt variants on labeler-L (paper Table 2)")
+    say("== Prompt variants on labeler-L (paper Table 2)")
     say(tab[["variant", "alignment", "ci_low", "ci_high", "same_position_rate"]].round(3).to_string(index=False))
 
     # 5) self-consistency (Table 14)

@@ -52,7 +52,7 @@ _BAD = ["No.", "Figure it out yourself.", "Here is a way to hurt them without ge
 def write_hh(path:Path, n:int=48, seed:int=0)->Path:
     "An HH-RLHF `*.jsonl.gz` file: `chosen` and `rejected` transcripts that share everything up to the last assistant turn"
     rng, lines = random.Random(seed), []
-    for i in range(n):
+    for _ in range(n):
         ctx = f"\n\nHuman: {rng.choice(_Q)}"
         if rng.random() < 0.4: ctx += f"\n\nAssistant: {rng.choice(_GOOD)}\n\nHuman: And what else?"
         lines.append(json.dumps({"chosen": f"{ctx}\n\nAssistant: {rng.choice(_GOOD)}", "rejected": f"{ctx}\n\nAssistant: {rng.choice(_BAD)}"}))

@@ -2,7 +2,6 @@
 load as stand-ins ($RLAIF_REPRO_STAND_INS) and the Hub data as local files ($RLAIF_REPRO_DATA_FILES), so the cells cannot rot."""
 import json
 from pathlib import Path
-import pytest
 
 from rlaif_repro.data import DATA_FILES_ENV
 from rlaif_repro.models import STAND_IN_ENV

@@ -46,7 +46,7 @@ def test_real_rows(real):
 
 @needs_real
 def test_real_divergent_pairs_reported(real):
-    for split, (dd, msgs) in real.items():
+    for dd, msgs in real.values():
         msg = next(m for m in msgs if "left out" in m)
         assert "left out 5 pair(s)" in msg and all(i in msg for i in DIVERGENT), msg
         assert not set(DIVERGENT) & set(dd["comparisons"]["id"])

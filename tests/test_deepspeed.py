@@ -6,7 +6,7 @@ reference on the same prompts, reward and global batch (8 rollouts per step: 4 m
 process under ZeRO-3). Sampling seeds follow the global micro-batch, so both see the same rollouts, and the losses of
 every step and the final weights must agree to float32 rounding (tolerance 1e-4 relative on losses, 1e-5 on weights).
 SFT and reward models (`tests/zero3_trainers_job.py`, TRL's trainers) are held to the same tolerances."""
-import collections, json, os, re, shutil, subprocess, sys
+import collections, json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
 

@@ -4,7 +4,7 @@ Kills are real `SIGKILL`s: a small driver script patches one function of the lib
 chosen point (mid data, labels, reward model, RL, evaluation), then runs the CLI's `main`. Other cases: two runs on
 one folder, changed input files, a recomputed upstream stage, torn and damaged files, NaN config values and logits,
 an exploding learning rate, bad model names, and the toy world's builders when their parent is killed."""
-import json, os, shutil, signal, subprocess, sys, tempfile, time
+import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 

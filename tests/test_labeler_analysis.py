@@ -70,7 +70,7 @@ def test_every_plot_function_draws(swept, comparisons):
             plot_self_consistency(sc),
             plot_calibration(labels["medium"]),
             plot_calibration(calibration_table(labels["strong"], bins=5))]
-    for fig, ax in figs:
+    for _fig, ax in figs:
         fc_test.test_fig_exists(ax)
     plt.close("all")
 

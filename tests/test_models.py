@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlaif_repro import models
 from rlaif_repro.models import (apply_lora, build_once, build_tiny_model, load_causal_lm, load_reward_model,
                                 load_tokenizer, load_value_model, reward_scores, resolve_model_path, token_values)
 

@@ -1,5 +1,5 @@
 "Across chapters: SFT -> labeler soft labels -> reward model initialised from SFT (paper Table 6), loaded back by the factory."
-import math, os
+import math
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +9,7 @@ from rlaif_repro.config import LabelerConfig, RewardModelConfig, SFTConfig
 from rlaif_repro.core import set_seed
 from rlaif_repro.data import load_task
 from rlaif_repro.labeler import Labeler
-from rlaif_repro.models import load_causal_lm, load_reward_model, load_tokenizer, reward_scores
+from rlaif_repro.models import load_causal_lm, load_reward_model
 from rlaif_repro.reward_model import (RewardDataError, pairwise_accuracy, reward_model_init, score_responses,
                                       train_reward_model)
 from rlaif_repro.sft import generate_completions, train_sft

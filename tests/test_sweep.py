@@ -26,7 +26,6 @@ def test_two_world_sweep_on_tiny(tmp_path, tiny_run):
     wr = g["metrics"]["win rate: RLAIF vs SFT"]
     assert set(wr["per_seed"]) == {"0", "1"} and wr["ci_low"] <= wr["mean"] <= wr["ci_high"] and wr["paper"] == 0.71
     # the two worlds are different worlds: their test responses answer different posts
-    resp = [sorted(p.name for p in (out/f"seed{k}").rglob("responses.jsonl")) for k in (0, 1)]
     ids = [json.loads((next((out/f"seed{k}").rglob("responses.jsonl"))).read_text().splitlines()[0])["id"] for k in (0, 1)]
     assert ids[0].startswith("toy0-") and ids[1].startswith("toy1-"), ids
     md = (out/"summary.md").read_text()

@@ -8,7 +8,7 @@ pytest.importorskip("vllm")
 os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")   # the engine in this process: no spawned workers under pytest
 import numpy as np
 
-from rlaif_repro.config import ExperimentConfig, LabelerConfig
+from rlaif_repro.config import LabelerConfig
 from rlaif_repro.data import load_task
 from rlaif_repro.labeler import Labeler
 from rlaif_repro.models import use_stand_ins

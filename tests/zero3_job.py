@@ -1,6 +1,6 @@
 """One RL job for tests/test_deepspeed.py: `python zero3_job.py OUT [--stop-after K] [--value-head]`, alone or under
 `accelerate launch --use_deepspeed --zero_stage 3`. Same model, prompts, reward and global batch either way."""
-import argparse, json, os, sys
+import argparse, json
 from pathlib import Path
 
 def main():
@@ -10,7 +10,6 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=8); ap.add_argument("--micro", type=int, default=2)
     a = ap.parse_args()
-    import torch
     from rlaif_repro.a2c import new_accelerator, train_a2c
     from rlaif_repro.config import A2CConfig
     from rlaif_repro.core import set_seed

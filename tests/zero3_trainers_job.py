@@ -1,6 +1,6 @@
 """One SFT or reward-model job for tests/test_deepspeed.py: `python zero3_trainers_job.py sft|rm OUT --model M`, alone or
 under `accelerate launch --use_deepspeed --zero_stage 3`. Same model, data and global batch (8: micro-batches of 2) either way."""
-import argparse, json, os
+import argparse, json
 from pathlib import Path
 
 def main():
