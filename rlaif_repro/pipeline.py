@@ -363,7 +363,6 @@ class Reproduction:
                                  "mean_words": float(np.mean([len(it[name].split()) for it in items]))})
                 pd.DataFrame(rows).to_csv(d/"gold_utility.csv", index=False)
             if e.budget_items:   # the win rate against SFT at every RL evaluation step, on the validation responses RL kept
-                import pandas as pd
                 vals = [p["prompt"] for p in self._prompts("validation")]
                 vctx = prompt_contexts(self.task, vals)
                 pd.concat([budget_win_rates(Path(self.result(_rl_stage(p))["metrics"]).parent, raters, vctx, n_items=e.budget_items, k=e.raters_per_item,
@@ -379,7 +378,6 @@ class Reproduction:
         "policy -> its rows of the evaluation's budget.csv (None when the evaluation made none)"
         f = self.dir("eval")/"budget.csv"
         if not f.exists(): return None
-        import pandas as pd
         b = pd.read_csv(f)
         return {p: g.drop(columns="policy") for p, g in b.groupby("policy", sort=False)}
 
@@ -649,7 +647,6 @@ def budget_win_rates(run_dir:str|Path, # an A2C run folder (`train_a2c`'s out_di
                      n_bootstrap:int=2000, confidence_level:float=0.95,
                     )->pd.DataFrame: # one row per step: step, win_rate, ci_low, ci_high, n_items, p_value (+ gold_win_rate)
     "Win rate of each RL evaluation step's validation responses against step 0's (the SFT policy), judged by `raters`"
-    import pandas as pd
     from rlaif_repro.human_eval import rank_items, win_rate
     steps = _step_files(Path(run_dir))
     if 0 not in steps: raise FileNotFoundError(f"{run_dir}/eval_responses/step_0.jsonl is missing: it holds the SFT policy's "
