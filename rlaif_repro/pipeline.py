@@ -354,7 +354,6 @@ class Reproduction:
                               confidence_level=e.confidence_level, ci_method=e.ci_method)
             for k, df in tables.items(): df.to_csv(d/f"{k}.csv", index=False)
             if self.task == "toy":
-                import pandas as pd
                 rows = []
                 for name in names:
                     u = np.array([self.world.utility(it["context"], it[name]) for it in items])
@@ -391,7 +390,6 @@ class Reproduction:
         sizes = ({s: pin_toy_name(f"toy:labeler-{s}", self.world.seed, self.cfg.data.judge_drift) for s in ("XS", "S", "L")} if self.task == "toy" else
                  {k: v for k, v in (("same-size", m.same_size_labeler), ("large", m.labeler)) if v})
         def fn(d:Path):
-            import pandas as pd
             comps = self._comparisons("validation")[:n_pairs]
             def label(c, name=m.labeler, **kw):
                 lab = self._labeler(name, **kw)
@@ -423,7 +421,6 @@ class Reproduction:
 
     def stage_report(self):
         "Figures (PNG and PDF) and `report.md`: our numbers beside the paper's"
-        import pandas as pd
         inputs = [k for k in self.keys if k not in ("report",)]
         def fn(d:Path):
             import matplotlib; matplotlib.use("Agg", force=True)
@@ -581,7 +578,6 @@ def _secs(s)->str: return "–" if s is None else f"{s:.0f}" if s >= 100 or roun
 
 def _stage_times(rep:Reproduction)->str:
     "The stage-time table: seconds in this invocation, seconds when the stage was computed, and what happened"
-    import pandas as pd
     root, rows = rep.run.root.resolve(), []
     for k, secs in rep.times.items():
         first = rep.run.marker(k, rep.keys[k]).get("seconds")
@@ -705,7 +701,6 @@ def plot_rl_budget(runs:dict, # policy -> (rows of its metrics.jsonl, selected s
 # %% ../nbs/14_pipeline.ipynb
 def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path)->str:
     "The text of `report.md` (every path in it relative to the run folder)"
-    import pandas as pd
     from rlaif_repro.paper import PAPER
     from rlaif_repro.figures import variant_label
     cfg, task = rep.cfg, rep.task
@@ -881,7 +876,6 @@ def _row(r, v:str="win_rate", lo:str="ci_low", hi:str="ci_high")->dict:
 
 def run_headline(rep:Reproduction)->dict:
     "The headline numbers of a finished run (`{metric: {value, ci_low, ci_high}}`), its paper findings and its failed labelers"
-    import pandas as pd
     ev, st = rep.dir("eval"), rep.dir("studies")
     wr, hr = pd.read_csv(ev/"win_rates.csv"), pd.read_csv(ev/"harmless_rates.csv")
     sizes = pd.read_csv(st/"labeler_size.csv")
@@ -1118,7 +1112,6 @@ def _mean_text(k:str, v:dict)->str:
 
 def _study_table(rows:list, axis:str, label:str)->str:
     "A study's rows (one per setting of `axis`) as a markdown table of across-seed means"
-    import pandas as pd
     return md_table(pd.DataFrame([{label: f"{r[axis]:g}"} | {k: _mean_text(k, v) for k, v in r.items() if k != axis} for r in rows]))
 
 def _group_parts(summary:dict, g:dict)->list[tuple[str, float]]:
@@ -1133,7 +1126,6 @@ def _group_title(summary:dict, g:dict)->str:
 
 def sweep_markdown(summary:dict)->str:
     "The text of a sweep's `summary.md`"
-    import pandas as pd
     runs, toy = summary["runs"], summary["task"] == "toy"
     out = [f"# Sweep over {'world' if toy else 'training'} seeds: preset `{summary['preset']}`, task `{summary['task']}`", "",
            f"{len(runs)} runs ({sum(r['status'] == 'ok' for r in runs.values())} finished) in {summary.get('seconds', 0):.0f} s this invocation. "
@@ -1327,7 +1319,6 @@ def _cmd_config(a)->int:
     cfg = resolve_config(a.preset, a.overrides, a.config_file, a.task)
     print(cfg.to_json())
     if a.show_paper:
-        import pandas as pd
         with pd.option_context("display.width", 200, "display.max_colwidth", 48, "display.max_rows", 200):
             print("\nOurs vs the paper (fields the paper speaks about):")
             print(paper_table(cfg)[["field", "ours", "paper", "section"]].to_string(index=False))
