@@ -103,8 +103,9 @@ def test_default_world_passes_its_checks():
 
 # ---- rater pools, the drifted judge, names and folders (none of these trains a model)
 
-# before drift and the reliability check existed: the judging corpus and the label pool of worlds 0 and 1
-# Rater parameters pass through np.exp, whose last bit differs between CPUs (SIMD paths), so they are hashed at 12 digits.
+# the judging corpus (hashed before drift and the reliability check existed) and the label pool of worlds 0 and 1.
+# The pool's hashes were taken again at 12 significant digits after the full-precision ones stopped matching on another
+# machine with the same code and numpy; the parameters pass through np.exp, whose last bit may differ between CPUs.
 GOLDEN = {"corpus": {0: "c969adee15a44bd9", 1: "38d784693a65a3a1"}, "raters": {0: "6e79f1c6ec47b3d8", 1: "3f44286684ed5b20"}}
 
 def _at_12_digits(x):
