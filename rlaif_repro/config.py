@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb 5
 from __future__ import annotations
-import dataclasses, difflib, json, math, re
+import contextlib, dataclasses, difflib, json, math, re, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from .core import atomic_write
 __all__ = ['TASKS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'F', 'ConfigError', 'DataConfig', 'ModelConfig',
            'LabelerConfig', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig', 'RewardModelConfig', 'A2CConfig',
            'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset', 'colab_preset', 'single_gpu_preset',
-           'paper_preset', 'parse_overrides', 'paper_table']
+           'paper_preset', 'parse_overrides', 'paper_table', 'reads_of']
 
 # %% ../nbs/01_config.ipynb
 def F(default=dataclasses.MISSING, help:str="", paper:str|None=None, sec:str|None=None, default_factory=dataclasses.MISSING):
@@ -47,6 +47,7 @@ _CONFIGS: dict[str, type] = {}
 
 class _Config:
     "Shared behaviour of config dataclasses: checks, dict/JSON round trip, dotted overrides"
+    _removed: dict[str, str] = {}   # former field -> why it went (old saved configs load with a warning; setting it is an error)
     def __init_subclass__(cls, **kw): super().__init_subclass__(**kw); _CONFIGS[cls.__name__] = cls
 
     def __post_init__(self):
@@ -78,6 +79,9 @@ class _Config:
         names = {f.name: f for f in fields(cls)}
         kw = {}
         for k, v in d.items():
+            if k in cls._removed:   # configs saved before the field went still load
+                warnings.warn(f"config key {where + k!r} is no longer a setting and is ignored: {cls._removed[k]}", FutureWarning, stacklevel=2)
+                continue
             if k not in names: raise ConfigError(_unknown_key(k, list(names), where))
             sub = _CONFIGS.get(names[k].type)
             kw[k] = sub.from_dict(v, f"{where}{k}.") if sub is not None and isinstance(v, dict) else v
@@ -92,6 +96,7 @@ class _Config:
             else: flat[head] = v
         names = [f.name for f in fields(self)]
         for k in [*nested, *flat]:
+            if k in self._removed: raise ConfigError(f"config key {_where + k!r} was removed: {self._removed[k]}")
             if k not in names: raise ConfigError(_unknown_key(k, names, _where))
         for k, v in list(flat.items()):
             cur = getattr(self, k)
@@ -116,15 +121,16 @@ class DataConfig(_Config):
     task: str = F("toy", "task: 'tldr' (summarization), 'hh_helpful', 'hh_harmless' or the offline 'toy' world", "tldr, hh_helpful, hh_harmless", "3.1")
     data_files: dict | None = F(None, "local source files for `load_task` (None: the Hub, or the toy world)")
     limit: int | None = F(None, "keep at most this many rows per table and split (None: all)")
-    high_confidence: bool = F(True, "TL;DR labeler-alignment sets keep human confidence 1, 2, 8, 9 only", "True (1, 2, 8, 9)", "3.2")
-    label_fraction: float = F(1.0, "fraction of the train comparisons used for labeler-alignment studies", "0.15 (TL;DR), 0.10 (HH)", "3.2")
+    high_confidence: bool = F(True, "TL;DR: the labeler studies keep only pairs whose human confidence is 1, 2, 8 or 9", "True (1, 2, 8, 9)", "3.2")
+    label_fraction: float = F(1.0, "share of the (filtered) validation pairs the labeler studies sample, seeded", "0.15 (TL;DR), 0.10 (HH)", "3.2")
+    study_pairs: int = F(300, "at most this many of those pairs in the labeler studies (each is labeled once per setting studied)")
     max_prompt_tokens: int = F(1024, "longest prompt (context) in tokens; longer ones are truncated from the left", "1024", "App. G")
     max_response_tokens: int = F(128, "longest response in tokens (SFT targets, RM inputs, RL rollouts)", "128", "App. G")
     world_seed: int | None = F(None, "toy task: which world (None: `$RLAIF_REPRO_TOY_SEED`, else 0)")
     judge_drift: float = F(0.0, "toy task: how far the labelers' teacher departs from gold utility (0: the world's own judge, 1: blind to invented facts, fond of length)")
     def _validate(self):
         self._choice("task", TASKS)
-        self._range("limit", 1); self._range("label_fraction", 0, 1, lo_open=True)
+        self._range("limit", 1); self._range("label_fraction", 0, 1, lo_open=True); self._range("study_pairs", 1)
         self._range("max_prompt_tokens", 1); self._range("max_response_tokens", 1)
         self._range("world_seed", 0); self._range("judge_drift", 0, 1)
         if self.task != "toy" and (self.world_seed is not None or self.judge_drift):
@@ -273,12 +279,14 @@ class RewardModelConfig(_Config, _TrainMixin):
     max_length: int = F(1152, "longest context + response in tokens", "1152 (1024 + 128)", "App. G")
     init: str = F("auto", "'auto' (the paper's per-task choice), 'sft' or 'base'", "TL;DR: AI RM from SFT, human RM from base; HH: instruction-tuned", "App. H, Table 6")
     center_rewards: bool = F(True, "shift rewards so that the mean reward of reference/SFT responses is 0")
+    center_prompts: int = F(256, "training prompts whose reference responses set that zero")
     use_lora: bool = F(False, "train LoRA adapters (plus the scalar head) instead of all weights")
     gradient_checkpointing: bool = F(True, "recompute each block's activations in the backward pass (less memory, ~1/3 more compute; TRL's default)")
-    eval_fraction: float = F(0.05, "share of labelled pairs held out for accuracy during training")
+    eval_fraction: float = F(0.05, "share of labelled pairs held out for accuracy when `train_reward_model` gets no evaluation set "
+                             "(the pipeline always gives it the test comparisons)")
     trainer_kwargs: dict = F(default_factory=dict, help="extra `trl.RewardConfig` arguments, passed through as they are (e.g. {'logging_steps': 1})")
     def _validate(self):
-        self._validate_train(); self._range("max_length", 2); self._choice("init", ("auto", "sft", "base"))
+        self._validate_train(); self._range("max_length", 2); self._choice("init", ("auto", "sft", "base")); self._range("center_prompts", 1)
         self._range("eval_fraction", 0, 1, hi_open=True)
         self._validate_trainer_kwargs("RewardConfig", _TRL_OWNED | {"max_length": "max_length"})
 
@@ -286,6 +294,8 @@ class RewardModelConfig(_Config, _TrainMixin):
 @dataclass
 class A2CConfig(_Config, _TrainMixin):
     "The paper's REINFORCE with a learned baseline (advantage actor-critic, Monte-Carlo returns)"
+    _removed = {"reward_source": "each RL run names its own reward: RLAIF the AI-label RM, RLHF the human-label RM, d-RLAIF the scorer, "
+                                 "RLHF+RLAIF both (weights: rl.mix_weight)"}
     kl_coef: float = F(0.05, "beta: weight of KL(policy || SFT); the reward is weighted by (1 - beta)", "0.05", "App. A.3, G")
     temperature: float = F(0.9, "sampling temperature of rollouts", "0.9", "App. G")
     lr: float = F(1e-5, "policy learning rate", "1e-5", "App. G")
@@ -299,8 +309,7 @@ class A2CConfig(_Config, _TrainMixin):
     gamma: float = F(1.0, "discount of the return G_t = r_t + gamma G_{t+1}; 1 makes it the sum of the rewards left", "1", "App. F")
     value_init: str = F("sft", "the value model: a separate network initialised from 'sft' (the paper) or 'reward_model', or "
                         "'policy_head': a linear head on the policy's own last hidden state (detached; no second network)", "SFT", "3.3")
-    reward_source: str = F("rm", "'rm' (reward model), 'labeler' (d-RLAIF score) or 'mix'", "RM; labeler for d-RLAIF", "2.2")
-    mix_weight: float = F(0.5, "weight of the d-RLAIF score when `reward_source='mix'`")
+    mix_weight: float = F(0.5, "the RLHF+RLAIF run's reward: this weight on the AI-label RM, the rest on the human-label RM")
     kl_estimator: str = F("k1", "per-token KL estimate: 'k1' (log-ratio), 'k2' (half its square; the one a separate KL loss needs) or 'k3' (non-negative, lower variance)", "not stated")
     kl_in_reward: bool = F(True, "fold the KL penalty into the return (True) or add it as a separate loss (False)", "in the policy-gradient loss", "App. A.3")
     normalize_advantages: bool = F(False, "whiten advantages per batch", "not stated")
@@ -317,7 +326,7 @@ class A2CConfig(_Config, _TrainMixin):
         self._validate_train(); self._range("kl_coef", 0, 1); self._range("temperature", 0, lo_open=True)
         self._range("value_lr", 0, lo_open=True); self._range("max_new_tokens", 1); self._range("samples_per_prompt", 1)
         self._range("gamma", 0, 1); self._choice("value_init", ("sft", "reward_model", "policy_head"))
-        self._choice("reward_source", ("rm", "labeler", "mix")); self._range("mix_weight", 0, 1)
+        self._range("mix_weight", 0, 1)
         self._choice("kl_estimator", ("k1", "k2", "k3")); self._range("missing_eos_penalty", 0); self._range("grad_clip", 0)
         if not self.kl_in_reward and self.kl_estimator != "k2":   # as a loss, k1's expected gradient is 0 and k3's is the forward KL's
             self._bad("kl_estimator", self.kl_estimator, "kl_in_reward=False adds the KL as a loss term, where only 'k2' has the "
@@ -336,13 +345,14 @@ class EvalConfig(_Config):
     ci_method: str = F("bootstrap", "confidence intervals: 'bootstrap' over items or 'wilson'", "none reported")
     confidence_level: float = F(0.95, "level of confidence intervals", "tests at alpha = 0.05", "App. B")
     n_bootstrap: int = F(2000, "bootstrap resamples")
+    batch_size: int = F(64, "test prompts per generation batch of each evaluated policy")
     budget_items: int = F(64, "validation responses of each RL evaluation step judged against SFT's by the raters: the win-rate "
                           "budget curve (0: off)")
     judges: tuple[str, ...] = F((), "LLM judges for real tasks (Hub ids or paths); empty: the labeler's family with varied prompts", "human raters")
     def _validate(self):
         self._range("num_items", 1); self._range("raters_per_item", 1); self._range("policy_temperature", 0)
         self._choice("ci_method", ("bootstrap", "wilson")); self._range("confidence_level", 0, 1, True, True)
-        self._range("n_bootstrap", 100); self._range("budget_items", 0)
+        self._range("n_bootstrap", 100); self._range("budget_items", 0); self._range("batch_size", 1)
 
 # %% ../nbs/01_config.ipynb
 @dataclass
@@ -505,3 +515,25 @@ def paper_table(cfg:ExperimentConfig|None=None, all_fields:bool=False):
             rows.append({"field": f"{part.name}.{f.name}", "ours": getattr(sub, f.name), "paper": md.get("paper") or "",
                          "section": md.get("sec") or "", "help": md.get("help", "")})
     return pd.DataFrame(rows)
+
+# %% ../nbs/01_config.ipynb
+_WATCHED: list[tuple[dict, set]] = []   # (id of a watched config object -> its dotted prefix, the names read), innermost last
+
+def _watching_getattribute(self, name:str):
+    v = object.__getattribute__(self, name)
+    if _WATCHED and name in type(self).__dataclass_fields__ and not isinstance(v, _Config):
+        prefix = _WATCHED[-1][0].get(id(self))
+        if prefix is not None: _WATCHED[-1][1].add(prefix + name)
+    return v
+
+_Config.__getattribute__ = _watching_getattribute   # every config class inherits it; one dict lookup when nothing is watched
+
+@contextlib.contextmanager
+def reads_of(cfg:ExperimentConfig):
+    "Within the block, the set it yields collects the dotted names of the fields of `cfg` that are read"
+    subs = {f.name: object.__getattribute__(cfg, f.name) for f in fields(cfg)}   # looking is not reading
+    parts = {id(cfg): ""} | {id(v): k + "." for k, v in subs.items() if isinstance(v, _Config)}
+    entry = (parts, set())
+    _WATCHED.append(entry)
+    try: yield entry[1]
+    finally: _WATCHED.remove(entry)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb 5
 from __future__ import annotations
-import contextlib, dataclasses, fcntl, hashlib, json, logging, os, random, socket, stat, sys, tempfile, time, warnings
+import ast, contextlib, dataclasses, fcntl, hashlib, inspect, json, logging, os, random, socket, stat, sys, tempfile, textwrap, time, warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -17,9 +17,9 @@ from tqdm.notebook import tqdm as notebook_tqdm
 # %% auto 0
 __all__ = ['NOISE', 'set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'umask', 'umask_mode', 'share_modes',
            'atomic_write', 'save_json', 'save_jsonl', 'load_json', 'content_key', 'pick_fields', 'stage_key',
-           'get_logger', 'MetricsLogger', 'read_jsonl', 'RunDir', 'RunLocked', 'file_sha256', 'folder_fingerprint',
-           'process_rank', 'is_main_process', 'per_process_accumulation', 'barrier', 'progress_enabled', 'LineProgress',
-           'progress', 'verbose', 'quiet_dependencies', 'chunked']
+           'source_digest', 'code_digest', 'get_logger', 'MetricsLogger', 'read_jsonl', 'RunDir', 'RunLocked',
+           'file_sha256', 'folder_fingerprint', 'process_rank', 'is_main_process', 'per_process_accumulation',
+           'barrier', 'progress_enabled', 'LineProgress', 'progress', 'verbose', 'quiet_dependencies', 'chunked']
 
 # %% ../nbs/00_core.ipynb
 def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices)
@@ -159,6 +159,23 @@ def stage_key(cfg, fields:Iterable[str]=(), inputs:Iterable[str]=(), **extra)->s
     return content_key({"fields": pick_fields(cfg, fields), "inputs": list(inputs), "extra": extra})
 
 # %% ../nbs/00_core.ipynb
+def _strip_docstrings(tree:ast.AST)->ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)): node.body = body[1:] or [ast.Pass()]
+    return tree
+
+def source_digest(*sources:str, n:int=16)->str:
+    "Hex digest (length `n`) of Python source texts, blind to comments, docstrings and layout"
+    trees = [ast.dump(_strip_docstrings(ast.parse(textwrap.dedent(s))), include_attributes=False) for s in sources]
+    return hashlib.sha256("\n".join(trees).encode()).hexdigest()[:n]
+
+def code_digest(*objs, n:int=16)->str:
+    "`source_digest` of the code of modules, classes or functions `objs`"
+    return source_digest(*(inspect.getsource(o) for o in objs), n=n)
+
+# %% ../nbs/00_core.ipynb
 def get_logger(name:str="rlaif_repro", level:str|int|None=None)->logging.Logger:
     "The package logger (one stderr handler, level from `level` or `$RLAIF_REPRO_LOG`, default WARNING)"
     root = logging.getLogger("rlaif_repro")
@@ -239,6 +256,11 @@ class RunDir:
         share_modes(d)   # a finished stage is readable by colleagues as the umask allows, whatever wrote its files
         save_json({"stage": name, "key": key, "result": result, "seconds": seconds, "fingerprint": folder_fingerprint(d),
                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, d/"DONE.json")
+
+    def annotate(self, name:str, key:str, **notes):
+        "Add `notes` to the marker of a finished stage (what it read, say); its result and fingerprint stay as they are"
+        p = self.path(name, key, "DONE.json")
+        save_json(self.marker(name, key) | notes, p)
 
     def stage(self, name:str, key:str, fn:Callable[[Path], Any], force:bool=False):
         "Run `fn(workdir)` unless stage `name` already finished with `key`; return its (recorded) result"

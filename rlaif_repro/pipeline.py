@@ -8,14 +8,14 @@ import argparse, json, sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .config import ExperimentConfig, ConfigError, PRESETS, TASKS, parse_overrides, paper_table
+from .config import ExperimentConfig, ConfigError, PRESETS, TASKS, parse_overrides, paper_table, reads_of
 
 # %% auto 0
 __all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'STAGES', 'BETA_METRICS', 'DRIFT_METRICS', 'resolve_config',
-           'prompt_contexts', 'Reproduction', 'pin_toy_name', 'pin_toy_world', 'files_digest', 'check_model_names',
-           'ToyRater', 'md_table', 'paper_findings', 'budget_win_rates', 'plot_rl_budget', 'reproduce', 'run_headline',
-           'across_seeds', 'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift',
-           'plot_kl_coef_study', 'sweep_markdown', 'write_sweep', 'main']
+           'prompt_contexts', 'Reproduction', 'stage_code', 'pin_toy_name', 'pin_toy_world', 'files_digest',
+           'check_model_names', 'ToyRater', 'md_table', 'paper_findings', 'budget_win_rates', 'plot_rl_budget',
+           'reproduce', 'run_headline', 'across_seeds', 'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread',
+           'plot_judge_drift', 'plot_kl_coef_study', 'sweep_markdown', 'write_sweep', 'main']
 
 # %% ../nbs/14_pipeline.ipynb
 def resolve_config(preset:str|None="toy", # preset name, used when `config_file` is None
@@ -32,13 +32,13 @@ def resolve_config(preset:str|None="toy", # preset name, used when `config_file`
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)
 
 # %% ../nbs/14_pipeline.ipynb
-import dataclasses, importlib.util, os, shutil, time
+import dataclasses, functools, importlib, importlib.util, os, shutil, time
 import numpy as np
 import pandas as pd
 
-from .core import (RunDir, atomic_write, barrier, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
-                              read_jsonl, save_json, save_jsonl, set_seed, stage_key, progress, quiet_dependencies)
-from .data import get_task, load_task, local_data_files
+from .core import (RunDir, atomic_write, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
+                              read_jsonl, save_json, save_jsonl, set_seed, stable_hash, stage_key, progress, quiet_dependencies)
+from .data import HIGH_CONFIDENCE, get_task, load_task, local_data_files
 from .models import is_hub_id, loading_whole, resolve_model_path, use_stand_ins
 
 RL_RUNS = {   # policy name -> the reward it is trained against
@@ -109,7 +109,7 @@ class Reproduction:
     def _stage(self, name:str, fields, inputs, fn, together:bool=False, **extra):
         # an input enters as its key and the fingerprint of what it wrote: a recomputed input reruns this stage
         key = stage_key(self.cfg, fields, [f"{self.keys[i]}:{self.run.fingerprint(i, self.keys[i])}" for i in inputs],
-                        **extra, **self._extra)
+                        **extra, **self._extra, code=stage_code(name))
         self.keys[name] = key
         barrier()   # several processes: all agree on what is done before the main process clears anything
         if self.main and name in self.force and self.run.path(name, key).exists():
@@ -120,9 +120,15 @@ class Reproduction:
         barrier()
         cached = self.run.is_done(name, key)
         t0 = time.time()
+        reads = set()
         def run(d):   # seeded per stage: its random draws (a new value head, say) do not depend on which stages ran before it
-            set_seed(self.cfg.seed); return fn(d)
-        if self.main: res = self.run.stage(name, key, lambda d: self._portable(run(d)), force=not cached)
+            set_seed(self.cfg.seed)
+            with reads_of(self.cfg) as seen:
+                try: return fn(d)
+                finally: reads.update(seen)
+        if self.main:
+            res = self.run.stage(name, key, lambda d: self._portable(run(d)), force=not cached)
+            if not cached: self.run.annotate(name, key, fields=sorted(fields), reads=sorted(reads))   # tests hold the two side by side
         else:   # training stages run `together` (sharded); the rest run on the main process while the others wait
             if together and not cached: run(self.run.stage_dir(name, key))
             while not self.run.is_done(name, key): time.sleep(1)
@@ -132,6 +138,10 @@ class Reproduction:
         (self.reused.add if cached else self.reused.discard)(name)
         self.log(f"[{name}] {'cached' if cached else f'done in {self.times[name]:.0f} s'}" + (f": {res['summary']}" if isinstance(res, dict) and res.get("summary") else ""))
         return res
+
+    def _part(self, part:str, but:Sequence[str]=())->list[str]:
+        "The dotted names of every field of config part `part` except `but` (for a stage that reads nearly all of them)"
+        return [f"{part}.{f.name}" for f in dataclasses.fields(getattr(self.cfg, part)) if f.name not in but]
 
     def dir(self, name:str)->Path:
         "The work folder of a finished (or running) stage"
@@ -215,7 +225,7 @@ class Reproduction:
                 _jsonl(d/f"{split}_comparisons.jsonl", ds["comparisons"].to_list())
                 counts[split] = {"prompts": ds["prompts"].num_rows, "comparisons": ds["comparisons"].num_rows}
             return {"counts": counts, "summary": "; ".join(f"{s} {c['prompts']} prompts, {c['comparisons']} pairs" for s, c in counts.items())}
-        return self._stage("data", ["data", "seed"], [], fn, **extra)
+        return self._stage("data", ["data.task", "data.limit", "seed"], [], fn, **extra)
 
     def stage_sft(self):
         "The SFT policy: the toy world's, `train_sft` on TL;DR references, or the instruction-tuned model for dialogue"
@@ -230,13 +240,16 @@ class Reproduction:
                                 report_to=self.cfg.report_to, log_dir=d)   # d/metrics.jsonl, d/tracking (report_to is in no stage key)
                 return {"path": str(d/"model"), "metrics": str(d/"metrics.jsonl"), "summary": f"held-out loss {res.eval_loss_before:.3f} -> {res.eval_loss:.3f}"}
             return {"path": m.policy, "summary": "dialogue: the instruction-tuned model is the SFT policy (paper 3.3)"}
-        return self._stage("sft", ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"], ["data"], fn, together=True)
+        fields = (["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"] if self.task == "tldr" else
+                  [] if self.task == "toy" else ["models.policy"])   # toy: the world's policy (in the data key); dialogue: the model as it is
+        return self._stage("sft", fields, ["data"], fn, together=True)
 
     def stage_labels(self, role:str="labeler"):
         "AI soft labels of the training comparisons (both orders) by `cfg.models.<role>`"
         from rlaif_repro.labeler_analysis import alignment, same_position_rate
-        name, stage = getattr(self.cfg.models, role), "labels" if role == "labeler" else "labels_same_size"
+        stage = "labels" if role == "labeler" else "labels_same_size"
         def fn(d:Path):
+            name = getattr(self.cfg.models, role)
             lab = self._labeler(name)
             out = lab.label(self._comparisons("train"), cache_dir=d/"batches", desc=f"labeling with {name}")
             if self.main: _jsonl(d/"labels.jsonl", out.to_list())
@@ -255,7 +268,7 @@ class Reproduction:
             rows = self.table("labels", "labels.jsonl") if which == "ai" else self.table("labels_same_size", "labels.jsonl") if which == "same_size" else self._comparisons("train")
             init = reward_model_init(self.task, "human" if which == "human" else "ai", self.result("sft")["path"],
                                      self.cfg.models.policy, self.cfg.reward_model.init)
-            prompts = self._prompts("train")[:256]
+            prompts = self._prompts("train")[:self.cfg.reward_model.center_prompts]
             ctx = prompt_contexts(self.task, [p["prompt"] for p in prompts])
             center = ([ctx[p["prompt"]] for p in prompts if p.get("reference")], [p["reference"] for p in prompts if p.get("reference")])
             res = train_reward_model(init, None, rows, self.cfg.reward_model, d/"model", task=self.task,
@@ -265,7 +278,7 @@ class Reproduction:
             n = len(self._comparisons("test")); lo, hi = wilson_ci(res.eval_accuracy * n, n)
             return {"path": str(d/"model"), "metrics": str(d/"metrics.jsonl"), "labels": which, "init": str(init), "accuracy": res.eval_accuracy, "ci_low": lo, "ci_high": hi, "n": n,
                     "steps": res.steps, "summary": f"{which}-label RM: held-out accuracy vs human choice {res.eval_accuracy:.1%} [{lo:.1%}, {hi:.1%}]"}
-        return self._stage(f"rm_{which}", ["reward_model", "seed"], ["data", "sft", src], fn, together=True)
+        return self._stage(f"rm_{which}", self._part("reward_model", but=("eval_fraction",)) + ["models.policy", "seed"], ["data", "sft", src], fn, together=True)
 
     def _gold_fn(self):
         if self.task != "toy": return None
@@ -278,7 +291,8 @@ class Reproduction:
         from rlaif_repro.models import apply_lora, load_reward_model, load_value_model
         reward = RL_RUNS[policy_name]
         inputs = ["data", "sft"] + ([reward] if reward.startswith("rm_") else ["rm_human", "rm_ai"] if reward == "mix" else [])
-        fields = ["rl", "seed", "data.max_prompt_tokens", "data.max_response_tokens"] + (["models.scorer", "labeler"] if reward == "scorer" else [])
+        fields = (self._part("rl", but=() if reward == "mix" else ("mix_weight",)) + ["seed", "models.dtype", "data.max_prompt_tokens"]
+                  + (["models.scorer", "labeler"] if reward == "scorer" else []))   # rollouts are rl.max_new_tokens long
         if self.cfg.rl.use_lora: fields += ["models.lora_r", "models.lora_alpha", "models.lora_dropout", "models.lora_target_modules"]
         def fn(d:Path):
             m, sft = self.cfg.models, self.result("sft")["path"]
@@ -294,7 +308,9 @@ class Reproduction:
                 with loading_whole(): model, t = load_reward_model(self.result(stage)["path"], dtype=m.dtype, device=m.device)
                 return RewardModelReward(model, t, self.task, contexts=ctx, name=stage)
             if reward == "scorer": reward_fn = LabelerScoreReward(self._labeler(m.scorer), contexts=ctx)
-            elif reward == "mix": reward_fn = MixedReward([rm("rm_human"), rm("rm_ai")], [0.5, 0.5], name="rm_human+rm_ai")
+            elif reward == "mix":
+                w = self.cfg.rl.mix_weight
+                reward_fn = MixedReward([rm("rm_human"), rm("rm_ai")], [1 - w, w], name="rm_human+rm_ai")
             else: reward_fn = rm(reward)
             vsrc = self.result(reward)["path"] if self.cfg.rl.value_init == "reward_model" and reward.startswith("rm_") else sft
             with loading_whole(): value = None if self.cfg.rl.value_init == "policy_head" else load_value_model(vsrc, dtype=m.dtype, device=m.device)[0]
@@ -342,7 +358,7 @@ class Reproduction:
             for name, path in paths.items():
                 model, tok = self._load_lm(path)
                 outs = generate_completions(model, tok, prompts, max_new_tokens=self.cfg.data.max_response_tokens, temperature=e.policy_temperature,
-                                            batch_size=64, max_prompt_tokens=self.cfg.data.max_prompt_tokens, seed=self.cfg.seed, desc=f"responses: {name}")
+                                            batch_size=e.batch_size, max_prompt_tokens=self.cfg.data.max_prompt_tokens, seed=self.cfg.seed, desc=f"responses: {name}")
                 for it, o in zip(items, outs): it[name] = o.text
             if "reference" in names:
                 for it, p in zip(items, test): it["reference"] = p["reference"]
@@ -371,7 +387,8 @@ class Reproduction:
             raw = wr[~wr["length_controlled"]]
             return {"policies": names, "tables": sorted(tables) + (["gold_utility"] if self.task == "toy" else []) + (["budget"] if e.budget_items else []),
                     "summary": "; ".join(f"{r.comparison} {r.win_rate:.0%} [{r.ci_low:.0%}, {r.ci_high:.0%}]" for r in raw.itertuples())}
-        return self._stage("eval", ["eval", "seed", "data.max_prompt_tokens", "data.max_response_tokens"], inputs, fn)
+        fields = ["eval", "seed", "models.dtype", "data.max_prompt_tokens", "data.max_response_tokens"] + ([] if self.task == "toy" else ["models.labeler"])
+        return self._stage("eval", fields, inputs, fn)
 
     def _budget_tables(self)->dict|None:
         "policy -> its rows of the evaluation's budget.csv (None when the evaluation made none)"
@@ -380,17 +397,31 @@ class Reproduction:
         b = pd.read_csv(f)
         return {p: g.drop(columns="policy") for p, g in b.groupby("policy", sort=False)}
 
-    def stage_studies(self, n_pairs:int=300, rm_sizes:Sequence[int]|None=None):
+    def _study_pairs(self)->list[dict]:
+        """The labeler studies' validation pairs: on TL;DR only confident human choices (`data.high_confidence`), then a
+        seeded `data.label_fraction` share of them, at most `data.study_pairs`"""
+        dc, comps = self.cfg.data, self._comparisons("validation")
+        if self.task == "tldr" and dc.high_confidence:
+            n, comps = len(comps), [c for c in comps if c["confidence"] in HIGH_CONFIDENCE]
+            if not comps: raise ValueError(f"data.high_confidence: none of the {n} validation pairs has human confidence 1, 2, 8 or 9; "
+                                           "set data.high_confidence=false to study them all")
+        if dc.label_fraction < 1:
+            n = max(1, round(dc.label_fraction * len(comps)))
+            keep = np.random.default_rng(stable_hash("label_fraction", self.cfg.seed)).permutation(len(comps))[:n]
+            comps = [comps[i] for i in sorted(keep)]
+        return comps[:dc.study_pairs]
+
+    def stage_studies(self, rm_sizes:Sequence[int]|None=None):
         "Labeler studies on validation pairs (size, prompt variant, self-consistency) and RM accuracy against training-set size"
         from rlaif_repro.labeler_analysis import sweep
         from rlaif_repro.prompts import list_variants
         from rlaif_repro.reward_model import data_size_curve, log_sizes
         from rlaif_repro.models import load_reward_model
-        m = self.cfg.models
-        sizes = ({s: pin_toy_name(f"toy:labeler-{s}", self.world.seed, self.cfg.data.judge_drift) for s in ("XS", "S", "L")} if self.task == "toy" else
-                 {k: v for k, v in (("same-size", m.same_size_labeler), ("large", m.labeler)) if v})
         def fn(d:Path):
-            comps = self._comparisons("validation")[:n_pairs]
+            m = self.cfg.models
+            sizes = ({s: pin_toy_name(f"toy:labeler-{s}", self.world.seed, self.cfg.data.judge_drift) for s in ("XS", "S", "L")} if self.task == "toy" else
+                     {k: v for k, v in (("same-size", m.same_size_labeler), ("large", m.labeler)) if v})
+            comps = self._study_pairs()
             def label(c, name=m.labeler, **kw):
                 lab = self._labeler(name, **kw)
                 tag = content_key(str(name), kw)
@@ -416,8 +447,10 @@ class Reproduction:
                 for k, df in tabs.items(): df.to_csv(d/f"{k}.csv", index=False)
             al = tabs["labeler_size"].set_index("size")["alignment"]
             return {"tables": sorted(tabs), "summary": "alignment by labeler size " + ", ".join(f"{k} {v:.1%}" for k, v in al.items())}
-        return self._stage("studies", ["labeler", "models.labeler", "models.same_size_labeler", "reward_model", "seed"], ["data", "sft", "labels", "rm_ai", "rm_human"], fn,
-                           n_pairs=n_pairs, rm_sizes=list(rm_sizes) if rm_sizes is not None else None, together=True)
+        fields = (["labeler", "models.labeler", "models.same_size_labeler", "models.dtype", "seed", "data.label_fraction", "data.study_pairs"]
+                  + self._part("reward_model", but=("eval_fraction",)) + (["data.high_confidence"] if self.task == "tldr" else []))
+        return self._stage("studies", fields, ["data", "sft", "labels", "rm_ai", "rm_human"], fn,
+                           rm_sizes=list(rm_sizes) if rm_sizes is not None else None, together=True)
 
     def stage_report(self):
         "Figures (PNG and PDF) and `report.md`: our numbers beside the paper's"
@@ -448,13 +481,32 @@ class Reproduction:
             text = _report_markdown(self, wr, hr, rms, tabs, made, d)
             (d/"report.md").write_text(text, encoding="utf-8")
             return {"report": str(d/"report.md"), "figures": made, "summary": f"{len(made)} figures and report.md"}
-        res = self._stage("report", [], inputs, fn)
+        fields = ["name", "preset", "data.world_seed", "data.judge_drift", "models.stand_ins", "eval.budget_items", "eval.raters_per_item",
+                  "rl.eval_every", "rl.eval_prompts"]   # what its text says about the run
+        res = self._stage("report", fields, inputs, fn)
         src = Path(res["report"]).parent                       # copy the report and its figures to the top of the run folder
         if self.main:
             shutil.copytree(src/"figures", self.run.path("figures"), dirs_exist_ok=True)
             shutil.copyfile(src/"report.md", self.run.path("report.md"))
         self.report_path = self.run.path("report.md")
         return res
+
+# %% ../nbs/14_pipeline.ipynb
+def _code_objects(kind:str)->list:
+    R, mod = Reproduction, lambda m: importlib.import_module(f"rlaif_repro.{m}")
+    return {"data": [R.stage_data, mod("data")], "sft": [R.stage_sft, mod("sft")],
+            "labels": [R.stage_labels, R._labeler, mod("labeler"), mod("prompts")],
+            "rm": [R.stage_reward_model, mod("reward_model")],
+            "rl": [R.stage_rl, mod("a2c"), mod("labeler"), mod("prompts")],   # d-RLAIF's scorer is a labeler
+            "eval": [R.stage_eval, R._raters, budget_win_rates, mod("human_eval"), mod("sft")],
+            "studies": [R.stage_studies, R._study_pairs, mod("labeler_analysis"), mod("labeler"), mod("prompts"), mod("reward_model")],
+            "report": [R.stage_report, _report_markdown, plot_rl_budget, mod("figures"), mod("paper")]}[kind]
+
+@functools.cache
+def stage_code(stage:str)->str:
+    "Digest of the code stage `stage` runs (its method and the modules doing its work): part of the stage's key"
+    kind = next((k for k in ("labels", "rm", "rl") if stage == k or stage.startswith(k + "_")), stage)
+    return code_digest(*_code_objects(kind))
 
 # %% ../nbs/14_pipeline.ipynb
 def _rl_stage(policy:str)->str: return "rl_" + policy.replace(" ", "_")

@@ -4,6 +4,7 @@ Hub models load as stand-ins and the data come from local files in each source's
 import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
+from stage_reads import never_read, undeclared_reads, unread_declared
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--set", "data.limit=8", "--set", "rl.batch_size=8", "--set", "labeler.cot_max_new_tokens=16"]
@@ -31,9 +32,10 @@ def check_report(run:Path, r):
     assert "Stand-in models: these numbers measure nothing" in text
     for f in FIGURES: assert (run/"figures"/f"{f}.png").stat().st_size > 1000, f
     assert f"report: {run/'report.md'}" in r.stdout
+    assert undeclared_reads(run) == {}   # every field a stage read is in its cache key
 
 @pytest.mark.parametrize("task", ["tldr", "hh_helpful", "hh_harmless"])
-def test_colab_preset_every_task(task, tmp_path, stand_ins, data_files):
+def test_colab_preset_every_task(task, tmp_path, stand_ins, data_files, request):
     run = tmp_path/"run"
     r = cli("reproduce", "--preset", "colab", "--task", task, "--stand-ins", stand_ins, "--out", run,
             "--set", f"data.data_files={json.dumps(data_files[task])}", *SMALL)
@@ -50,6 +52,15 @@ def test_colab_preset_every_task(task, tmp_path, stand_ins, data_files):
     for s in RL_STAGES: assert done(run, s)["path"].startswith(f"./{s}/")   # run-relative
     ev = (next((run/"eval").glob("*/win_rates.csv"))).read_text()
     assert "RLAIF vs SFT" in ev and "RLAIF vs RLHF" in ev
+    if task == "tldr":   # with the tiny toy run, this run reads every field of the config (TL;DR trains SFT; colab uses LoRA)
+        both = [run, request.getfixturevalue("tiny_run")]
+        assert never_read(both) == []                    # no dead field
+        assert unread_declared(both) == CONDITIONAL      # no stage keyed on a field it does not read, but for these
+
+# fields in a stage's key that these small runs do not reach, and why
+CONDITIONAL = {"studies": [f"reward_model.{f}" for f in ("batch_size", "center_prompts", "center_rewards", "epochs", "gradient_checkpointing", "init",
+                                                        "lr", "max_length", "micro_batch_size", "optimizer", "trainer_kwargs", "use_lora")]}
+# (the reward-model data-size curve trains RMs only on training sets of more than 128 pairs; these runs have 8 and 32)
 
 @pytest.mark.parametrize("preset,task,labeler", [("paper", "tldr", "Qwen/Qwen2.5-72B-Instruct"), ("single_gpu", "hh_helpful", "Qwen/Qwen2.5-14B-Instruct")])
 def test_gpu_preset_stage_graph(preset, task, labeler, tmp_path, stand_ins, data_files):
