@@ -448,7 +448,7 @@ class Reproduction:
             al = tabs["labeler_size"].set_index("size")["alignment"]
             return {"tables": sorted(tabs), "summary": "alignment by labeler size " + ", ".join(f"{k} {v:.1%}" for k, v in al.items())}
         fields = (["labeler", "models.labeler", "models.same_size_labeler", "models.dtype", "seed", "data.label_fraction", "data.study_pairs"]
-                  + self._part("reward_model", but=("eval_fraction",)) + (["data.high_confidence"] if self.task == "tldr" else []))
+                  + self._part("reward_model", but=("eval_fraction", "center_prompts")) + (["data.high_confidence"] if self.task == "tldr" else []))
         return self._stage("studies", fields, ["data", "sft", "labels", "rm_ai", "rm_human"], fn,
                            rm_sizes=list(rm_sizes) if rm_sizes is not None else None, together=True)
 

@@ -30,6 +30,7 @@ THROUGH_DATA = {"data.task", "data.data_files", "data.world_seed", "data.judge_d
 ONLY_WHEN = {
     "out_dir": "only when no folder is given to `reproduce` (the CLI always gives --out)",
     "reward_model.eval_fraction": "only by `train_reward_model` called without an evaluation set (library use)",
+    "rl.mix_weight": "only by the optional RLHF+RLAIF run (`reproduce(cfg, policies=[..., 'RLHF+RLAIF'])`), whose key alone holds it",
     "models.vllm_tensor_parallel_size": "labeler.backend='vllm'", "models.vllm_gpu_memory_utilization": "labeler.backend='vllm'",
     "models.vllm_max_model_len": "labeler.backend='vllm'", "models.vllm_kv_cache_gb": "labeler.backend='vllm'",
     "models.vllm_enforce_eager": "labeler.backend='vllm'",

@@ -58,7 +58,7 @@ def test_colab_preset_every_task(task, tmp_path, stand_ins, data_files, request)
         assert unread_declared(both) == CONDITIONAL      # no stage keyed on a field it does not read, but for these
 
 # fields in a stage's key that these small runs do not reach, and why
-CONDITIONAL = {"studies": [f"reward_model.{f}" for f in ("batch_size", "center_prompts", "center_rewards", "epochs", "gradient_checkpointing", "init",
+CONDITIONAL = {"studies": [f"reward_model.{f}" for f in ("batch_size", "center_rewards", "epochs", "gradient_checkpointing", "init",
                                                         "lr", "max_length", "micro_batch_size", "optimizer", "trainer_kwargs", "use_lora")]}
 # (the reward-model data-size curve trains RMs only on training sets of more than 128 pairs; these runs have 8 and 32)
 
