@@ -15,6 +15,7 @@ import torch
 
 from .core import content_key, get_logger, load_json, progress, save_json, stable_hash
 from .data import TaskSpec, register_task, tldr_context, tldr_prompt
+from .paper import FACTS, LABELER_SIZE, SELF_CONSISTENCY
 from .prompts import TOY_EXEMPLARS, build_label_prompt, build_score_prompt, list_variants, toy_rationale
 
 # %% auto 0
@@ -1156,7 +1157,8 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
                      "gold_vs_majority": float(gold)}
     h = out["humans"]
     say(f"== Simulated humans ({len(val)} validation pairs, panels of 3 from {len(world.raters)} raters)")
-    say(f"   inter-rater agreement {h['inter_rater_agreement']:.1%} (paper: 73-77% for TL;DR raters); on the "
+    lo, hi = FACTS["human_inter_annotator_agreement"]
+    say(f"   inter-rater agreement {h['inter_rater_agreement']:.1%} (paper: {lo:.0%}-{hi:.0%} for TL;DR raters); on the "
         f"{h['high_confidence_share']:.0%} high-confidence pairs {h['high_confidence_agreement']:.1%}; "
         f"gold utility agrees with the majority on {h['gold_vs_majority']:.1%}")
 
@@ -1180,7 +1182,9 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
     out["sizes"] = sizes.to_dict("records")
     say(f"== Labeler size (paper Tables 3-4; detailed_cot_0shot, both orders, {len(comps)} validation pairs)")
     say(sizes[["size", "alignment", "ci_low", "ci_high", "same_position_rate", "pos1_share", "longer_preferred"]].round(3).to_string(index=False))
-    say("   paper: L 78.0% / S 73.8% / XS 62.7% alignment; same position 18% / 21% / 56%")
+    ps = LABELER_SIZE.set_index("size").loc[["L", "S", "XS"]]
+    say("   paper: " + " / ".join(f"{k} {v:.1%}" for k, v in ps["alignment"].items()) + " alignment; same position "
+        + " / ".join(f"{v:.0%}" for v in ps["same_position_rate"]))
 
     # 4) prompt variants (Table 2)
     variants = list(variants) if variants is not None else list_variants("toy")
@@ -1196,7 +1200,8 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
                                                                  **({"sc_temperature": temperature} if temperature else {})),
                 comps, sc, key="setting")
     out["self_consistency"] = tab.to_dict("records")
-    say("== Self-consistency on labeler-L, detailed_cot_0shot (paper Table 14: 78.0% greedy, 76.2-72.8% with 16 samples)")
+    greedy, many = SELF_CONSISTENCY[SELF_CONSISTENCY["samples"] == 1]["alignment"].iloc[0], SELF_CONSISTENCY[SELF_CONSISTENCY["samples"] > 1]["alignment"]
+    say(f"== Self-consistency on labeler-L, detailed_cot_0shot (paper Table 14: {greedy:.1%} greedy, {many.max():.1%}-{many.min():.1%} with 16 samples)")
     say(tab[["setting", "alignment", "ci_low", "ci_high"]].round(3).to_string(index=False))
 
     # 6) d-RLAIF scores
