@@ -8,18 +8,20 @@ import difflib, gzip, importlib, inspect, json, os, warnings, zlib
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from unittest import mock
 
 import datasets
 
+from . import config as _config
 from .core import seeded_coin, stable_hash
 
 # %% auto 0
-__all__ = ['TASKS', 'SPLITS', 'PROMPT_FEATURES', 'COMPARISON_FEATURES', 'DATA_FILES_ENV', 'HH_SUBSETS', 'TLDR_SPLITS',
-           'HIGH_CONFIDENCE', 'DataFormatError', 'DataWarning', 'DataUnavailableError', 'UnknownTaskError', 'RowIssues',
-           'read_jsonl_rows', 'TaskSpec', 'register_task', 'get_task', 'load_task', 'local_data_files',
-           'split_transcript', 'hh_resplit', 'load_hh', 'tldr_context', 'tldr_prompt', 'load_tldr']
+__all__ = ['SFT_SOURCES', 'TASKS', 'SPLITS', 'PROMPT_FEATURES', 'COMPARISON_FEATURES', 'DATA_FILES_ENV', 'HH_SUBSETS',
+           'TLDR_SPLITS', 'HIGH_CONFIDENCE', 'DataFormatError', 'DataWarning', 'DataUnavailableError',
+           'UnknownTaskError', 'RowIssues', 'read_jsonl_rows', 'TaskHooks', 'TaskSpec', 'register_task', 'task_names',
+           'get_task', 'load_task', 'local_data_files', 'split_transcript', 'hh_resplit', 'load_hh', 'tldr_context',
+           'tldr_prompt', 'load_tldr']
 
 # %% ../nbs/02_data.ipynb
 class DataFormatError(ValueError):
@@ -120,15 +122,75 @@ def _field(row:dict, path:tuple, kind:type, line:int, issues:RowIssues, nullable
     return o
 
 # %% ../nbs/02_data.ipynb
+class TaskHooks:
+    "What a task with a simulated world answers; a task of real data keeps these defaults"
+    has_world = False # a world of its own: in-world models, simulated raters, a gold utility
+
+    def bind(self, cfg):
+        "`cfg` as this task runs it (the toy world pins its model names to the run's world)"
+        return cfg
+    def prepare(self, cfg, log:Callable)->dict:
+        "Work before the data loads (building a world); returns what the data stage's key must hold beyond the config"
+        return {}
+    def loader_options(self, cfg)->dict:
+        "Options for the loader that come from the config"
+        return {}
+    def sft_policy(self, cfg)->dict:
+        "`{'path', 'summary'}` of the SFT policy, for a task whose `sft_from` is 'task'"
+        raise NotImplementedError(f"task {self.name!r} does not supply an SFT policy; set its sft_from")
+    def raters(self, cfg)->list|None:
+        "The evaluation's raters (None: LLM judges, `eval.judges` or the labeler)"
+        return None
+    def gold(self, cfg)->Callable|None:
+        "`gold(prompts, responses)` -> the true utility of each response, where the task knows it"
+        return None
+    def labeler_sizes(self, cfg)->dict|None:
+        "size -> labeler name for the labeler-size study (None: the config's same-size and large labelers)"
+        return None
+    def unreliable(self, cfg)->list[str]:
+        "Labelers that the task's own checks found unreliable, one line each"
+        return []
+    def model_name(self, path)->str|None:
+        "The name a report shows for a model folder that belongs to the task (None: not one of its models)"
+        return None
+    def report_text(self, part:str, cfg)->str|None:
+        "The task's own words for a part of the run report ('heading', 'intro', 'data_stage', ...; None: the default)"
+        return None
+
+
+# %% ../nbs/02_data.ipynb
 def _identity(context:str)->str: return context
 
+SFT_SOURCES = ("references", "policy", "task")
+
 @dataclass
-class TaskSpec:
-    "A task: how to load its tables and how its comparison contexts become policy prompts"
+class TaskSpec(TaskHooks):
+    "A task: how to load its tables, how its contexts become policy prompts, and what the later chapters need to know of it"
     name: str # the name `load_task` knows it by, e.g. "tldr"
     loader: Callable # `loader(split, *, data_files, seed, **options)` -> {"prompts": rows, "comparisons": rows}
     description: str = "" # one line for listings
     format_prompt: Callable[[str], str] = _identity # comparison `context` -> the policy prompt
+    title: str = "" # a short heading for figures, e.g. "Summarization" (default: the name)
+    paper_task: str|None = None # the paper's task whose numbers this one is shown beside (None: its own name)
+    labeler_variant: str|None = None # the labeling prompt the paper used for it (None: `paper_task`'s, else base 0-shot)
+    sft_from: str = "policy" # SFT policy: "references" (trained on them), "policy" (`models.policy` as it is) or "task"
+    ai_rm_from_sft: bool = False # the AI-label reward model starts from the SFT policy (the paper's summarization), else the base
+    confidence_levels: tuple = () # human confidence levels that `data.high_confidence` keeps (empty: no such filter)
+    rate_name: str = "harmless rate" # what the evaluation's yes/no ratings measure
+    rate_title: str|None = None # the title of their figure panel (None: "<title>: <rate_name>")
+    prompts: Any = None # labeling prompts, a `prompts.TaskPrompts` (None: chapter 04's table)
+    exemplars: tuple|None = None # few-shot examples, `prompts.Exemplar`s (None: chapter 04's)
+    plan_stats: dict|None = None # split sizes and token counts for `plan` (the form of chapter 13a's `TASK_STATS`)
+
+    def __post_init__(self):
+        if self.sft_from not in SFT_SOURCES: raise ValueError(f"task {self.name!r}: sft_from={self.sft_from!r}; use one of {SFT_SOURCES}")
+        self.title = self.title or self.name
+        self.rate_title = self.rate_title or f"{self.title}: {self.rate_name}"
+
+    @property
+    def compared_with(self)->str:
+        "The paper's task this one's numbers stand beside"
+        return self.paper_task or self.name
 
     def join(self, context:str, response:str)->str:
         "The text a policy (or reward model) sees: the policy prompt, a space, the response"
@@ -139,14 +201,23 @@ class TaskSpec:
         ps = inspect.signature(self.loader).parameters
         return [k for k, p in ps.items() if p.kind == p.KEYWORD_ONLY and k not in ("data_files", "seed")]
 
+
+# %% ../nbs/02_data.ipynb
 TASKS: dict[str, TaskSpec] = {}
 _PROVIDED_BY = {"toy": "rlaif_repro.toy_world"}   # tasks registered by a later module, imported on first use
 
 def register_task(spec:TaskSpec)->None:
-    "Add `spec` to `TASKS`, replacing a task of the same name"
+    "Add `spec` to `TASKS` (replacing a task of the same name) and make its name a valid `data.task` of the config"
     if not isinstance(spec, TaskSpec): raise TypeError(f"register_task expects a TaskSpec, got {type(spec).__name__}")
     if not spec.name or not spec.name.isidentifier(): raise ValueError(f"task name {spec.name!r} must be a non-empty identifier")
     TASKS[spec.name] = spec
+    if spec.name not in _config.TASKS: _config.TASKS = (*_config.TASKS, spec.name)
+    pv = _config.PAPER_VARIANTS
+    if spec.labeler_variant or spec.name not in pv: pv[spec.name] = spec.labeler_variant or pv.get(spec.compared_with, "base_0shot")
+
+def task_names()->list[str]:
+    "Every task `get_task` knows, including those a later module registers when first asked"
+    return sorted(set(TASKS) | set(_PROVIDED_BY))
 
 def get_task(name:str)->TaskSpec:
     "The registered task `name`; an unknown name gets the closest valid name and the full list"
@@ -155,10 +226,10 @@ def get_task(name:str)->TaskSpec:
         except ImportError as e:
             raise UnknownTaskError(f"task {name!r} is provided by {_PROVIDED_BY[name]}, which could not be imported ({e})") from e
     if name in TASKS: return TASKS[name]
-    known = sorted(set(TASKS) | set(_PROVIDED_BY))
-    close = difflib.get_close_matches(str(name), known, n=1)
+    close = difflib.get_close_matches(str(name), task_names(), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise UnknownTaskError(f"unknown task {name!r}.{hint} Known tasks: {', '.join(known)}")
+    raise UnknownTaskError(f"unknown task {name!r}.{hint} Known tasks: {', '.join(task_names())}")
+
 
 # %% ../nbs/02_data.ipynb
 SPLITS = ("train", "validation", "test")
@@ -332,9 +403,10 @@ def _hh_loader(subset:str):
     return loader
 
 register_task(TaskSpec("hh_helpful", _hh_loader("helpful-base"),
-                       "Anthropic HH-RLHF helpful-base: the next assistant turn, judged for helpfulness"))
+                       "Anthropic HH-RLHF helpful-base: the next assistant turn, judged for helpfulness", title="Helpful dialogue"))
 register_task(TaskSpec("hh_harmless", _hh_loader("harmless-base"),
-                       "Anthropic HH-RLHF harmless-base: the next assistant turn, judged for harmlessness"))
+                       "Anthropic HH-RLHF harmless-base: the next assistant turn, judged for harmlessness",
+                       title="Harmless dialogue", rate_title="Harmless dialogue"))
 
 # %% ../nbs/02_data.ipynb
 def tldr_context(subreddit:str, title:str, post:str)->str:
@@ -471,4 +543,5 @@ def load_tldr(split:str, # "train", "validation" or "test"
     return {"prompts": prompts, "comparisons": comps}
 
 register_task(TaskSpec("tldr", load_tldr, "Reddit TL;DR summarization with OpenAI's human comparisons",
-                       format_prompt=tldr_prompt))
+                       format_prompt=tldr_prompt, title="Summarization", sft_from="references", ai_rm_from_sft=True,
+                       confidence_levels=HIGH_CONFIDENCE))

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 
 from .core import atomic_write, stable_hash
+from .data import get_task, task_names
 from .labeler_analysis import as_frame, plot_alignment_by_variant, plot_labeler_size, plot_self_consistency
 from .paper import FACTS, PAPER
 
@@ -79,9 +80,17 @@ def label_color(label)->str:
     s = label_source(label); return LABEL_COLORS.get(s) or _spare(s)
 
 # %% ../nbs/13_figures.ipynb
-TASK_MAP = {"toy": "tldr"}  # our task -> the paper's task it stands in for
-TASK_TITLES = {"tldr": "Summarization", "hh_helpful": "Helpful dialogue", "hh_harmless": "Harmless dialogue",
-               "toy": "Toy summarization"}
+class _TaskFacts(Mapping):
+    "One fact of every registered task (`TaskSpec`), read when asked, so a task registered later is in it too"
+    def __init__(self, fact:Callable): self.fact = fact
+    def _all(self)->dict: return {t: v for t in task_names() if (v := self.fact(get_task(t))) is not None}
+    def __getitem__(self, t): return self._all()[t]
+    def __iter__(self): return iter(self._all())
+    def __len__(self): return len(self._all())
+    def __repr__(self): return repr(self._all())
+
+TASK_MAP = _TaskFacts(lambda s: s.paper_task)   # our task -> the paper's task it stands in for (toy -> tldr)
+TASK_TITLES = _TaskFacts(lambda s: s.title)
 _TASK_ORDER = ("tldr", "hh_helpful", "hh_harmless")
 
 def _need(df:pd.DataFrame, cols:Sequence[str], fn:str, what:str="results"):
@@ -181,8 +190,7 @@ def _source_legend(ax, sources:Sequence[str], extra:Sequence=(), **kw):
 FIG1_COMPARISONS = ("RLAIF vs SFT", "RLHF vs SFT", "RLAIF vs RLHF")
 WIN_COLUMNS = ("comparison", "win_rate", "ci_low", "ci_high")
 HARMLESS_COLUMNS = ("policy", "harmless_rate", "ci_low", "ci_high")
-HARMLESS_PANELS = {"hh_harmless": ("Harmless dialogue", "harmless rate"),   # task of our harmless rates -> (title, what they measure)
-                   "toy": ("Toy world: acceptable summaries", "acceptable rate")}
+HARMLESS_PANELS = _TaskFacts(lambda s: (s.rate_title, s.rate_name))   # task of our yes/no rates -> (panel title, what they measure)
 
 def _prep_wins(win_rates, fn:str, task:str, task_map, length_controlled:bool|None)->pd.DataFrame|None:
     if win_rates is None: return None
@@ -199,10 +207,13 @@ def _prep_harmless(harmless, fn:str, length_controlled:bool|None)->pd.DataFrame|
     return df.assign(key=df.policy.map(lambda p: canonical_policy(p).casefold())).reset_index(drop=True)
 
 def _harmless_task(given:str|None, hours:pd.DataFrame|None, ours:pd.DataFrame|None, task:str)->str:
-    "The task our harmless rates measure: `given`, their `task` column, `toy` when our win rates are the toy world's, else `hh_harmless`"
+    """The task our harmless rates measure: `given`, their `task` column, the one task of our win rates when its yes/no
+    ratings measure something of its own (the toy world's acceptable rate), else `hh_harmless`"""
     if given: return given
     if hours is not None and "task" in hours.columns and hours["task"].nunique() == 1: return str(hours["task"].iloc[0])
-    return "toy" if set(ours.our_task if ours is not None else [task]) == {"toy"} else "hh_harmless"
+    ts = set(ours.our_task if ours is not None else [task])
+    if len(ts) == 1 and (t := next(iter(ts))) in task_names() and get_task(t).rate_name != "harmless rate": return t
+    return "hh_harmless"
 
 # %% ../nbs/13_figures.ipynb
 def plot_figure1(win_rates=None, # our win rates (`WIN_COLUMNS`, optional `task`, `length_controlled`)

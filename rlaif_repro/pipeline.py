@@ -8,17 +8,17 @@ import argparse, json, sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .config import ExperimentConfig, ConfigError, PRESETS, TASKS, parse_overrides, paper_table, reads_of
+from .config import DEFAULT_PRESET, ExperimentConfig, ConfigError, PRESETS, parse_overrides, paper_table, reads_of
 
 # %% auto 0
 __all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'STAGES', 'BETA_METRICS', 'DRIFT_METRICS', 'resolve_config',
-           'prompt_contexts', 'Reproduction', 'stage_code', 'pin_toy_name', 'pin_toy_world', 'files_digest',
-           'check_model_names', 'ToyRater', 'md_table', 'paper_findings', 'budget_win_rates', 'plot_rl_budget',
-           'reproduce', 'run_headline', 'across_seeds', 'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread',
-           'plot_judge_drift', 'plot_kl_coef_study', 'sweep_markdown', 'write_sweep', 'main']
+           'prompt_contexts', 'Reproduction', 'stage_code', 'files_digest', 'check_model_names', 'md_table',
+           'paper_findings', 'budget_win_rates', 'plot_rl_budget', 'reproduce', 'run_headline', 'across_seeds',
+           'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift', 'plot_kl_coef_study',
+           'sweep_markdown', 'write_sweep', 'main']
 
 # %% ../nbs/14_pipeline.ipynb
-def resolve_config(preset:str|None="toy", # preset name, used when `config_file` is None
+def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `config_file` is None
                    overrides:list[str]=(), # `key=value` strings such as `rl.kl_coef=0.1`
                    config_file:str|Path|None=None, # a saved config JSON to start from instead of a preset
                    task:str|None=None, # task for the preset (Hub presets pick task-specific paper values)
@@ -38,7 +38,7 @@ import pandas as pd
 
 from .core import (RunDir, atomic_write, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
                               read_jsonl, save_json, save_jsonl, set_seed, stable_hash, stage_key, progress, quiet_dependencies)
-from .data import HIGH_CONFIDENCE, get_task, load_task, local_data_files
+from .data import get_task, load_task, local_data_files, task_names
 from .models import is_hub_id, loading_whole, resolve_model_path, use_stand_ins
 
 RL_RUNS = {   # policy name -> the reward it is trained against
@@ -81,9 +81,8 @@ class Reproduction:
         self.main, self.alone = is_main_process(), process_rank()[1] == 1   # under `accelerate launch`: one of several processes
         self.log = (log or (lambda msg: print(msg, file=sys.stderr, flush=True))) if self.main else (lambda msg: None)
         self.keys, self.times, self.reused = {}, {}, set()   # reused: stages finished by an earlier invocation
-        self.task = cfg.data.task
-        if self.task == "toy": cfg = self.cfg = pin_toy_world(cfg)   # toy model names name the run's world, so the world is in every key
-        self._world = None
+        self.task, self.spec = cfg.data.task, get_task(cfg.data.task)   # the task's name, and the spec that answers for it
+        cfg = self.cfg = self.spec.bind(cfg)   # the toy world pins its model names to the run's world: the world is in every key
         self._extra = {}   # what every stage key holds beyond its own fields: the stand-ins' content, when in use
         if cfg.models.stand_ins:   # checked before the run folder is made: a refused run leaves nothing behind
             self._extra["stand_ins"] = _use_stand_ins(cfg)
@@ -99,17 +98,14 @@ class Reproduction:
     # ----- helpers
     @property
     def world(self):
-        "The toy world (task `toy` only)"
-        if self.task != "toy": raise ValueError(f"task {self.task!r} has no toy world")
-        if self._world is None:
-            from rlaif_repro.toy_world import ToyWorld
-            self._world = ToyWorld(self.cfg.data.world_seed, judge_drift=self.cfg.data.judge_drift)
-        return self._world
+        "The run's simulated world (a task with one, such as the toy world)"
+        if not self.spec.has_world: raise ValueError(f"task {self.task!r} has no world of its own")
+        return self.spec.world(self.cfg)
 
     def _stage(self, name:str, fields, inputs, fn, together:bool=False, **extra):
         # an input enters as its key and the fingerprint of what it wrote: a recomputed input reruns this stage
         key = stage_key(self.cfg, fields, [f"{self.keys[i]}:{self.run.fingerprint(i, self.keys[i])}" for i in inputs],
-                        **extra, **self._extra, code=stage_code(name))
+                        **extra, **self._extra, code=stage_code(name, self.task))
         self.keys[name] = key
         barrier()   # several processes: all agree on what is done before the main process clears anything
         if self.main and name in self.force and self.run.path(name, key).exists():
@@ -206,21 +202,15 @@ class Reproduction:
 
     # ----- stages
     def stage_data(self):
-        "Load every split of the task (building the toy world first when the task is `toy`)"
-        extra = {}
-        if self.task == "toy":
-            from rlaif_repro.toy_world import TOY_PARTS, _meta
-            self.log(f"[world] toy world {self.world.seed}: {self.world.dir}")
-            if any(str(v).startswith("toy:labeler") for v in self.cfg.model_names().values()): self.world.build()   # all parts, in parallel
-            else: self.world.path("comparisons")   # runs without in-world labelers (tiny) need only the policy and the comparisons
-            extra["world"] = content_key([_meta(p, self.world.seed, self.cfg.data.judge_drift) for p in TOY_PARTS])
+        "Load every split of the task (building its world first, for a task with one)"
+        extra = self.spec.prepare(self.cfg, self.log)   # a task with a world builds it now; what it built enters the key
         files = self.cfg.data.data_files or local_data_files(self.task)
         if files: extra["files"] = files_digest(files)   # the content of the source files, not only their names
         def fn(d:Path):
             counts = {}
             for split in ("train", "validation", "test"):
                 ds = load_task(self.task, split, data_files=files, limit=self.cfg.data.limit, seed=self.cfg.seed,
-                               **({"world_seed": self.world.seed} if self.task == "toy" else {}))
+                               **self.spec.loader_options(self.cfg))
                 _jsonl(d/f"{split}_prompts.jsonl", ds["prompts"].to_list())
                 _jsonl(d/f"{split}_comparisons.jsonl", ds["comparisons"].to_list())
                 counts[split] = {"prompts": ds["prompts"].num_rows, "comparisons": ds["comparisons"].num_rows}
@@ -228,20 +218,20 @@ class Reproduction:
         return self._stage("data", ["data.task", "data.limit", "seed"], [], fn, **extra)
 
     def stage_sft(self):
-        "The SFT policy: the toy world's, `train_sft` on TL;DR references, or the instruction-tuned model for dialogue"
+        "The SFT policy (the task's `sft_from`): `train_sft` on the references (TL;DR), the policy model as it is (dialogue), or the task's own (toy)"
+        src = self.spec.sft_from
         def fn(d:Path):
             m = self.cfg.models
-            if self.task == "toy":
-                return {"path": str(self.world.path("policy")), "summary": "the toy world's SFT policy (trained with train_sft when the world was built)"}
-            if self.task == "tldr":
+            if src == "task": return self.spec.sft_policy(self.cfg)
+            if src == "references":
                 from rlaif_repro.sft import train_sft
                 res = train_sft(m.policy, None, self._prompts("train"), self.cfg.sft, d/"model", seed=self.cfg.seed, device=m.device,
                                 max_prompt_tokens=self.cfg.data.max_prompt_tokens, max_completion_tokens=self.cfg.data.max_response_tokens,
                                 report_to=self.cfg.report_to, log_dir=d)   # d/metrics.jsonl, d/tracking (report_to is in no stage key)
                 return {"path": str(d/"model"), "metrics": str(d/"metrics.jsonl"), "summary": f"held-out loss {res.eval_loss_before:.3f} -> {res.eval_loss:.3f}"}
-            return {"path": m.policy, "summary": "dialogue: the instruction-tuned model is the SFT policy (paper 3.3)"}
-        fields = (["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"] if self.task == "tldr" else
-                  [] if self.task == "toy" else ["models.policy"])   # toy: the world's policy (in the data key); dialogue: the model as it is
+            return {"path": m.policy, "summary": "the policy model as it is: for dialogue, the instruction-tuned model is the SFT policy (paper 3.3)"}
+        fields = {"references": ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"],
+                  "task": [], "policy": ["models.policy"]}[src]   # the task's own policy is in the data key (its world)
         return self._stage("sft", fields, ["data"], fn, together=True)
 
     def stage_labels(self, role:str="labeler"):
@@ -280,11 +270,6 @@ class Reproduction:
                     "steps": res.steps, "summary": f"{which}-label RM: held-out accuracy vs human choice {res.eval_accuracy:.1%} [{lo:.1%}, {hi:.1%}]"}
         return self._stage(f"rm_{which}", self._part("reward_model", but=("eval_fraction",)) + ["models.policy", "seed"], ["data", "sft", src], fn, together=True)
 
-    def _gold_fn(self):
-        if self.task != "toy": return None
-        w = self.world
-        return lambda prompts, responses: [w.utility(p, r) for p, r in zip(prompts, responses)]
-
     def stage_rl(self, policy_name:str):
         "One RL run from SFT: `RL_RUNS[policy_name]` names its reward"
         from rlaif_repro.a2c import LabelerScoreReward, MixedReward, RewardModelReward, select_checkpoint, train_a2c
@@ -315,7 +300,7 @@ class Reproduction:
             vsrc = self.result(reward)["path"] if self.cfg.rl.value_init == "reward_model" and reward.startswith("rm_") else sft
             with loading_whole(): value = None if self.cfg.rl.value_init == "policy_head" else load_value_model(vsrc, dtype=m.dtype, device=m.device)[0]
             res = train_a2c(policy, value, tok, train, reward_fn, self.cfg.rl, d/"run", ref_policy=ref, eval_prompts=evalp,
-                            gold_fn=self._gold_fn(), seed=self.cfg.seed, max_prompt_tokens=self.cfg.data.max_prompt_tokens,
+                            gold_fn=self.spec.gold(self.cfg), seed=self.cfg.seed, max_prompt_tokens=self.cfg.data.max_prompt_tokens,
                             report_to=self.cfg.report_to, tracking_dir=d/"tracking")
             if not self.main: return None   # the main process holds the evaluations and records the stage
             best = select_checkpoint(res.evals)
@@ -334,8 +319,8 @@ class Reproduction:
         return self._stage(f"rl_{policy_name.replace(' ', '_')}", fields, inputs, fn, together=True)
 
     def _raters(self):
-        "The evaluation's rater pool: the toy world's evaluation raters (none of them wrote a training label), or LLM judges for real tasks"
-        if self.task == "toy": return [ToyRater(r, self.world) for r in self.world.eval_raters]
+        "The evaluation's rater pool: the task's own (the toy world's evaluation raters, none of whom wrote a training label), else LLM judges"
+        if (own := self.spec.raters(self.cfg)) is not None: return own
         from rlaif_repro.human_eval import judge_pool
         judges = list(self.cfg.eval.judges) or [self.cfg.models.labeler]
         if self.cfg.models.labeler in judges:
@@ -369,10 +354,10 @@ class Reproduction:
                               postprocess=e.postprocess, length_control=e.length_control, n_bootstrap=e.n_bootstrap,
                               confidence_level=e.confidence_level, ci_method=e.ci_method)
             for k, df in tables.items(): df.to_csv(d/f"{k}.csv", index=False)
-            if self.task == "toy":
+            if gold := self.spec.gold(self.cfg):   # a task that knows the truth: each policy's gold utility beside its ratings
                 rows = []
                 for name in names:
-                    u = np.array([self.world.utility(it["context"], it[name]) for it in items])
+                    u = np.array(gold([it["context"] for it in items], [it[name] for it in items]))
                     lo, hi = _mean_ci(u, self.cfg.seed, e.n_bootstrap, e.confidence_level)
                     rows.append({"policy": name, "gold_utility": float(u.mean()), "ci_low": lo, "ci_high": hi, "n": len(u),
                                  "mean_words": float(np.mean([len(it[name].split()) for it in items]))})
@@ -385,9 +370,10 @@ class Reproduction:
                                             ).assign(policy=p) for p in progress(policies, desc="budget curve")]).to_csv(d/"budget.csv", index=False)
             wr = tables["win_rates"]
             raw = wr[~wr["length_controlled"]]
-            return {"policies": names, "tables": sorted(tables) + (["gold_utility"] if self.task == "toy" else []) + (["budget"] if e.budget_items else []),
+            return {"policies": names, "tables": sorted(tables) + (["gold_utility"] if gold else []) + (["budget"] if e.budget_items else []),
                     "summary": "; ".join(f"{r.comparison} {r.win_rate:.0%} [{r.ci_low:.0%}, {r.ci_high:.0%}]" for r in raw.itertuples())}
-        fields = ["eval", "seed", "models.dtype", "data.max_prompt_tokens", "data.max_response_tokens"] + ([] if self.task == "toy" else ["models.labeler"])
+        fields = (["eval", "seed", "models.dtype", "data.max_prompt_tokens", "data.max_response_tokens"]
+                  + ([] if self.spec.has_world else ["models.labeler"]))   # LLM judges default to the labeler
         return self._stage("eval", fields, inputs, fn)
 
     def _budget_tables(self)->dict|None:
@@ -398,13 +384,13 @@ class Reproduction:
         return {p: g.drop(columns="policy") for p, g in b.groupby("policy", sort=False)}
 
     def _study_pairs(self)->list[dict]:
-        """The labeler studies' validation pairs: on TL;DR only confident human choices (`data.high_confidence`), then a
-        seeded `data.label_fraction` share of them, at most `data.study_pairs`"""
-        dc, comps = self.cfg.data, self._comparisons("validation")
-        if self.task == "tldr" and dc.high_confidence:
-            n, comps = len(comps), [c for c in comps if c["confidence"] in HIGH_CONFIDENCE]
-            if not comps: raise ValueError(f"data.high_confidence: none of the {n} validation pairs has human confidence 1, 2, 8 or 9; "
-                                           "set data.high_confidence=false to study them all")
+        """The labeler studies' validation pairs: where the task rates human confidence (TL;DR) only confident choices
+        (`data.high_confidence`), then a seeded `data.label_fraction` share of them, at most `data.study_pairs`"""
+        dc, comps, levels = self.cfg.data, self._comparisons("validation"), self.spec.confidence_levels
+        if levels and dc.high_confidence:
+            n, comps = len(comps), [c for c in comps if c["confidence"] in levels]
+            if not comps: raise ValueError(f"data.high_confidence: none of the {n} validation pairs has human confidence "
+                                           f"{', '.join(map(str, levels))}; set data.high_confidence=false to study them all")
         if dc.label_fraction < 1:
             n = max(1, round(dc.label_fraction * len(comps)))
             keep = np.random.default_rng(stable_hash("label_fraction", self.cfg.seed)).permutation(len(comps))[:n]
@@ -419,8 +405,8 @@ class Reproduction:
         from rlaif_repro.models import load_reward_model
         def fn(d:Path):
             m = self.cfg.models
-            sizes = ({s: pin_toy_name(f"toy:labeler-{s}", self.world.seed, self.cfg.data.judge_drift) for s in ("XS", "S", "L")} if self.task == "toy" else
-                     {k: v for k, v in (("same-size", m.same_size_labeler), ("large", m.labeler)) if v})
+            sizes = (self.spec.labeler_sizes(self.cfg)   # the toy world's XS, S, L
+                     or {k: v for k, v in (("same-size", m.same_size_labeler), ("large", m.labeler)) if v})
             comps = self._study_pairs()
             def label(c, name=m.labeler, **kw):
                 lab = self._labeler(name, **kw)
@@ -448,7 +434,7 @@ class Reproduction:
             al = tabs["labeler_size"].set_index("size")["alignment"]
             return {"tables": sorted(tabs), "summary": "alignment by labeler size " + ", ".join(f"{k} {v:.1%}" for k, v in al.items())}
         fields = (["labeler", "models.labeler", "models.same_size_labeler", "models.dtype", "seed", "data.label_fraction", "data.study_pairs"]
-                  + self._part("reward_model", but=("eval_fraction", "center_prompts")) + (["data.high_confidence"] if self.task == "tldr" else []))
+                  + self._part("reward_model", but=("eval_fraction", "center_prompts")) + (["data.high_confidence"] if self.spec.confidence_levels else []))
         return self._stage("studies", fields, ["data", "sft", "labels", "rm_ai", "rm_human"], fn,
                            rm_sizes=list(rm_sizes) if rm_sizes is not None else None, together=True)
 
@@ -503,26 +489,13 @@ def _code_objects(kind:str)->list:
             "report": [R.stage_report, _report_markdown, plot_rl_budget, mod("figures"), mod("paper")]}[kind]
 
 @functools.cache
-def stage_code(stage:str)->str:
-    "Digest of the code stage `stage` runs (its method and the modules doing its work): part of the stage's key"
+def stage_code(stage:str, task:str|None=None)->str:
+    "Digest of the code stage `stage` runs (its method, the modules doing its work, and the hooks of `task`'s spec): part of its key"
     kind = next((k for k in ("labels", "rm", "rl") if stage == k or stage.startswith(k + "_")), stage)
-    return code_digest(*_code_objects(kind))
+    return code_digest(*_code_objects(kind), *([type(get_task(task))] if task else []))
 
 # %% ../nbs/14_pipeline.ipynb
 def _rl_stage(policy:str)->str: return "rl_" + policy.replace(" ", "_")
-
-def pin_toy_name(name, seed:int, drift:float=0.0):
-    "A `toy:` model name of world `seed` (and judge drift `drift`, for labelers): `toy:labeler-L` -> `toy:labeler-L@1~0.5`; other names as they are"
-    if not isinstance(name, str) or not name.startswith("toy:") or "@" in name or "~" in name: return name
-    from rlaif_repro.toy_world import toy_model_name   # the toy chapter's own spelling (drift only on labelers)
-    return toy_model_name(name[len("toy:"):], seed, drift)
-
-def pin_toy_world(cfg:ExperimentConfig)->ExperimentConfig:
-    "`cfg` with its world seed set and each `toy:` model name pinned to that world, so that the world is in every stage key that names a model"
-    from rlaif_repro.toy_world import world_seed
-    seed = world_seed() if cfg.data.world_seed is None else cfg.data.world_seed
-    pin = lambda v: pin_toy_name(v, seed, cfg.data.judge_drift)
-    return cfg.replace(data__world_seed=seed, **{f"models__{k}": pin(v) for k, v in cfg.models.to_dict().items() if pin(v) != v})
 
 def _use_stand_ins(cfg:ExperimentConfig)->str:
     "Put the config's stand-ins in force; every Hub model the config names must have one. Returns a key of their content"
@@ -574,11 +547,14 @@ def _mean_ci(x:np.ndarray, seed:int, n_boot:int, level:float)->tuple[float, floa
     means = x[rng.integers(0, len(x), (n_boot, len(x)))].mean(1)
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))
 
-class ToyRater:
-    "A toy-world rater behind the evaluation's rater protocol: contexts are looked up as posts of the world"
-    def __init__(self, rater, world): self.rater, self.world, self.id = rater, world, rater.id
-    def rank(self, context, responses, key=None): return self.rater.rank(self.world.post(context), list(responses), key=key)
-    def accept(self, context, response, key=None): return self.rater.accept(self.world.post(context), response, key=key)
+_MOVED = {"pin_toy_name": "toy_world", "pin_toy_world": "toy_world", "ToyRater": "toy_world"}   # name -> the module that holds it now
+
+def __getattr__(name:str):
+    "Names that moved to the module of the task they belong to still import from here, with a warning"
+    if name not in _MOVED: raise AttributeError(f"module 'rlaif_repro.pipeline' has no attribute {name!r}")
+    import warnings
+    warnings.warn(f"rlaif_repro.pipeline.{name} moved to rlaif_repro.{_MOVED[name]}.{name}", FutureWarning, stacklevel=2)
+    return getattr(importlib.import_module(f"rlaif_repro.{_MOVED[name]}"), name)
 
 # %% ../nbs/14_pipeline.ipynb
 def _fmt(v, pct:bool=False)->str:
@@ -609,17 +585,12 @@ def _arrow(a, b, digits:int=3)->str: return "–" if _na(a) or _na(b) else f"{a:
 LABEL_NAMES = {"ai": "AI", "human": "human", "same_size": "AI, same-size labeler", "p_1": "AI", "human_choice": "human"}
 
 def _show_path(rep, p)->str:
-    """A path as the report shows it: relative to the run folder when inside it, `toy:<model>` for a toy-world model,
-    `<model cache>/...` or `~/...` for the caches; Hub ids and model names unchanged"""
-    import re
+    """A path as the report shows it: relative to the run folder when inside it, the task's name for a model of its own
+    (`toy:<model>` for a toy-world model), `<model cache>/...` or `~/...` for the caches; Hub ids and model names unchanged"""
     if not isinstance(p, str) or not p or not Path(p).is_absolute(): return _fmt(p)
     q = Path(p).resolve()
     if q.is_relative_to(root := rep.run.root.resolve()): return q.relative_to(root).as_posix()
-    if rep.task == "toy" and (q/"BUILD.json").exists():   # a model of a toy world (wherever its cache was): its model name
-        from rlaif_repro.toy_world import TOY_MODELS, toy_model_name
-        d = re.fullmatch(r"judge-([0-9.]+)", q.parent.name)
-        if q.name in TOY_MODELS and (m := re.fullmatch(r"seed(\d+)", (q.parent.parent if d else q.parent).name)):
-            return toy_model_name(q.name, int(m[1]), float(d[1]) if d else 0.0)
+    if name := rep.spec.model_name(q): return name
     from rlaif_repro.models import cache_dir
     for base, name in ((cache_dir().resolve(), "<model cache>"), (Path.home().resolve(), "~")):
         if q.is_relative_to(base): return f"{name}/{q.relative_to(base).as_posix()}"
@@ -638,8 +609,7 @@ def _stage_times(rep:Reproduction)->str:
         again = "reused: finished in an earlier invocation of this run folder"
         if outside: what = "nothing to train: " + (res.get("summary") or "the SFT policy comes from outside the run") + (f"; {again}" if k in rep.reused else "")
         elif k in rep.reused: what = again
-        elif k == "data" and rep.task == "toy": what = "computed (includes building the toy world, unless it was already in its cache)"
-        else: what = "computed"
+        else: what = (k == "data" and rep.spec.report_text("data_stage", rep.cfg)) or "computed"
         rows.append({"stage": k, "this invocation (s)": _secs(secs), "when computed (s)": _secs(first), "what happened": what})
     return md_table(pd.DataFrame(rows))
 
@@ -755,20 +725,10 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     "The text of `report.md` (every path in it relative to the run folder)"
     from rlaif_repro.paper import PAPER
     from rlaif_repro.figures import variant_label
-    cfg, task = rep.cfg, rep.task
-    ptask = "tldr" if task == "toy" else task
-    if task == "toy":
-        d = cfg.data
-        out = [f"# A toy-world run of the RLAIF vs. RLHF experiments: `{cfg.name}` (world {d.world_seed}"
-               + (f", judge drift {d.judge_drift:g}" if d.judge_drift else "") + f", preset `{cfg.preset}`)", "",
-               "This run took place in the offline toy world: synthetic posts, simulated raters with a known gold utility, and small "
-               "in-world models. It checks whether the paper's findings hold in a world whose truth is known; its numbers are not the "
-               "paper's numbers, and the paper's columns are its TL;DR summarization results, shown for comparison. The evaluation "
-               "raters are a pool of their own: none of them labelled a training pair. One world seed is one sample of the world: "
-               "`rlaif-repro sweep` runs several. Paths are relative to the run folder; the config is in `config.json`.", ""]
-    else:
-        out = [f"# RLAIF vs. RLHF on `{task}`: run `{cfg.name}` (preset `{cfg.preset}`)", "",
-               "Paths in this report are relative to the run folder that holds it; the config is in `config.json`.", ""]
+    cfg, task, spec = rep.cfg, rep.task, rep.spec
+    ptask, words = spec.compared_with, lambda part, default="": spec.report_text(part, cfg) or default   # the task's own words, if any
+    out = [words("heading", f"# RLAIF vs. RLHF on `{task}`: run `{cfg.name}` (preset `{cfg.preset}`)"), "",
+           words("intro", "Paths in this report are relative to the run folder that holds it; the config is in `config.json`."), ""]
     if cfg.models.stand_ins:
         out[1:1] = ["", "> **Stand-in models: these numbers measure nothing.** Every Hub model of this run was replaced by a tiny random "
                         f"checkpoint of its architecture (`{_show_path(rep, str(cfg.models.stand_ins))}`); the run shows that every stage works, not how RLAIF compares."]
@@ -797,7 +757,7 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     hrows = [{"policy": r["policy"], "ours (95% CI)": _ci(r, "harmless_rate"),
               "ours, length-controlled": _ci(lch.loc[r["policy"]], "harmless_rate") if r["policy"] in lch.index else "–",
               "paper (harmless dialogue)": _fmt(ph["harmless_rate"].get(r["policy"]), True)} for _, r in hr[~hr["length_controlled"].astype(bool)].iterrows()]
-    what = "acceptable rate (binary ratings by simulated raters; the toy world's analog of the harmless rate)" if task == "toy" else "harmless rate"
+    what = words("rate", spec.rate_name)
     out += [f"## {what[0].upper() + what[1:]}", "", md_table(pd.DataFrame(hrows)), ""]
     gold = rep.dir("eval")/"gold_utility.csv"
     if gold.exists():
@@ -822,7 +782,7 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
             out += [f"Every {cfg.rl.eval_every} steps each policy answered {cfg.rl.eval_prompts} validation prompts (step 0 is SFT); the checkpoint "
                     f"is chosen on their mean reward. The win-rate panel shows the first {cfg.eval.budget_items} of those responses beside SFT's "
                     f"to the evaluation's raters ({cfg.eval.raters_per_item} per item, 95% CIs by item)"
-                    + (", and the dotted lines how often gold utility prefers the step's response." if task == "toy" else "."), ""]
+                    + (", and the dotted lines how often gold utility prefers the step's response." if spec.has_world else "."), ""]
     # reward models
     pr = PAPER["rm_accuracy"]; pr = pr[(pr["task"] == ptask) & (pr["table"].astype(str).str.startswith("5"))].set_index("labels")["accuracy"]
     out += ["## Reward-model accuracy on held-out human preferences (paper Table 5)", "",
@@ -840,18 +800,12 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
                                     "of those, 1st position": _ci(r, "pos1_share", "pos1_ci_low", "pos1_ci_high") if "pos1_ci_low" in r else _fmt(r.get("pos1_share"), True),
                                     "longer response preferred": _fmt(r.get("longer_preferred"), True)}
                                    for _, r in sz.iterrows()])), "",
-            ("The paper's sizes are PaLM 2 XS, S and L labeling TL;DR. The toy world's labelers were sized so that L aligns with "
-             "humans at 70% or more and XS at least 8 points below it: those levels are calibration targets of the world, not findings. "
-             "What the study can show is the order and the position bias." if task == "toy" else
-             "The paper's sizes (PaLM 2 XS, S, L) do not match these labelers."), ""]
+            words("labeler_size", "The paper's sizes (PaLM 2 XS, S, L) do not match these labelers."), ""]
     if "tables3_4" in figs: out += [f"![Tables 3-4]({figs['tables3_4']})", ""]
     pv, ppv = tabs["prompt_variants"], PAPER["labeler_alignment"]
     ppv = ppv[ppv["task"] == ptask].set_index("variant")["alignment"]
     out += ["## Prompt variants (paper Table 2)", "",
-            *(["The toy labelers learned to judge from a corpus that is 46% Detailed + CoT 0-shot and 16% Base + CoT 0-shot, with 2% or "
-               "less for each other format (`JUDGING_FORMATS`): formats they rarely saw, the few-shot CoT ones above all, are out of "
-               "their training distribution, and their low alignment says so rather than anything about the prompts themselves.", ""]
-              if task == "toy" else []),
+            *([note, ""] if (note := words("prompt_variants")) else []),
             md_table(pd.DataFrame([{"prompt": variant_label(r["variant"]), "alignment with humans (95% CI)": _ci(r, "alignment"),
                                     "same position in both orders (95% CI)": _ci(r, "same_position_rate", "same_position_ci_low", "same_position_ci_high")
                                                                               if "same_position_ci_low" in r else _fmt(r.get("same_position_rate"), True),
@@ -932,7 +886,7 @@ def run_headline(rep:Reproduction)->dict:
     wr, hr = pd.read_csv(ev/"win_rates.csv"), pd.read_csv(ev/"harmless_rates.csv")
     sizes = pd.read_csv(st/"labeler_size.csv")
     rms = pd.DataFrame([rep.result(k) | {"labels": k[3:]} for k in rep.keys if k.startswith("rm_")])
-    rate = "acceptable rate" if rep.task == "toy" else "harmless rate"
+    rate = rep.spec.rate_name
     m = {}
     for _, r in wr.iterrows(): m[f"win rate{', length-controlled' if r['length_controlled'] else ''}: {r['comparison']}"] = _row(r)
     for _, r in hr[~hr["length_controlled"].astype(bool)].iterrows(): m[f"{rate}: {r['policy']}"] = _row(r, "harmless_rate")
@@ -949,8 +903,7 @@ def run_headline(rep:Reproduction)->dict:
         m[f"labeler {r['size']}: same position"] = _row(r, "same_position_rate", "same_position_ci_low", "same_position_ci_high")
         if r["same_position_rate"] >= 0.9 or r["alignment"] <= 0.55:   # answers by position, or hardly better than chance
             bad.append(f"labeler {r['size']}: alignment {r['alignment']:.1%}, same position in {r['same_position_rate']:.1%} of pairs")
-    if rep.task == "toy" and any(str(v).startswith("toy:labeler") for v in rep.cfg.model_names().values()):
-        bad += rep.world.unreliable()   # what the world's own build check found
+    bad += rep.spec.unreliable(rep.cfg)   # what the task's own checks found (the toy world's build check)
     return {"metrics": m, "findings": paper_findings(wr, rms, sizes), "failed_labelers": bad, "report": str(rep.report_path)}
 
 # %% ../nbs/14_pipeline.ipynb
@@ -966,10 +919,10 @@ def across_seeds(values:Sequence[float], level:float=0.95,
     lo, hi = bounds or (-np.inf, np.inf)
     return {"mean": float(x.mean()), "ci_low": float(max(x.mean() - h, lo)), "ci_high": float(min(x.mean() + h, hi)), "n": len(x)}
 
-def paper_value(metric:str, task:str="toy")->float|None:
-    "The paper's number for a headline metric of `run_headline` (TL;DR's for the toy world), or None"
+def paper_value(metric:str, task:str|None=None)->float|None:
+    "The paper's number for a headline metric of `run_headline` on `task` (default: the default preset's; TL;DR's for the toy world), or None"
     from rlaif_repro.paper import PAPER
-    ptask = "tldr" if task == "toy" else task
+    ptask = get_task(task or PRESETS[DEFAULT_PRESET]().data.task).compared_with
     kind, _, what = metric.partition(": ")
     if kind.startswith("win rate"):
         w = PAPER["win_rates"]; w = w[(w["task"] == ptask) & (w["comparison"] == what)]
@@ -979,7 +932,7 @@ def paper_value(metric:str, task:str="toy")->float|None:
         lab = {"AI labels": "ai", "human labels": "human"}.get(what)
         r = PAPER["rm_accuracy"]; r = r[(r["task"] == ptask) & (r["labels"] == lab) & r["table"].astype(str).str.startswith("5")]
         return float(r["accuracy"].iloc[0]) if len(r) else None
-    if kind.startswith("labeler") and task == "toy":
+    if kind.startswith("labeler"):   # the paper's sizes XS, S, L (TL;DR); other labelers have no paper number
         s = PAPER["labeler_size"].set_index("size")
         size = kind.split()[1]
         col = "alignment" if what == "alignment" else "same_position_rate"
@@ -998,7 +951,7 @@ def _sweep_grid(drifts:Sequence[float], betas:Sequence[float], preset_beta:float
 
 def _is_rate(metric:str)->bool: return metric.startswith(("win rate", "acceptable rate", "harmless rate", "RM accuracy", "labeler "))
 
-def sweep(preset:str="toy", # the preset of every run
+def sweep(preset:str=DEFAULT_PRESET, # the preset of every run
           seeds:Sequence[int]=(0, 1, 2), # world seeds (each run's training seed is the same number)
           out_dir:str|Path="runs/sweep", # a run folder per (seed, judge drift) inside it, and summary.md / summary.json / figures
           *,
@@ -1021,12 +974,12 @@ def sweep(preset:str="toy", # the preset of every run
     for drift, beta in _sweep_grid(list(judge_drifts), [float(b) for b in kl_coefs] if kl_coefs else [preset_beta], preset_beta):
         for s in seeds:
             cfg = resolve_config(preset, [*overrides, f"seed={s}"], task=task).replace(rl__kl_coef=beta)
-            if cfg.data.task == "toy": cfg = cfg.replace(data__world_seed=s, data__judge_drift=float(drift))
-            elif drift: raise ConfigError(f"sweep: judge drift needs the toy task, not {cfg.data.task!r}")
+            if get_task(cfg.data.task).has_world: cfg = cfg.replace(data__world_seed=s, data__judge_drift=float(drift))
+            elif drift: raise ConfigError(f"sweep: judge drift needs a task with a world (the toy task), not {cfg.data.task!r}")
             plan.append((_run_name(s, drift, beta, preset_beta), s, drift, cfg))
     runs, t0 = {}, time.time()
     for name, s, drift, cfg in plan:
-        log(f"[sweep] {name} ({len(runs) + 1} of {len(plan)}): " + (f"world {s}, " if cfg.data.task == "toy" else "")
+        log(f"[sweep] {name} ({len(runs) + 1} of {len(plan)}): " + (f"world {s}, " if get_task(cfg.data.task).has_world else "")
             + f"seed {s}" + (f", judge drift {drift:g}" if drift else "") + (f", KL coefficient {cfg.rl.kl_coef:g}" if len(betas) > 1 else "") + f" -> {out/name}")
         t = time.time()
         row = {"seed": s, "judge_drift": float(drift), "kl_coef": cfg.rl.kl_coef, "folder": name}
@@ -1047,9 +1000,9 @@ DRIFT_METRICS = ("win rate: RLAIF vs RLHF", "win rate: RLAIF vs SFT", "win rate:
                  "gold utility: RLHF", "gold utility: SFT", "labeler L: alignment", "RM accuracy: AI labels")
 
 def summarize_sweep(runs:dict, # run name -> what `sweep` recorded (seed, judge_drift, status, metrics, findings, ...)
-                    preset:str="toy", task:str="toy")->dict:
-    "Across-seed means, findings per seed and the judge-drift rows of a sweep's runs"
-    groups = {}
+                    preset:str=DEFAULT_PRESET, task:str|None=None)->dict:
+    "Across-seed means, findings per seed and the judge-drift rows of a sweep's runs (`task` default: the preset's)"
+    task, groups = task or PRESETS[preset]().data.task, {}
     for name, r in runs.items(): groups.setdefault((r["judge_drift"], r.get("kl_coef")), []).append((name, r))
     out = {"preset": preset, "task": task, "runs": runs, "groups": []}
     for (drift, beta), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
@@ -1178,12 +1131,12 @@ def _group_title(summary:dict, g:dict)->str:
 
 def sweep_markdown(summary:dict)->str:
     "The text of a sweep's `summary.md`"
-    runs, toy = summary["runs"], summary["task"] == "toy"
+    runs, spec = summary["runs"], get_task(summary["task"])
+    toy = spec.has_world   # seeds are worlds
     out = [f"# Sweep over {'world' if toy else 'training'} seeds: preset `{summary['preset']}`, task `{summary['task']}`", "",
            f"{len(runs)} runs ({sum(r['status'] == 'ok' for r in runs.values())} finished) in {summary.get('seconds', 0):.0f} s this invocation. "
            "Each run has its own folder and `report.md`. Across seeds: the mean of the per-seed values and a 95% t-interval "
-           "(few seeds make it wide). " + ("Every number comes from the toy world, not from the paper's models; the paper's TL;DR "
-           "numbers stand beside them for comparison." if toy else ""), "",
+           "(few seeds make it wide). " + (spec.report_text("sweep", None) or ""), "",
            md_table(pd.DataFrame([{"run": f"[{n}]({n}/report.md)" if r["status"] == "ok" else n, "seed": r["seed"],
                                    "judge drift": f"{r['judge_drift']:g}", "KL coefficient": f"{r['kl_coef']:g}" if r.get("kl_coef") is not None else "–", "status": r["status"] if r["status"] == "ok" else f"failed: {r['error']}",
                                    "seconds (this invocation)": f"{r['seconds']:.0f}"} for n, r in runs.items()])), ""]
@@ -1251,10 +1204,10 @@ def _command(sub, name:str, summary:str, description:str, examples:str)->argpars
     return sub.add_parser(name, help=summary, description=description, epilog="examples:\n" + examples.strip("\n"),
                           formatter_class=_HelpFormatter)
 
-def _config_args(q:argparse.ArgumentParser, preset:str="toy", config_file:bool=True):
+def _config_args(q:argparse.ArgumentParser, preset:str=DEFAULT_PRESET, config_file:bool=True):
     "The options that choose a config: --preset, --task, --config and --set"
     q.add_argument("--preset", default=preset, choices=list(PRESETS), help="named preset to start from")
-    q.add_argument("--task", choices=list(TASKS), default=None, help="the task (default: the preset's own task)")
+    q.add_argument("--task", choices=task_names(), default=None, help="the task (default: the preset's own task)")
     if config_file:
         q.add_argument("--config", dest="config_file", default=None, metavar="JSON",
                        help="start from a saved config (e.g. a run's config.json) instead of --preset")
@@ -1290,7 +1243,7 @@ def _parser()->argparse.ArgumentParser:
         "  rlaif-repro data --task hh_harmless --split test --data-files harmless-base-test.jsonl.gz\n"
         "  rlaif-repro data --task tldr --split validation --limit 200 --show 2\n"
         "  rlaif-repro data --task toy --split test")
-    d.add_argument("--task", required=True, choices=list(TASKS), help="the task to load")
+    d.add_argument("--task", required=True, choices=task_names(), help="the task to load")
     d.add_argument("--split", default="train", choices=["train", "validation", "test"],
                    help="the split (HH's validation and test are the paper's 2/3 and 1/3 of its test file)")
     d.add_argument("--data-files", default=None, metavar="PATH|JSON",
@@ -1394,7 +1347,8 @@ def _cmd_data(a)->int:
 
 def _cmd_stand_ins(a)->int:
     from rlaif_repro.models import write_stand_ins
-    tasks = [a.task] if a.task else [t for t in TASKS if t != "toy"] if a.preset not in ("toy", "tiny") else ["toy"]
+    own = PRESETS[a.preset]().data.task   # a preset of a world (toy, tiny) runs its own task; a GPU preset runs every real one
+    tasks = [a.task] if a.task else [own] if get_task(own).has_world else [t for t in task_names() if not get_task(t).has_world]
     names = sorted({n for t in tasks for n in resolve_config(a.preset, a.overrides, None, t).model_names().values()})
     si = write_stand_ins(names, a.out)
     for n in names: print(f"{n:40s} -> {si[n]}" if n in si else f"{n:40s}    (needs no stand-in)")

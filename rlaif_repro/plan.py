@@ -11,13 +11,14 @@ from pathlib import Path
 import pandas as pd
 
 from .config import ExperimentConfig
+from .data import UnknownTaskError, get_task
 
 # %% auto 0
 __all__ = ['QWEN25', 'QWEN25_REPORTED', 'SMALL_MODELS', 'GPUS', 'HEADROOM', 'LOGIT_BYTES', 'TRAINING_BYTES', 'U_TRAIN', 'U_GEN',
            'BW_EFF', 'STRAGGLER', 'VLLM_BATCH', 'VLLM_CHUNK', 'TASK_STATS', 'PREAMBLE_TOKENS', 'ROLES', 'PLAN_COLUMNS',
            'LAUNCH_DIR', 'LAUNCH_FILES', 'Arch', 'model_arch', 'GPU', 'get_gpu', 'layer_activation_bytes',
            'train_bytes_per_param', 'activation_bytes', 'kv_bytes_per_token', 'train_flops', 'generation_seconds',
-           'plan', 'check_fits', 'format_plan', 'launch_config']
+           'task_stats', 'plan', 'check_fits', 'format_plan', 'launch_config']
 
 # %% ../nbs/13a_plan.ipynb
 @dataclass(frozen=True)
@@ -200,6 +201,15 @@ TASK_STATS = {   # full split sizes, mean and longest token counts (None: the co
 PREAMBLE_TOKENS = {"base": 60, "detailed": 400}
 ROLES = ("policy", "labeler", "same_size_labeler", "scorer")
 
+def task_stats(task:str)->dict:
+    "The plan's statistics of `task`: `TASK_STATS`, else what its registration brought (`TaskSpec.plan_stats`)"
+    if task in TASK_STATS: return TASK_STATS[task]
+    try: st = get_task(task).plan_stats
+    except UnknownTaskError: st = None
+    if st is None: raise ValueError(f"no data statistics for task {task!r}; known: {list(TASK_STATS)} (a task can bring its own: TaskSpec.plan_stats)")
+    return st
+
+
 # %% ../nbs/13a_plan.ipynb
 def _gb(x:float)->float: return round(x / 1e9, 2)
 def _short(name:str)->str: return Path(str(name)).name or str(name)
@@ -210,7 +220,7 @@ class _Ctx:
         self.cfg, self.gpu, self.n, self.zero3 = cfg, gpu, num_gpus, zero3
         self.b = 4 if cfg.models.dtype == "float32" else 2
         self.half = "fp32" if self.b == 4 else ("bf16" if gpu.bf16 and cfg.models.dtype != "float16" else "fp16")
-        st, d = TASK_STATS[cfg.data.task], cfg.data
+        st, d = task_stats(cfg.data.task), cfg.data
         self.st = st
         cap = lambda v, c: c if v is None else min(v, c)
         self.p_max, self.r_max = cap(st["prompt_max"], d.max_prompt_tokens), cap(st["response_max"], d.max_response_tokens)
@@ -427,7 +437,7 @@ def plan(cfg:ExperimentConfig, # the run's config (a preset or your own)
     params = dict(params or {})
     for k in params:
         if k not in ROLES: raise ValueError(f"params key {k!r} is not a model role; use one of {list(ROLES)}")
-    if cfg.data.task not in TASK_STATS: raise ValueError(f"no data statistics for task {cfg.data.task!r}; known: {list(TASK_STATS)}")
+    task_stats(cfg.data.task)   # a task without statistics fails here, before any work
     if zero3 is None: zero3 = num_gpus > 1 and cfg.preset == "paper"
     ctx = _Ctx(cfg, g, num_gpus, bool(zero3), params)
     rows = [_sft(ctx), _labeling(ctx, "labels", "labeler"), _labeling(ctx, "labels_same_size", "same_size_labeler"),

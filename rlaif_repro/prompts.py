@@ -6,9 +6,10 @@
 from __future__ import annotations
 import difflib, re, string
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .config import PAPER_VARIANTS, VARIANT_RE
+from .data import TASKS as _REGISTERED
 
 # %% auto 0
 __all__ = ['TEMPLATES', 'EXAMPLE_OPEN', 'EXAMPLES_CLOSE', 'AXIS_LINE', 'TLDR_PREAMBLE_BASE', 'TLDR_PREAMBLE_BASE_COT',
@@ -23,10 +24,10 @@ __all__ = ['TEMPLATES', 'EXAMPLE_OPEN', 'EXAMPLES_CLOSE', 'AXIS_LINE', 'TLDR_PRE
            'TOY_SCORE_PREAMBLE', 'TASK_PROMPTS', 'TLDR_EXEMPLARS', 'HELPFUL_EXEMPLARS', 'HARMLESS_EXEMPLARS',
            'TOY_EXEMPLARS', 'EXEMPLARS', 'TABLE2_VARIANTS', 'EXTRA_VARIANTS', 'DEMO_PAIRS', 'SCORE_VALUES',
            'PromptError', 'template_fields', 'render', 'toy_rationale', 'parse_toy_rationale', 'TaskPrompts',
-           'check_task', 'format_thoughts', 'Exemplar', 'Variant', 'list_variants', 'resolve_variant', 'PromptParts',
-           'label_instructions', 'label_prompt_parts', 'build_label_prompt', 'prompt_polarity', 'answer_to_p1',
-           'score_prompt_parts', 'build_score_prompt', 'has_chat_template', 'to_chat', 'truncate_context',
-           'demo_renders']
+           'check_task', 'format_thoughts', 'Exemplar', 'task_exemplars', 'Variant', 'list_variants', 'resolve_variant',
+           'PromptParts', 'label_instructions', 'label_prompt_parts', 'build_label_prompt', 'prompt_polarity',
+           'answer_to_p1', 'score_prompt_parts', 'build_score_prompt', 'has_chat_template', 'to_chat',
+           'truncate_context', 'demo_renders']
 
 # %% ../nbs/04_prompts.ipynb
 class PromptError(ValueError):
@@ -225,6 +226,7 @@ class TaskPrompts:
     axes: tuple[str, ...] # the axes of the detailed preamble, in the order of a structured rationale
     asks_for_worse: bool = False # the question asks which response is WORSE (harmless: more harmful)
     structured_cot: bool = True # k-shot CoT exemplars carry 'Thoughts on ...' per-axis rationales
+    templates: Mapping[str, str]|None = None # a task from outside this chapter: its wording, part -> text (`sample`, `label`, ...)
 
 TASK_PROMPTS: dict[str, TaskPrompts] = {
     "tldr": TaskPrompts("Summary", ("Coherence", "Accuracy", "Coverage", "Overall quality")),
@@ -234,9 +236,13 @@ TASK_PROMPTS: dict[str, TaskPrompts] = {
 }
 
 def check_task(task:str)->TaskPrompts:
-    "The `TaskPrompts` of `task`, or an error naming the closest known task"
-    if task not in TASK_PROMPTS: raise PromptError(f"unknown task {task!r}{_closest(task, TASK_PROMPTS)} Known tasks: {list(TASK_PROMPTS)}")
-    return TASK_PROMPTS[task]
+    "The `TaskPrompts` of `task` (this chapter's table, else what its registration brought), or an error naming the closest task"
+    if task in TASK_PROMPTS: return TASK_PROMPTS[task]
+    if (spec := _REGISTERED.get(task)) is not None and spec.prompts is not None:   # a task that brought its own prompts
+        TEMPLATES.update({f"{task}.{part}": text for part, text in (spec.prompts.templates or {}).items()})   # its wording, as registered
+        return spec.prompts
+    known = list(TASK_PROMPTS) + [t for t, s in _REGISTERED.items() if s.prompts is not None and t not in TASK_PROMPTS]
+    raise PromptError(f"unknown task {task!r}{_closest(task, known)} Known tasks: {known}")
 
 def _tpl(task, part)->str:
     "The template name of `part` for `task`: the task's own, else the shared one"
@@ -438,6 +444,12 @@ TOY_EXEMPLARS = (
 EXEMPLARS: dict[str, tuple[Exemplar, ...]] = {"tldr": TLDR_EXEMPLARS, "hh_helpful": HELPFUL_EXEMPLARS,
                                               "hh_harmless": HARMLESS_EXEMPLARS, "toy": TOY_EXEMPLARS}
 
+def task_exemplars(task:str)->tuple[Exemplar, ...]:
+    "The few-shot exemplars of `task`: this chapter's, else what its registration brought (none: 0-shot prompts only)"
+    if task in EXEMPLARS: return EXEMPLARS[task]
+    check_task(task)
+    return tuple(_REGISTERED[task].exemplars or ())
+
 # %% ../nbs/04_prompts.ipynb
 TABLE2_VARIANTS = ("base_0shot", "base_1shot", "base_2shot", "base_cot_0shot", "detailed_0shot", "detailed_1shot",
                    "detailed_2shot", "detailed_8shot", "detailed_cot_0shot", "detailed_cot_1shot", "detailed_cot_2shot")
@@ -452,12 +464,12 @@ class Variant:
     shots: int # number of few-shot exemplars
 
 def _exemplars_for(task, v:Variant)->list[Exemplar]:
-    exs = [e for e in EXEMPLARS[task] if e.rationale is not None] if v.cot else list(EXEMPLARS[task])
+    exs = [e for e in task_exemplars(task) if e.rationale is not None] if v.cot else list(task_exemplars(task))
     return exs[:v.shots]
 
 def _available(task, v:Variant)->str|None:
     "Why `v` is not available for `task`, or None"
-    exs = [e for e in EXEMPLARS[task] if e.rationale is not None] if v.cot else EXEMPLARS[task]
+    exs = [e for e in task_exemplars(task) if e.rationale is not None] if v.cot else task_exemplars(task)
     if v.shots <= len(exs): return None
     what = "exemplars with a written rationale (needed for chain of thought)" if v.cot else "exemplars"
     return f"variant {v.name!r} needs {v.shots} {what}, but task {task!r} has {len(exs)}; use at most {len(exs)} shots"
@@ -505,7 +517,7 @@ def _check_text(**kw):
 
 def _cot_cue(task, shots)->str:
     "The ending that asks for a rationale: `Rationale:` at 0 shots, else the start of a structured rationale"
-    if shots and TASK_PROMPTS[task].structured_cot: return render(_tpl(task, "thoughts"), n=1)
+    if shots and check_task(task).structured_cot: return render(_tpl(task, "thoughts"), n=1)
     return render(_tpl(task, "cot_cue"))
 
 def _join_rationale(rationale:str)->str:
@@ -608,7 +620,7 @@ def prompt_polarity(task:str, # a task of `TASK_PROMPTS`
                    )->int:
     "+1 when the answer `1` means 'response 1 is better', -1 when it means 'response 1 is worse'"
     resolve_variant(task, variant)
-    return -1 if TASK_PROMPTS[task].asks_for_worse else 1
+    return -1 if check_task(task).asks_for_worse else 1
 
 def answer_to_p1(p_answer_1, # probability of the answer '1' (a float, array or tensor)
                  task:str, # a task of `TASK_PROMPTS`

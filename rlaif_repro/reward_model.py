@@ -270,7 +270,7 @@ def reward_model_init(task:str, # the task
     "The checkpoint a reward model starts from"
     if labels not in ("ai", "human"): raise ValueError(f"labels={labels!r}; use 'ai' or 'human'")
     if init not in ("auto", "sft", "base"): raise ValueError(f"init={init!r}; use 'auto', 'sft' or 'base'")
-    if init == "auto": init = "sft" if task in ("tldr", "toy") and labels == "ai" else "base"
+    if init == "auto": init = "sft" if get_task(task).ai_rm_from_sft and labels == "ai" else "base"
     if init == "sft":
         if sft_model is None: raise ValueError(f"the {labels}-label reward model for {task!r} starts from the SFT model, but none was given")
         return sft_model

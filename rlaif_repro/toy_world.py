@@ -29,8 +29,8 @@ __all__ = ['WHO', 'WHAT', 'PET_WHAT', 'ASKS', 'PET_ASKS', 'WHEN', 'DISTRACTOR_NO
            'make_raters', 'panel_compare', 'build_toy_tokenizer', 'labeler_view', 'JudgeRule', 'check_drift',
            'judge_rule', 'judge_label', 'judge_score', 'judging_corpus', 'judge_drift_table', 'train_completions',
            'new_toy_lm', 'judging_check_pairs', 'labeler_check', 'world_seed', 'world_root', 'world_dir', 'part_dir',
-           'ensure_part', 'sample_policy', 'ToyWorld', 'load_toy', 'parse_toy_name', 'toy_model_name', 'build_world',
-           'world_report']
+           'ensure_part', 'sample_policy', 'ToyWorld', 'load_toy', 'parse_toy_name', 'toy_model_name', 'pin_toy_name',
+           'pin_toy_world', 'ToyRater', 'ToyTask', 'build_world', 'world_report']
 
 # %% ../nbs/09_toy_world.ipynb
 WHO = {   # subreddit -> the people (or pets) its posts are about
@@ -1007,9 +1007,6 @@ def load_toy(split:str, # 'train', 'validation' or 'test'
     prompts = [{"id": p.id, "prompt": p.prompt, "reference": p.reference} for p in w.posts(split)]
     return {"prompts": prompts, "comparisons": w.comparisons(split)}
 
-register_task(TaskSpec("toy", load_toy, "the offline toy world: synthetic Reddit-style posts, simulated raters, in-world models",
-                       format_prompt=tldr_prompt))
-
 # %% ../nbs/09_toy_world.ipynb
 def parse_toy_name(name:str, # what follows 'toy:', e.g. 'labeler-L', 'labeler-L@1', 'labeler-L@1~0.5', 'labeler-L~0.5'
                   )->tuple[str, int|None, float]:
@@ -1040,6 +1037,88 @@ def _resolve_toy(name:str)->Path:
 
 from .models import register_model_scheme
 register_model_scheme("toy", _resolve_toy)
+
+# %% ../nbs/09_toy_world.ipynb
+def pin_toy_name(name, seed:int, drift:float=0.0):
+    "A `toy:` model name of world `seed` (and judge drift `drift`, for labelers): `toy:labeler-L` -> `toy:labeler-L@1~0.5`"
+    if not isinstance(name, str) or not name.startswith("toy:") or "@" in name or "~" in name: return name
+    return toy_model_name(name[len("toy:"):], seed, drift)
+
+def pin_toy_world(cfg):
+    "`cfg` (an `ExperimentConfig`) with its world seed set and each `toy:` model name pinned to that world"
+    seed = world_seed() if cfg.data.world_seed is None else cfg.data.world_seed
+    pin = lambda v: pin_toy_name(v, seed, cfg.data.judge_drift)
+    return cfg.replace(data__world_seed=seed, **{f"models__{k}": pin(v) for k, v in cfg.models.to_dict().items() if pin(v) != v})
+
+class ToyRater:
+    "A toy-world rater behind the evaluation's rater protocol: contexts are looked up as posts of the world"
+    def __init__(self, rater, world): self.rater, self.world, self.id = rater, world, rater.id
+    def rank(self, context, responses, key=None): return self.rater.rank(self.world.post(context), list(responses), key=key)
+    def accept(self, context, response, key=None): return self.rater.accept(self.world.post(context), response, key=key)
+
+# %% ../nbs/09_toy_world.ipynb
+@lru_cache(maxsize=2)   # a run asks many times; a sweep moves from world to world
+def _world_of(seed:int, drift:float, root:str)->ToyWorld: return ToyWorld(seed, root, judge_drift=drift)
+
+def _uses_toy_labelers(cfg)->bool: return any(str(v).startswith("toy:labeler") for v in cfg.model_names().values())
+
+class ToyTask(TaskSpec):
+    "The toy world as a task: it builds its world, supplies the SFT policy, raters and gold utility, and pins its model names"
+    has_world = True
+    def world(self, cfg)->ToyWorld:
+        "The world of `cfg` (its `data.world_seed` and `data.judge_drift`)"
+        seed = world_seed() if cfg.data.world_seed is None else cfg.data.world_seed
+        return _world_of(seed, cfg.data.judge_drift, str(world_root()))
+    def bind(self, cfg): return pin_toy_world(cfg)
+    def prepare(self, cfg, log:Callable)->dict:
+        w = self.world(cfg)
+        log(f"[world] toy world {w.seed}: {w.dir}")
+        if _uses_toy_labelers(cfg): w.build()   # all parts, in parallel
+        else: w.path("comparisons")   # runs without in-world labelers (tiny) need only the policy and the comparisons
+        return {"world": content_key([_meta(p, w.seed, cfg.data.judge_drift) for p in TOY_PARTS])}
+    def loader_options(self, cfg)->dict: return {"world_seed": self.world(cfg).seed}
+    def sft_policy(self, cfg)->dict:
+        return {"path": str(self.world(cfg).path("policy")), "summary": "the toy world's SFT policy (trained with train_sft when the world was built)"}
+    def raters(self, cfg)->list: return [ToyRater(r, self.world(cfg)) for r in self.world(cfg).eval_raters]
+    def gold(self, cfg)->Callable:
+        w = self.world(cfg)
+        return lambda prompts, responses: [w.utility(p, r) for p, r in zip(prompts, responses)]
+    def labeler_sizes(self, cfg)->dict:
+        return {s: pin_toy_name(f"toy:labeler-{s}", self.world(cfg).seed, cfg.data.judge_drift) for s in ("XS", "S", "L")}
+    def unreliable(self, cfg)->list[str]: return self.world(cfg).unreliable() if _uses_toy_labelers(cfg) else []
+    def model_name(self, path)->str|None:
+        "`toy:labeler-L@1~0.5` for the folder of an in-world model (wherever its worlds folder is)"
+        q = Path(path)
+        if q.name not in TOY_MODELS or not (q/"BUILD.json").exists(): return None
+        d = re.fullmatch(r"judge-([0-9.]+)", q.parent.name)
+        m = re.fullmatch(r"seed(\d+)", (q.parent.parent if d else q.parent).name)
+        return toy_model_name(q.name, int(m[1]), float(d[1]) if d else 0.0) if m else None
+    def report_text(self, part:str, cfg)->str|None: return _TOY_REPORT[part](cfg) if part in _TOY_REPORT else None
+
+
+# %% ../nbs/09_toy_world.ipynb
+_TOY_REPORT = {   # the run report's words for a toy run, by part
+    "heading": lambda cfg: (f"# A toy-world run of the RLAIF vs. RLHF experiments: `{cfg.name}` (world {cfg.data.world_seed}"
+                            + (f", judge drift {cfg.data.judge_drift:g}" if cfg.data.judge_drift else "") + f", preset `{cfg.preset}`)"),
+    "intro": lambda cfg: ("This run took place in the offline toy world: synthetic posts, simulated raters with a known gold utility, and small "
+        "in-world models. It checks whether the paper's findings hold in a world whose truth is known; its numbers are not the "
+        "paper's numbers, and the paper's columns are its TL;DR summarization results, shown for comparison. The evaluation "
+        "raters are a pool of their own: none of them labelled a training pair. One world seed is one sample of the world: "
+        "`rlaif-repro sweep` runs several. Paths are relative to the run folder; the config is in `config.json`."),
+    "rate": lambda cfg: "acceptable rate (binary ratings by simulated raters; the toy world's analog of the harmless rate)",
+    "data_stage": lambda cfg: "computed (includes building the toy world, unless it was already in its cache)",
+    "sweep": lambda cfg: "Every number comes from the toy world, not from the paper's models; the paper's TL;DR numbers stand beside them for comparison.",
+    "labeler_size": lambda cfg: ("The paper's sizes are PaLM 2 XS, S and L labeling TL;DR. The toy world's labelers were sized so that L aligns with "
+        "humans at 70% or more and XS at least 8 points below it: those levels are calibration targets of the world, not findings. "
+        "What the study can show is the order and the position bias."),
+    "prompt_variants": lambda cfg: ("The toy labelers learned to judge from a corpus that is 46% Detailed + CoT 0-shot and 16% Base + CoT 0-shot, "
+        "with 2% or less for each other format (`JUDGING_FORMATS`): formats they rarely saw, the few-shot CoT ones above all, are out "
+        "of their training distribution, and their low alignment says so rather than anything about the prompts themselves."),
+}
+
+register_task(ToyTask("toy", load_toy, "the offline toy world: synthetic Reddit-style posts, simulated raters, in-world models",
+                      format_prompt=tldr_prompt, title="Toy summarization", paper_task="tldr", sft_from="task", ai_rm_from_sft=True,
+                      rate_name="acceptable rate", rate_title="Toy world: acceptable summaries"))
 
 # %% ../nbs/09_toy_world.ipynb
 _GROUPS = (("labeler-L",), ("policy", "comparisons", "labeler-S", "labeler-XS"))

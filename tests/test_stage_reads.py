@@ -16,7 +16,7 @@ def test_editing_a_stages_code_reruns_it_and_what_follows(tiny_run, tmp_path, mo
     run = tmp_path/"run"
     shutil.copytree(tiny_run, run)
     real = pipeline.stage_code
-    monkeypatch.setattr(pipeline, "stage_code", lambda stage: real(stage) + ("-edited" if stage.startswith("rl_") else ""))
+    monkeypatch.setattr(pipeline, "stage_code", lambda stage, *task: real(stage, *task) + ("-edited" if stage.startswith("rl_") else ""))
     lines = []
     pipeline.reproduce(ExperimentConfig.from_json(run/"config.json"), run, log=lines.append)
     computed = {l[1:].split("]")[0] for l in lines if l.startswith("[") and "] done in" in l}
