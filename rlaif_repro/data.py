@@ -19,9 +19,9 @@ from .core import seeded_coin, stable_hash
 # %% auto 0
 __all__ = ['SFT_SOURCES', 'TASKS', 'SPLITS', 'PROMPT_FEATURES', 'COMPARISON_FEATURES', 'DATA_FILES_ENV', 'HH_SUBSETS',
            'TLDR_SPLITS', 'HIGH_CONFIDENCE', 'DataFormatError', 'DataWarning', 'DataUnavailableError',
-           'UnknownTaskError', 'RowIssues', 'read_jsonl_rows', 'TaskHooks', 'TaskSpec', 'register_task', 'task_names',
-           'get_task', 'load_task', 'local_data_files', 'split_transcript', 'hh_resplit', 'load_hh', 'tldr_context',
-           'tldr_prompt', 'load_tldr']
+           'UnknownTaskError', 'RowIssues', 'read_jsonl_rows', 'TaskHooks', 'TaskSpec', 'register_task',
+           'unregister_task', 'task_names', 'get_task', 'load_task', 'local_data_files', 'split_transcript',
+           'hh_resplit', 'load_hh', 'tldr_context', 'tldr_prompt', 'load_tldr']
 
 # %% ../nbs/02_data.ipynb
 class DataFormatError(ValueError):
@@ -205,6 +205,7 @@ class TaskSpec(TaskHooks):
 # %% ../nbs/02_data.ipynb
 TASKS: dict[str, TaskSpec] = {}
 _PROVIDED_BY = {"toy": "rlaif_repro.toy_world"}   # tasks registered by a later module, imported on first use
+_BUILT_IN = frozenset(_config.TASKS)
 
 def register_task(spec:TaskSpec)->None:
     "Add `spec` to `TASKS` (replacing a task of the same name) and make its name a valid `data.task` of the config"
@@ -214,6 +215,12 @@ def register_task(spec:TaskSpec)->None:
     if spec.name not in _config.TASKS: _config.TASKS = (*_config.TASKS, spec.name)
     pv = _config.PAPER_VARIANTS
     if spec.labeler_variant or spec.name not in pv: pv[spec.name] = spec.labeler_variant or pv.get(spec.compared_with, "base_0shot")
+
+def unregister_task(name:str)->None:
+    "Undo `register_task` for a task added at run time (the four built-in tasks stay)"
+    if name in _BUILT_IN: raise ValueError(f"task {name!r} is built in and cannot be removed")
+    TASKS.pop(name, None)
+    _config.TASKS = tuple(t for t in _config.TASKS if t != name); _config.PAPER_VARIANTS.pop(name, None)
 
 def task_names()->list[str]:
     "Every task `get_task` knows, including those a later module registers when first asked"

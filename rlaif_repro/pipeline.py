@@ -33,6 +33,7 @@ def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `con
 
 # %% ../nbs/14_pipeline.ipynb
 import dataclasses, functools, importlib, importlib.util, os, shutil, time
+from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
@@ -486,7 +487,7 @@ def _code_objects(kind:str)->list:
             "rl": [R.stage_rl, mod("a2c"), mod("labeler"), mod("prompts")],   # d-RLAIF's scorer is a labeler
             "eval": [R.stage_eval, R._raters, budget_win_rates, mod("human_eval"), mod("sft")],
             "studies": [R.stage_studies, R._study_pairs, mod("labeler_analysis"), mod("labeler"), mod("prompts"), mod("reward_model")],
-            "report": [R.stage_report, _report_markdown, plot_rl_budget, mod("figures"), mod("paper")]}[kind]
+            "report": [R.stage_report, _report_markdown, *_REPORT_SECTIONS, plot_rl_budget, mod("figures"), mod("paper")]}[kind]
 
 @functools.cache
 def stage_code(stage:str, task:str|None=None)->str:
@@ -721,18 +722,21 @@ def plot_rl_budget(runs:dict, # policy -> (rows of its metrics.jsonl, selected s
 
 
 # %% ../nbs/14_pipeline.ipynb
-def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path)->str:
-    "The text of `report.md` (every path in it relative to the run folder)"
-    from rlaif_repro.paper import PAPER
-    from rlaif_repro.figures import variant_label
-    cfg, task, spec = rep.cfg, rep.task, rep.spec
-    ptask, words = spec.compared_with, lambda part, default="": spec.report_text(part, cfg) or default   # the task's own words, if any
+def _report_head(ctx:SimpleNamespace)->list[str]:
+    "Title, the task's introduction and the stand-in warning"
+    rep, cfg, task, words = ctx.rep, ctx.cfg, ctx.task, ctx.words
     out = [words("heading", f"# RLAIF vs. RLHF on `{task}`: run `{cfg.name}` (preset `{cfg.preset}`)"), "",
            words("intro", "Paths in this report are relative to the run folder that holds it; the config is in `config.json`."), ""]
     if cfg.models.stand_ins:
         out[1:1] = ["", "> **Stand-in models: these numbers measure nothing.** Every Hub model of this run was replaced by a tiny random "
                         f"checkpoint of its architecture (`{_show_path(rep, str(cfg.models.stand_ins))}`); the run shows that every stage works, not how RLAIF compares."]
-    # win rates
+    return out
+
+def _report_wins(ctx:SimpleNamespace)->list[str]:
+    "The paper's findings in this run, then the win-rate table and its figures"
+    from rlaif_repro.paper import PAPER
+    ptask, wr, rms, tabs, figs = ctx.ptask, ctx.wr, ctx.rms, ctx.tabs, ctx.figs
+    out = []
     pw = PAPER["win_rates"]; pw = pw[pw["task"] == ptask].set_index("comparison")
     rows = []
     raw, lc = wr[~wr["length_controlled"].astype(bool)], wr[wr["length_controlled"].astype(bool)].set_index("comparison")
@@ -751,7 +755,13 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
             md_table(pd.DataFrame(rows)), ""]
     if "figure1" in figs: out += [f"![Figure 1]({figs['figure1']})", ""]
     if "length_control" in figs: out += [f"![Length control]({figs['length_control']})", ""]
-    # harmless / acceptable
+    return out
+
+def _report_rates(ctx:SimpleNamespace)->list[str]:
+    "The yes/no rates (harmless, or the task's own) and, where the task knows it, each policy's gold utility"
+    from rlaif_repro.paper import PAPER
+    rep, spec, words, hr = ctx.rep, ctx.spec, ctx.words, ctx.hr
+    out = []
     ph = PAPER["harmless_rates"].set_index("policy")
     lch = hr[hr["length_controlled"].astype(bool)].set_index("policy")
     hrows = [{"policy": r["policy"], "ours (95% CI)": _ci(r, "harmless_rate"),
@@ -765,7 +775,13 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
         out += ["## Gold utility of each policy's test responses (known only in the toy world)", "",
                 md_table(pd.DataFrame([{"policy": r["policy"], "gold utility (mean, 95% CI)": f"{r['gold_utility']:.3g} [{r['ci_low']:.3g}, {r['ci_high']:.3g}]",
                                         "responses": r["n"], "mean length (words)": f"{r['mean_words']:.1f}"} for _, r in g.iterrows()])), ""]
-    # RL runs
+    return out
+
+# %% ../nbs/14_pipeline.ipynb
+def _report_rl(ctx:SimpleNamespace)->list[str]:
+    "One row per RL run: its reward, steps, chosen checkpoint, reward / KL / gold utility over training; the budget figure"
+    rep, cfg, spec, figs = ctx.rep, ctx.cfg, ctx.spec, ctx.figs
+    out = []
     rl = []
     for k in (k for k in rep.keys if k.startswith("rl_")):
         res = rep.result(k)
@@ -783,7 +799,13 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
                     f"is chosen on their mean reward. The win-rate panel shows the first {cfg.eval.budget_items} of those responses beside SFT's "
                     f"to the evaluation's raters ({cfg.eval.raters_per_item} per item, 95% CIs by item)"
                     + (", and the dotted lines how often gold utility prefers the step's response." if spec.has_world else "."), ""]
-    # reward models
+    return out
+
+def _report_reward_models(ctx:SimpleNamespace)->list[str]:
+    "Reward-model accuracy on held-out human preferences (paper Table 5)"
+    from rlaif_repro.paper import PAPER
+    rep, ptask, rms, figs = ctx.rep, ctx.ptask, ctx.rms, ctx.figs
+    out = []
     pr = PAPER["rm_accuracy"]; pr = pr[(pr["task"] == ptask) & (pr["table"].astype(str).str.startswith("5"))].set_index("labels")["accuracy"]
     out += ["## Reward-model accuracy on held-out human preferences (paper Table 5)", "",
             md_table(pd.DataFrame([{"trained on labels": LABEL_NAMES.get(r["labels"], r["labels"]), "initialised from": f"`{_show_path(rep, r['init'])}`",
@@ -791,7 +813,14 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
                                    for _, r in rms.iterrows()])), ""]
     for k in ("table5", "rm_data_size"):
         if k in figs: out += [f"![{k}]({figs[k]})", ""]
-    # labeler studies
+    return out
+
+# %% ../nbs/14_pipeline.ipynb
+def _report_labeler_size(ctx:SimpleNamespace)->list[str]:
+    "Labeler size: alignment and position bias (paper Tables 3-4)"
+    from rlaif_repro.paper import PAPER
+    words, tabs, figs = ctx.words, ctx.tabs, ctx.figs
+    out = []
     sz, psz = tabs["labeler_size"], PAPER["labeler_size"].set_index("size")
     out += ["## Labeler size (paper Tables 3-4)", "",
             md_table(pd.DataFrame([{"labeler size": r["size"], "alignment with humans (95% CI)": _ci(r, "alignment"), "paper alignment": _fmt(psz["alignment"].get(r["size"]), True),
@@ -802,6 +831,14 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
                                    for _, r in sz.iterrows()])), "",
             words("labeler_size", "The paper's sizes (PaLM 2 XS, S, L) do not match these labelers."), ""]
     if "tables3_4" in figs: out += [f"![Tables 3-4]({figs['tables3_4']})", ""]
+    return out
+
+def _report_prompt_variants(ctx:SimpleNamespace)->list[str]:
+    "Alignment by labeling prompt (paper Table 2)"
+    from rlaif_repro.paper import PAPER
+    from rlaif_repro.figures import variant_label
+    ptask, words, tabs, figs = ctx.ptask, ctx.words, ctx.tabs, ctx.figs
+    out = []
     pv, ppv = tabs["prompt_variants"], PAPER["labeler_alignment"]
     ppv = ppv[ppv["task"] == ptask].set_index("variant")["alignment"]
     out += ["## Prompt variants (paper Table 2)", "",
@@ -812,6 +849,14 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
                                     "paper": _fmt(ppv.get(r["variant"]), True)}
                                    for _, r in pv.iterrows()])), ""]
     if "table2" in figs: out += [f"![Table 2]({figs['table2']})", ""]
+    return out
+
+# %% ../nbs/14_pipeline.ipynb
+def _report_self_consistency(ctx:SimpleNamespace)->list[str]:
+    "Self-consistency (paper Table 14)"
+    from rlaif_repro.paper import PAPER
+    tabs, figs = ctx.tabs, ctx.figs
+    out = []
     sc, psc = tabs["self_consistency"], PAPER["self_consistency"]
     paper_sc = lambda k, t: _fmt(next(iter(psc["alignment"][((psc["samples"] == 1) == (k == 1)) & np.isclose(psc["temperature"], t)]), None), True)
     many = " or ".join(str(k) for k in sorted(set(psc["samples"])))
@@ -820,18 +865,40 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
                                     "alignment with humans (95% CI)": _ci(r, "alignment"), f"paper ({many} rationales), same temperature": paper_sc(r["samples"], r["temperature"])}
                                    for _, r in sc.iterrows()])), ""]
     if "table14" in figs: out += [f"![Table 14]({figs['table14']})", ""]
+    return out
+
+def _report_rm_data_size(ctx:SimpleNamespace)->list[str]:
+    "Reward-model accuracy against the number of training pairs (paper v1 figure)"
+    tabs, = ctx.tabs
+    out = []
     ds = tabs["rm_data_size"].sort_values(["label", "size", "seed"], key=lambda c: c.map({"p_1": 0, "human_choice": 1}).fillna(2) if c.name == "label" else c)
     out += ["## Reward-model accuracy against training pairs (paper v1 figure)", "",
             md_table(pd.DataFrame([{"labels": LABEL_NAMES.get(r["label"], r["label"]), "training pairs": int(r["size"]), "seed": int(r["seed"]),
                                     "held-out accuracy (95% CI)": _ci(r, "accuracy") if "ci_low" in r and not _na(r["ci_low"]) else _fmt(r["accuracy"], True)}
                                    for _, r in ds.iterrows()])), "",
             "The largest size is the whole training set: the main reward models above.", ""]
-    # timing
+    return out
+
+# %% ../nbs/14_pipeline.ipynb
+def _report_times(ctx:SimpleNamespace)->list[str]:
+    "The stage-time table"
+    rep, = ctx.rep
+    out = []
     out += ["## Stage times", "",
             "Seconds this invocation spent in each stage, and what the stage took when it was computed. A 0 here means the stage "
             "did no work now: either it was reused from this run folder (an earlier invocation finished it), or it had nothing to "
             "compute (the last column says which).", "", _stage_times(rep), ""]
-    return "\n".join(out)
+    return out
+
+_REPORT_SECTIONS = (_report_head, _report_wins, _report_rates, _report_rl, _report_reward_models, _report_labeler_size,
+                    _report_prompt_variants, _report_self_consistency, _report_rm_data_size, _report_times)
+
+def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path)->str:
+    "The text of `report.md` (every path in it relative to the run folder): its sections, in order"
+    words = lambda part, default="": rep.spec.report_text(part, rep.cfg) or default   # the task's own words, if any
+    ctx = SimpleNamespace(rep=rep, cfg=rep.cfg, task=rep.task, spec=rep.spec, ptask=rep.spec.compared_with, words=words,
+                        wr=wr, hr=hr, rms=rms, tabs=tabs, figs=figs, d=d)
+    return "\n".join(line for section in _REPORT_SECTIONS for line in section(ctx))
 
 # %% ../nbs/14_pipeline.ipynb
 STAGES = ("data", "sft", "labels", "rm", "rl", "eval", "studies", "report")

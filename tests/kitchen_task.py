@@ -50,11 +50,13 @@ WORDING = {
     "score_sample": "QUESTION: {context}\nANSWER: {response}\n",
 }
 
-register_task(TaskSpec(
+SPEC = TaskSpec(
     "kitchen", load_kitchen, "kitchen questions answered in one line (a test task)", format_prompt=_prompt,
     title="Kitchen answers", paper_task="hh_helpful",
     prompts=TaskPrompts("Answer", ("Correctness", "Safety"), templates=WORDING),
     exemplars=(Exemplar(QUESTIONS[0][0], QUESTIONS[0][1], QUESTIONS[0][2], 1, "Answer 1 is right; answer 2 overcooks the egg."),
                Exemplar(QUESTIONS[1][0], QUESTIONS[1][2], QUESTIONS[1][1], 2, "Answer 2 is right; rice freezes well.")),
     plan_stats=dict(sft=0, comparisons=SIZES["train"], rl_prompts=SIZES["train"], prompt_mean=20, prompt_max=40,
-                    response_mean=12, response_max=24, rationale_mean=20, sft_stage=False)))
+                    response_mean=12, response_max=24, rationale_mean=20, sft_stage=False))
+
+register_task(SPEC)

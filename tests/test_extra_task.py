@@ -2,15 +2,24 @@
 
 Nothing else in the package knows the task: the pipeline, the figures, the labeler prompts, the reward model's start
 and the plan all ask its `TaskSpec`."""
-import kitchen_task  # noqa: F401  (registers the task 'kitchen')
+import kitchen_task  # registers the task 'kitchen'
+import pytest
 from stage_reads import undeclared_reads
 
 from rlaif_repro.config import tiny_preset
-from rlaif_repro.data import get_task, load_task
+from rlaif_repro.data import get_task, load_task, register_task, unregister_task
 from rlaif_repro.figures import TASK_MAP, TASK_TITLES
 from rlaif_repro.pipeline import reproduce
 from rlaif_repro.plan import plan
 from rlaif_repro.prompts import build_label_prompt, list_variants
+
+
+@pytest.fixture(autouse=True, scope="module")
+def kitchen():
+    "The task for this module's tests only: other test modules in the same process see the four built-in tasks"
+    register_task(kitchen_task.SPEC)
+    yield kitchen_task.SPEC
+    unregister_task("kitchen")
 
 
 def test_registration_reaches_every_chapter():
