@@ -26,7 +26,8 @@ import torch
 from rlaif_repro.config import LabelerConfig
 from rlaif_repro.core import save_json, set_seed
 from rlaif_repro.data import load_task
-from rlaif_repro.labeler import Labeler, label_token_ids, _lcp as lab_lcp
+from rlaif_repro.labeler import Labeler, label_token_ids
+from rlaif_repro.prefix_cache import _lcp as lab_lcp
 from rlaif_repro.models import build_tiny_model, load_causal_lm
 from rlaif_repro.prompts import answer_to_p1, build_label_prompt
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_labeler.ipynb 5
 from __future__ import annotations
-import copy, dataclasses, functools, json, math, warnings
+import dataclasses, json, math, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -15,11 +15,12 @@ import torch
 from .core import barrier, content_key, get_logger, load_json, process_rank, progress, save_json
 from .config import LabelerConfig
 from .models import decoding_kwargs, own_distribution
+from .prefix_cache import prefix_shared_logprobs
 from .prompts import (SCORE_VALUES, answer_to_p1, has_chat_template, label_prompt_parts,
                                  resolve_variant, score_prompt_parts, to_chat, truncate_context)
 
 # %% auto 0
-__all__ = ['label_token_ids', 'prefix_shared_logprobs', 'LabelUsage', 'Labeler', 'score_to_reward', 'score_spellings']
+__all__ = ['label_token_ids', 'LabelUsage', 'Labeler', 'score_to_reward', 'score_spellings']
 
 # %% ../nbs/05_labeler.ipynb
 def label_token_ids(tokenizer, # a `transformers` tokenizer
@@ -36,199 +37,6 @@ def label_token_ids(tokenizer, # a `transformers` tokenizer
         raise ValueError(f"label {label!r} is not a single token for this tokenizer (it splits into {pieces}); "
                          "read multi-token labels as sequences")
     return sorted(ids)
-
-# %% ../nbs/05_labeler.ipynb
-def _lcp(seqs:Sequence[Sequence[int]])->int:
-    "Length of the longest common prefix of `seqs`"
-    n = min(map(len, seqs))
-    for i in range(n):
-        t = seqs[0][i]
-        if any(s[i] != t for s in seqs[1:]): return i
-    return n
-
-@functools.cache
-def _cache_arg(forward_cls)->str:
-    "The name a model's forward takes its key/value cache by: `cache` (transformers 5.2x on) or `past_key_values` (earlier)"
-    import inspect
-    return "cache" if "cache" in inspect.signature(forward_cls.forward).parameters else "past_key_values"
-
-def _forward(model, cache, **kw):
-    "`model(**kw)` on a key/value `cache` under whichever name this transformers version uses; returns the output"
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model     # a PEFT wrapper takes **kwargs
-    return model(**kw, **({_cache_arg(type(base)): cache} if cache is not None else {}))
-
-def _out_cache(out):
-    "The key/value cache of a forward's output (`cache`, formerly `past_key_values`)"
-    return out["cache"] if "cache" in out else out["past_key_values"]
-
-def _last_logprobs(model, ids, attn, pos, cache, last, token_sets):
-    "Run `ids` (N, T) on `cache`; log-prob of each token set at position `last` of each row, shape (N, n_sets)"
-    uniq = torch.unique(last)                                          # logits only where some row ends
-    kw = dict(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=cache is not None)
-    try: logits = _forward(model, cache, **kw, logits_to_keep=uniq).logits   # (N, U, V)
-    except TypeError: logits = _forward(model, cache, **kw).logits[:, uniq]  # models without logits_to_keep
-    col = torch.searchsorted(uniq, last)
-    lp = torch.log_softmax(logits[torch.arange(len(last)), col].float(), -1)   # (N, V)
-    return torch.stack([torch.logsumexp(lp[:, s], -1) for s in token_sets], -1)
-
-def _pad_chunks(order:list[int], lengths:list[int], max_rows:int, slack:float=0.15)->list[list[int]]:
-    "Split `order` (sorted by length) into chunks of at most `max_rows` whose padding stays within `slack`"
-    chunks, cur, real = [], [], 0
-    for i in order:
-        n = len(cur) + 1; longest = max([lengths[j] for j in cur] + [lengths[i]])
-        if cur and (n > max_rows or longest * n > (1 + slack) * (real + lengths[i]) + 8):
-            chunks.append(cur); cur, real = [], 0
-        cur.append(i); real += lengths[i]
-    return chunks + [cur] if cur else chunks
-
-@functools.cache
-def _slot_layer_class():
-    "`_SlotLayer`, defined on first use (importing `transformers` costs a second); None without cache layers (old versions)"
-    try: from transformers.cache_utils import DynamicLayer
-    except ImportError: return None
-    class _SlotLayer(DynamicLayer):
-        "A layer's keys/values in one buffer (rows, heads, capacity, dim) allocated once; `update` writes new positions in place"
-        def __init__(self, rows:int, cap:int):
-            super().__init__(); self.rows, self.cap, self.n, self.b = rows, cap, 0, rows
-        def lazy_initialization(self, k, v):
-            self.device, self.is_initialized = k.device, True
-            self.kbuf = k.new_empty(self.rows, k.shape[1], self.cap, k.shape[3])
-            self.vbuf = v.new_empty(self.rows, v.shape[1], self.cap, v.shape[3])
-        def seek(self, n:int, b:int):
-            "Make the layer hold the first `n` positions of its first `b` rows (what lies beyond is overwritten next)"
-            self.n, self.b = n, b
-            if self.is_initialized: self.keys, self.values = self.kbuf[:b, :, :n], self.vbuf[:b, :, :n]
-        def update(self, k, v, *args, **kwargs):
-            if not self.is_initialized: self.lazy_initialization(k, v)
-            n, m = self.n, self.n + k.shape[-2]
-            if k.shape[0] != self.b or m > self.cap: raise RuntimeError(f"slot cache holds {self.b} rows x {self.cap} positions")
-            self.kbuf[:self.b, :, n:m] = k; self.vbuf[:self.b, :, n:m] = v
-            self.seek(m, self.b)
-            return self.keys, self.values
-        def get_seq_length(self, *args)->int: return self.n
-    return _SlotLayer
-
-def _slot_cache(model, rows:int, cap:int):
-    "A `DynamicCache` whose layers write into preallocated buffers; None for models whose cache is not plain key/value layers"
-    cls = _slot_layer_class()
-    if cls is None: return None
-    from transformers.cache_utils import DynamicCache, DynamicLayer
-    try: c = DynamicCache(config=model.config)
-    except (AttributeError, KeyError, TypeError, ValueError): return None
-    if not c.layers or any(type(l) is not DynamicLayer for l in c.layers): return None   # sliding windows, linear attention, ...
-    c.layers = [cls(rows, cap) for _ in c.layers]
-    c.clean = 0                                      # leading positions that hold the run-wide prefix in every row
-    return c
-
-def _fill_prefix(slots, pre_cache, P:int):
-    "Copy positions clean..P of the one-row `pre_cache` into every row of `slots` (once: later forwards only write past P)"
-    if pre_cache is not None and slots.clean < P:
-        for l, src in zip(slots.layers, pre_cache.layers):
-            k, v = src.keys[..., slots.clean:P, :], src.values[..., slots.clean:P, :]
-            if not l.is_initialized: l.lazy_initialization(k, v)
-            l.kbuf[:, :, slots.clean:P] = k; l.vbuf[:, :, slots.clean:P] = v
-    slots.clean = P
-
-def _seek(slots, n:int, b:int):
-    for l in slots.layers: l.seek(n, b)
-
-def _cache_rows(cache, idx:torch.Tensor, model):
-    "A new key/value cache holding rows `idx` of `cache` (only those rows are copied; a stride-0 view when all equal)"
-    try:
-        from transformers import DynamicCache
-        same = bool((idx == idx[0]).all())
-        def take(t): return t[idx[:1]].expand(len(idx), *t.shape[1:]) if same else t[idx]
-        return DynamicCache([(take(l.keys), take(l.values)) for l in cache.layers], config=model.config)
-    except (AttributeError, TypeError, ImportError):                     # other cache classes: copy, then select
-        c = copy.deepcopy(cache); c.batch_select_indices(idx); return c
-
-def _cache_prefix(cache, n:int, model):
-    "A cache view holding the first `n` positions of `cache`"
-    if cache.get_seq_length() == n: return cache
-    from transformers import DynamicCache
-    return DynamicCache([(l.keys[..., :n, :], l.values[..., :n, :]) for l in cache.layers], config=model.config)
-
-def _run(model, rows:list[list[int]], start:list[int], cache_mask, pad_id:int):
-    "Right-padded token `rows` (row i at positions start[i]...), their mask appended to `cache_mask`, and position ids"
-    dev = next(model.parameters()).device
-    N, T = len(rows), max(map(len, rows))
-    ids = torch.full((N, T), pad_id, device=dev); m = torch.zeros(N, T, dtype=torch.long, device=dev)
-    pos = torch.zeros(N, T, dtype=torch.long, device=dev)                # padding keeps position 0 (never attended)
-    for j, r in enumerate(rows):
-        ids[j, :len(r)] = torch.tensor(r); m[j, :len(r)] = 1; pos[j, :len(r)] = start[j] + torch.arange(len(r))
-    attn = m if cache_mask is None else torch.cat([cache_mask, m], 1)
-    return ids, attn, pos
-
-@torch.no_grad()
-def prefix_shared_logprobs(model, # a causal LM (`transformers`)
-                           groups:list[list[list[int]]], # groups of token-id sequences; a group shares its common prefix
-                           token_sets:list[list[int]], # next-token id sets to read (log-probs summed within a set)
-                           pad_id:int, # a padding id (never attended to)
-                           batch_size:int=8, # most groups (level 2) and sequences (level 3) per forward pass
-                           desc:str|None=None, # progress-bar label (None: no bar)
-                           prefix_memo:dict|None=None, # reuse the run-wide prefix cache across calls (filled on first use)
-                           slots:bool=True, # write caches into preallocated buffers (False: copy caches per forward, slower)
-                          )->list[np.ndarray]:
-    "Per group, an array (n_seqs, n_sets) of next-token log-probs after each sequence, computing shared prefixes once"
-    dev = next(model.parameters()).device
-    allseqs = [s for g in groups for s in g]
-    if not allseqs: return []
-    if min(map(len, allseqs)) < 1: raise ValueError("every sequence needs at least one token")
-    memo = prefix_memo if prefix_memo is not None else {}
-    # 1) the run-wide common prefix, once
-    P = min(_lcp(allseqs), min(map(len, allseqs)) - 1)                 # each sequence keeps >= 1 own token
-    common = min(_lcp([memo["ids"], allseqs[0]]), P) if memo.get("ids") else 0
-    if common >= min(P, 32) and common > 0: P = common                  # reuse (the start of) the cached prefix
-    else:
-        pre = _out_cache(model(input_ids=torch.tensor([allseqs[0][:P]], device=dev), use_cache=True)) if P > 0 else None
-        memo.update(ids=list(allseqs[0][:P]), cache=pre)
-        if memo.get("slots") is not None: memo["slots"].clean = 0          # its buffers hold the old prefix
-    pre_cache = _cache_prefix(memo["cache"], P, model) if P > 0 else None
-    shared = [min(_lcp([s[P:] for s in g]), min(len(s) - P for s in g) - 1) for g in groups]
-    rem_len = [len(s) - P - k for g, k in zip(groups, shared) for s in g]
-    # buffers for `batch_size` rows of the longest sequence, kept in the memo for the next call (grown by 25% when short)
-    rows_needed, cap = min(batch_size, len(allseqs)), P + max(shared) + max(rem_len)
-    sc = memo.get("slots") if slots else None
-    if slots and (sc is None or sc.layers[0].rows < rows_needed or sc.layers[0].cap < cap):
-        old = (sc.layers[0].rows, sc.layers[0].cap) if sc is not None else (0, 0)
-        sc = memo["slots"] = _slot_cache(model, max(rows_needed, old[0]), max(P + int(1.25 * (cap - P)) + 8, old[1]))
-    if sc is not None: _fill_prefix(sc, pre_cache, P)
-    ones = lambda n: torch.ones(n, P, dtype=torch.long, device=dev) if P > 0 else None
-    out = [None] * len(groups)
-    # groups in order of their shared length, chunked so that padding stays small
-    g_chunks = _pad_chunks(sorted(range(len(groups)), key=lambda i: shared[i]), [max(k, 1) for k in shared], batch_size)
-    for gc in (progress(g_chunks, desc=desc, unit="batch") if desc else g_chunks):
-        B, S = len(gc), max(shared[i] for i in gc)
-        if sc is not None: _seek(sc, P, B); cache = sc
-        else: cache = _cache_rows(pre_cache, torch.zeros(B, dtype=torch.long, device=dev), model) if P > 0 else None
-        gmask = None                                                                 # (B, S), zeros at padding
-        # 2) each group's common part, right-padded, on the prefix (a view of it, or the buffers' rows 0..B-1)
-        if S > 0:
-            ids, attn, pos = _run(model, [groups[i][0][P:P + shared[i]] for i in gc], [P] * B, ones(B), pad_id)
-            cache = _out_cache(_forward(model, cache, input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=True))
-            gmask = attn[:, P:]
-            if sc is not None: gkv = [(l.kbuf[:B, :, P:P + S].clone(), l.vbuf[:B, :, P:P + S].clone()) for l in sc.layers]
-        # 3) every sequence's own remainder on its group's cache row, in length-sorted sub-batches
-        rows = [(b, i, j) for b, i in enumerate(gc) for j in range(len(groups[i]))]
-        rem = [groups[i][j][P + shared[i]:] for _, i, j in rows]
-        res = {}
-        for rc in _pad_chunks(sorted(range(len(rows)), key=lambda r: len(rem[r])), [len(r) for r in rem], batch_size):
-            sel = torch.tensor([rows[r][0] for r in rc], device=dev)
-            if sc is not None:                                                       # this chunk's group parts into rows 0..N-1
-                if S > 0:
-                    for l, (k, v) in zip(sc.layers, gkv): l.kbuf[:len(rc), :, P:P + S] = k[sel]; l.vbuf[:len(rc), :, P:P + S] = v[sel]
-                _seek(sc, P + S, len(rc)); c = sc
-            else: c = _cache_rows(cache, sel, model) if cache is not None else None
-            cmask = [m for m in (ones(len(rc)), None if gmask is None else gmask[sel]) if m is not None]
-            ids, attn, pos = _run(model, [rem[r] for r in rc], [P + shared[rows[r][1]] for r in rc],
-                                  torch.cat(cmask, 1) if cmask else None, pad_id)
-            last = torch.tensor([len(rem[r]) - 1 for r in rc], device=dev)
-            lps = _last_logprobs(model, ids, attn, pos, c, last, token_sets).cpu().numpy()   # (len(rc), n_sets)
-            for r, lp in zip(rc, lps): res[r] = lp
-        for r, (_, i, j) in enumerate(rows):
-            if out[i] is None: out[i] = np.zeros((len(groups[i]), len(token_sets)))
-            out[i][j] = res[r]
-    return out
 
 # %% ../nbs/05_labeler.ipynb
 @dataclass

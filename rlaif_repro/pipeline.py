@@ -1282,18 +1282,8 @@ def _config_args(q:argparse.ArgumentParser, preset:str=DEFAULT_PRESET, config_fi
                    help="override a config field, e.g. rl.kl_coef=0.1 or data.limit=64 (repeatable)")
 
 # %% ../nbs/14_pipeline.ipynb
-def _parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rlaif-repro", formatter_class=_HelpFormatter,
-        description="RLAIF vs. RLHF (Lee et al. 2023), reproduced: inspect configs and task data, run the paper's pipeline\n"
-                    "(whole, or up to one stage), write offline stand-ins for Hub models, and plan GPU memory and time.",
-        epilog="examples:\n"
-               "  rlaif-repro reproduce --preset toy --out runs/toy   # the whole paper, offline, on a CPU (about 10 minutes)\n"
-               "  rlaif-repro config --preset colab --show-paper      # a preset's settings beside the paper's\n"
-               "  rlaif-repro plan --preset paper --gpu H100-80GB --num-gpus 8\n"
-               "  rlaif-repro COMMAND --help                          # a command's options, defaults and examples")
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="show the full log (trainer steps, warnings) and tracebacks")
-    sub = p.add_subparsers(dest="cmd", required=True, title="commands", metavar="COMMAND")
+def _add_config_command(sub):
+    "The `config` command"
     c = _command(sub, "config", "print (and optionally save) the resolved config of a preset",
         "Print, as JSON, the config a run would use: a preset (or a saved config) plus --set overrides, validated.\n"
         "--save writes it for `reproduce --config`; --show-paper lists each setting beside the paper's value.",
@@ -1303,6 +1293,9 @@ def _parser()->argparse.ArgumentParser:
     _config_args(c)
     c.add_argument("--save", default=None, metavar="JSON", help="also write the resolved config to this file")
     c.add_argument("--show-paper", action="store_true", help="also print the field / ours / paper / section table")
+
+def _add_data_command(sub):
+    "The `data` command"
     d = _command(sub, "data", "load a task split and summarise its prompts and comparisons",
         "Load one split of a task in the package's schema (policy prompts, human comparisons) and print its sizes, how\n"
         "often humans preferred response_2, and example comparisons. Without --data-files the data comes from\n"
@@ -1318,6 +1311,10 @@ def _parser()->argparse.ArgumentParser:
     d.add_argument("--limit", type=int, default=None, metavar="N", help="keep the first N rows of each table (default: all)")
     d.add_argument("--seed", type=int, default=0, help="seed of the per-pair placement of chosen and rejected (HH)")
     d.add_argument("--show", type=int, default=1, metavar="N", help="print this many example comparisons")
+
+# %% ../nbs/14_pipeline.ipynb
+def _add_run_command(sub):
+    "The `reproduce` and `stage` commands (the same options)"
     r = _command(sub, "reproduce", "run the whole paper to a report (every stage cached; a rerun resumes)",
         "Run every stage of the paper: data, SFT, AI labels, reward models on AI and on human labels, the RL policies,\n"
         "simulated human evaluation, the side studies, and report.md with every figure beside the paper's numbers.\n"
@@ -1342,6 +1339,9 @@ def _parser()->argparse.ArgumentParser:
                        help="compute this stage again even if finished, e.g. rm_ai or rl_RLAIF (repeatable); stages that read it follow")
         q.add_argument("--stand-ins", dest="stand_ins", default=None, metavar="DIR",
                        help="load Hub models as the stand-ins in DIR (from `rlaif-repro stand-ins`); sets models.stand_ins")
+
+def _add_stand_ins_command(sub):
+    "The `stand-ins` command"
     si = _command(sub, "stand-ins", "write tiny random stand-ins of every Hub model a preset names (offline test runs)",
         "Write, for every Hub model the preset names (for every task, or --task), a tiny random checkpoint of the same\n"
         "architecture and tokenizer style, and a stand_ins.json map. `reproduce --stand-ins DIR` then runs the preset's\n"
@@ -1352,6 +1352,10 @@ def _parser()->argparse.ArgumentParser:
         "  RLAIF_REPRO_DATA_FILES=files.json rlaif-repro reproduce --preset colab --task hh_harmless --stand-ins stand_ins/ --out runs/offline")
     _config_args(si, preset="colab", config_file=False)
     si.add_argument("--out", required=True, metavar="DIR", help="folder for the stand-ins and stand_ins.json")
+
+# %% ../nbs/14_pipeline.ipynb
+def _add_plan_command(sub):
+    "The `plan` command"
     pl = _command(sub, "plan", "estimate GPU memory and time per stage of a preset; exit 2 if a stage cannot fit the GPU",
         "Estimate, for each stage of a run, the memory it needs on each GPU and its time, from the config alone (nothing is\n"
         "loaded or downloaded). A stage that does not fit is named with what to change, and the exit code is 2.",
@@ -1361,6 +1365,9 @@ def _parser()->argparse.ArgumentParser:
     _config_args(pl)
     pl.add_argument("--gpu", default="A100-80GB", help="GPU model, e.g. T4, L4, A10G, A100-40GB, A100-80GB, H100-80GB, H200-141GB")
     pl.add_argument("--num-gpus", type=int, default=1, metavar="N", help="how many GPUs the run is spread over, sharded by ZeRO-3 when more than one")
+
+def _add_sweep_command(sub):
+    "The `sweep` command"
     sw = _command(sub, "sweep", "run the pipeline in several toy worlds (and judge drifts); summarise which findings hold",
         "Run `reproduce` once per world seed (world and training seed both N), each in <out>/seed<N>, then write\n"
         "<out>/summary.md and summary.json: each headline number per seed, the mean across seeds with a 95% interval, and for\n"
@@ -1384,6 +1391,26 @@ def _parser()->argparse.ArgumentParser:
     sw.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and the summary")
     sw.add_argument("--force-stage", dest="force", action="append", default=[], metavar="NAME",
                     help="compute this stage of every run again, e.g. report (repeatable); stages that read it follow")
+
+# %% ../nbs/14_pipeline.ipynb
+def _parser()->argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rlaif-repro", formatter_class=_HelpFormatter,
+        description="RLAIF vs. RLHF (Lee et al. 2023), reproduced: inspect configs and task data, run the paper's pipeline\n"
+                    "(whole, or up to one stage), write offline stand-ins for Hub models, and plan GPU memory and time.",
+        epilog="examples:\n"
+               "  rlaif-repro reproduce --preset toy --out runs/toy   # the whole paper, offline, on a CPU (about 10 minutes)\n"
+               "  rlaif-repro config --preset colab --show-paper      # a preset's settings beside the paper's\n"
+               "  rlaif-repro plan --preset paper --gpu H100-80GB --num-gpus 8\n"
+               "  rlaif-repro COMMAND --help                          # a command's options, defaults and examples")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the full log (trainer steps, warnings) and tracebacks")
+    sub = p.add_subparsers(dest="cmd", required=True, title="commands", metavar="COMMAND")
+    _add_config_command(sub)
+    _add_data_command(sub)
+    _add_run_command(sub)
+    _add_stand_ins_command(sub)
+    _add_plan_command(sub)
+    _add_sweep_command(sub)
     return p
 
 # %% ../nbs/14_pipeline.ipynb
