@@ -248,6 +248,7 @@ class A2CResult:
 def _split(xs, rank, world):
     return xs[rank::world]
 
+# %% ../nbs/10_a2c.ipynb
 def new_accelerator(dtype:torch.dtype=torch.float32, # the models' dtype: under DeepSpeed, bf16/fp16 mean mixed precision (fp32 master weights)
                     log_with:list|None=None, # experiment trackers (accelerate's names: 'tensorboard', 'wandb', 'trackio', ...)
                     project_dir:str|Path|None=None, # where trackers that write files put them
@@ -284,37 +285,9 @@ def _free_candidates(cand_dir:Path, evals:list, keep:int):
         if e.get("path") and e["path"] not in keep_paths:
             shutil.rmtree(e["path"], ignore_errors=True); e["path"] = None
 
-def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when LoRA is on)
-              value_model, # the value model (`load_value_model` of the SFT policy or the reward model); None with `value_init='policy_head'`
-              tokenizer, # the policy's tokenizer
-              prompts:Sequence[str], # rollout prompts (formatted)
-              reward_fn:Callable, # `reward_fn(prompts, responses, ended=...) -> list[float]`
-              cfg:A2CConfig, # the RL settings (paper defaults)
-              out_dir:str|Path, # run folder (resumes from its latest checkpoint)
-              *,
-              ref_policy=None, # frozen reference (SFT) policy; None with LoRA: adapters off
-              eval_prompts:Sequence[str]|None=None, # validation prompts for checkpoint candidates
-              gold_fn:Callable|None=None, # optional known-good utility `gold_fn(prompts, responses) -> list[float]` (toy world)
-              seed:int=0, # prompt order and sampling seeds
-              max_prompt_tokens:int|None=None, # keep the last this-many prompt tokens
-              n_candidates:int=4, # candidate checkpoints kept for selection (paper: 4)
-              max_steps:int|None=None, # stop after this many optimizer steps (None: `cfg.epochs` over the prompts)
-              accelerator=None, # an `accelerate.Accelerator` (None: a new one)
-              stop_after:int|None=None, # end this call after this step (as a kill would; for tests)
-              report_to:str|list="none", # experiment trackers that also get every metrics row ('tensorboard', 'wandb', 'trackio', ...)
-              tracking_dir:str|Path|None=None, # where file-based trackers write (None: `out_dir/tracking`)
-             )->A2CResult:
-    "The paper's REINFORCE-with-baseline RL loop with KL to SFT (see the chapter for every choice)"
-    from accelerate.utils import DistributedType
-    log = get_logger("rlaif_repro.a2c")
-    out_dir = Path(out_dir); ck_dir, cand_dir = out_dir/"checkpoints", out_dir/"candidates"
-    trackers = check_trackers(report_to)
-    if trackers and accelerator is not None:
-        raise ValueError("train_a2c: with an accelerator of your own, give it the trackers (Accelerator(log_with=..., project_dir=...), "
-                         "then init_trackers) and leave report_to='none'")
-    acc = accelerator or new_accelerator(next(policy.parameters()).dtype, log_with=trackers, project_dir=tracking_dir or out_dir/"tracking")
-    ds = acc.distributed_type == DistributedType.DEEPSPEED
-    world, rank = acc.num_processes, acc.process_index
+# %% ../nbs/10_a2c.ipynb
+def _batch_prompts(cfg:A2CConfig, n_prompts:int, world:int)->int:
+    "Distinct prompts per optimizer step, once the batch is checked to divide into micro-batches, processes and samples"
     if cfg.batch_size % (cfg.micro_batch_size * world):
         raise ValueError(f"A2CConfig.batch_size={cfg.batch_size} must be a multiple of micro_batch_size x processes = "
                          f"{cfg.micro_batch_size} x {world}")
@@ -322,21 +295,28 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
     if cfg.batch_size % spp:
         raise ValueError(f"A2CConfig.batch_size={cfg.batch_size} must be a multiple of samples_per_prompt={spp}")
     n_batch = cfg.batch_size // spp                           # distinct prompts per optimizer step
-    if len(prompts) < n_batch: raise ValueError(f"{len(prompts)} prompts, fewer than one batch ({n_batch} prompts x {spp} samples)")
-    if ref_policy is None and not hasattr(policy, "disable_adapter"):
-        raise ValueError("pass ref_policy (a frozen copy of the SFT policy), or a LoRA policy whose adapters-off model is the reference")
-    set_seed(seed)
-    steps_per_epoch = len(prompts) // n_batch
-    total = max_steps or max(1, int(round(cfg.epochs * steps_per_epoch)))
-    def make_opt(*groups):   # (parameters, learning rate) pairs, one parameter group each
-        groups = [{"params": [p for p in ps if p.requires_grad], "lr": lr} for ps, lr in groups]
-        if cfg.optimizer == "adamw":                          # the fused kernel (as TRL's default `adamw_torch_fused`)
-            try: return torch.optim.AdamW(groups, weight_decay=0.0, fused=not ds)
-            except (RuntimeError, ValueError): return torch.optim.AdamW(groups, weight_decay=0.0)
-        from transformers.optimization import Adafactor
-        return Adafactor(groups, scale_parameter=False, relative_step=False, warmup_init=False)
-    head = cfg.value_init == "policy_head"
-    if head:                                                  # a linear value head on the policy's (detached) last hidden state
+    if n_prompts < n_batch: raise ValueError(f"{n_prompts} prompts, fewer than one batch ({n_batch} prompts x {spp} samples)")
+    return n_batch
+
+class _A2CRun:
+    "What one `train_a2c` call works with: the accelerator, the models as prepared, their optimizers, and the settings"
+    def __init__(self, **kw): self.__dict__.update(kw)
+    @property
+    def unwrap(self): return self.acc.unwrap_model
+
+def _optimizer(cfg:A2CConfig, fused:bool, *groups):
+    "One optimizer over (parameters, learning rate) pairs, one parameter group each"
+    groups = [{"params": [p for p in ps if p.requires_grad], "lr": lr} for ps, lr in groups]
+    if cfg.optimizer == "adamw":                          # the fused kernel (as TRL's default `adamw_torch_fused`)
+        try: return torch.optim.AdamW(groups, weight_decay=0.0, fused=fused)
+        except (RuntimeError, ValueError): return torch.optim.AdamW(groups, weight_decay=0.0)
+    from transformers.optimization import Adafactor
+    return Adafactor(groups, scale_parameter=False, relative_step=False, warmup_init=False)
+
+# %% ../nbs/10_a2c.ipynb
+def _critic(policy, value_model, cfg:A2CConfig):
+    "The value model: the one given, or (`value_init='policy_head'`) a zero linear head on the policy's last hidden state"
+    if cfg.value_init == "policy_head":                   # a linear value head on the policy's (detached) last hidden state
         if value_model is not None: raise ValueError("value_init='policy_head' builds its own value head on the policy: pass value_model=None")
         value_model = torch.nn.Linear(policy.get_input_embeddings().embedding_dim, 1)
         torch.nn.init.zeros_(value_model.weight); torch.nn.init.zeros_(value_model.bias)
@@ -346,40 +326,50 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
         disable_dropout_in_model(m)
         if cfg.gradient_checkpointing and hasattr(m, "gradient_checkpointing_enable"):   # it acts in train mode only
             m.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False}); m.train()
-    n_micro = cfg.batch_size // (cfg.micro_batch_size * world)
-    if ds:   # one engine holds policy and critic; DeepSpeed accumulates n_micro micro-batches and clips, then steps
+    return value_model
+
+def _prepare(run:_A2CRun, policy, value_model, ref_policy):
+    "Models and optimizers through `Accelerator.prepare` (under DeepSpeed one engine for policy and critic); sets them on `run`"
+    acc, cfg = run.acc, run.cfg
+    if run.ds:   # one engine holds policy and critic; DeepSpeed accumulates n_micro micro-batches and clips, then steps
         if cfg.use_lora: raise ValueError("rl.use_lora with DeepSpeed is not supported: train in full under ZeRO-3, or use LoRA without DeepSpeed")
         acc.state.deepspeed_plugin.deepspeed_config.update(
-            train_micro_batch_size_per_gpu=cfg.micro_batch_size, gradient_accumulation_steps=n_micro,
-            train_batch_size=cfg.micro_batch_size * n_micro * world, gradient_clipping=float(cfg.grad_clip or 0.0))
-        acc.gradient_accumulation_steps = n_micro
+            train_micro_batch_size_per_gpu=cfg.micro_batch_size, gradient_accumulation_steps=run.n_micro,
+            train_batch_size=cfg.micro_batch_size * run.n_micro * run.world, gradient_clipping=float(cfg.grad_clip or 0.0))
+        acc.gradient_accumulation_steps = run.n_micro
         engine, opt_p = acc.prepare(_PolicyAndCritic(policy, value_model),
-                                    make_opt((policy.parameters(), cfg.lr), (value_model.parameters(), cfg.value_lr)))
-        policy, value_model, opt_v = engine.module.policy, engine.module.critic, opt_p   # their parameters are the engine's
-        train_policy, train_value = _ThroughEngine(engine, "policy"), _ThroughEngine(engine, "critic")
+                                    _optimizer(cfg, False, (policy.parameters(), cfg.lr), (value_model.parameters(), cfg.value_lr)))
+        run.engine, run.opt_p, run.opt_v = engine, opt_p, opt_p
+        run.policy, run.value_model = engine.module.policy, engine.module.critic   # their parameters are the engine's
+        run.train_policy, run.train_value = _ThroughEngine(engine, "policy"), _ThroughEngine(engine, "critic")
         if ref_policy is not None:   # ZeRO-3 inference: the frozen reference is sharded too
             from trl.models.utils import prepare_deepspeed
             ref_policy = prepare_deepspeed(ref_policy.requires_grad_(False), acc)
     else:
-        engine = None
-        opt_p, opt_v = make_opt((policy.parameters(), cfg.lr)), make_opt((value_model.parameters(), cfg.value_lr))
-        policy, value_model, opt_p, opt_v = acc.prepare(policy, value_model, opt_p, opt_v)
-        train_policy, train_value = policy, value_model
+        run.engine = None
+        opt_p, opt_v = _optimizer(cfg, True, (policy.parameters(), cfg.lr)), _optimizer(cfg, True, (value_model.parameters(), cfg.value_lr))
+        run.policy, run.value_model, run.opt_p, run.opt_v = acc.prepare(policy, value_model, opt_p, opt_v)
+        run.train_policy, run.train_value = run.policy, run.value_model
         if ref_policy is not None: ref_policy = ref_policy.to(acc.device).eval().requires_grad_(False)
-    synced = ds and world > 1   # sharded weights: every process takes part in every generation step
-    def save_policy(path:Path)->bool:
-        "Write the policy (weights gathered from every process under ZeRO-3; call on all processes); True where written"
-        sd = None
-        if ds:   # gathered here whatever the config says about saving 16-bit weights
-            import deepspeed
-            with deepspeed.zero.GatheredParameters(list(policy.parameters()), modifier_rank=None):
-                if acc.is_main_process: sd = {k: v.detach().clone() for k, v in policy.state_dict().items()}
-        if not acc.is_main_process: return False
-        unwrap(policy).save_pretrained(path, state_dict=sd); tokenizer.save_pretrained(path); return True
-    start = 0
+    run.ref_policy = ref_policy
+
+# %% ../nbs/10_a2c.ipynb
+def _save_policy(run:_A2CRun, path:Path)->bool:
+    "Write the policy (weights gathered from every process under ZeRO-3; call on all processes); True where written"
+    sd, acc = None, run.acc
+    if run.ds:   # gathered here whatever the config says about saving 16-bit weights
+        import deepspeed
+        with deepspeed.zero.GatheredParameters(list(run.policy.parameters()), modifier_rank=None):
+            if acc.is_main_process: sd = {k: v.detach().clone() for k, v in run.policy.state_dict().items()}
+    if not acc.is_main_process: return False
+    run.unwrap(run.policy).save_pretrained(path, state_dict=sd); run.tokenizer.save_pretrained(path); return True
+
+def _resume(run:_A2CRun, out_dir:Path)->tuple[int, list, MetricsLogger]:
+    "(step to start from, validation rows so far, metrics logger): the state of the last checkpoint, or a fresh start"
+    acc, ck_dir, start = run.acc, out_dir/"checkpoints", 0
     if ck_dir.is_dir() and (ck_dir/"state.json").exists():
         st = load_json(ck_dir/"state.json"); acc.load_state(str(ck_dir/st["dir"])); start = st["step"]
-        log.info(f"resuming A2C from step {start}")
+        get_logger("rlaif_repro.a2c").info(f"resuming A2C from step {start}")
     metrics_path = out_dir/"metrics.jsonl"
     if acc.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -388,105 +378,117 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
         if len(keep) != len(old):
             metrics_path.write_text("".join(json.dumps(r) + "\n" for r in keep))
     mlog = MetricsLogger(metrics_path)
-    if trackers:   # the run's settings as hyperparameters (trackers take scalars only)
-        acc.init_trackers("rl", config={k: v for k, v in cfg.to_dict().items() if isinstance(v, (int, float, str, bool))})
     evals = load_json(out_dir/"evals.json") if (out_dir/"evals.json").exists() and start else []
     evals = [e for e in evals if e["step"] <= start]
     for e in evals:   # candidates live in this run's folder, wherever it is now (the file may come from another working directory)
-        if e.get("path"): e["path"] = str(cand_dir/Path(e["path"]).name)
-    unwrap = acc.unwrap_model
-    bar = progress(range(start, total), desc="A2C", total=total - start, unit="step", disable=not acc.is_main_process)
-    def ref_logprobs(ro):
-        with torch.no_grad():
-            if ref_policy is not None: return response_logprobs(ref_policy, ro, cfg.temperature)
-            with unwrap(policy).disable_adapter(): return response_logprobs(policy, ro, cfg.temperature)
-    def last_good()->str:
-        good = load_json(ck_dir/"state.json")["step"] if (ck_dir/"state.json").exists() else None
-        return f"The last good checkpoint (step {good}) is in {ck_dir}; " if good else "No checkpoint was written yet; "
-    with torch.no_grad():   # weights may grow, but not by orders of magnitude: 100x the largest at the start (at least 1e4)
-        big = max((_local(p).abs().max().item() for m in (policy, value_model) for p in m.parameters() if _local(p).numel()), default=1.0)
-        limit = max(1e4, 100 * float(acc.gather(torch.tensor([big], device=acc.device)).max()))
-    done = start
-    if eval_prompts and not start:   # step 0: the SFT policy itself, the baseline of the budget curve (not a candidate)
-        evals.append(_evaluate(unwrap(policy), tokenizer, eval_prompts, reward_fn, cfg, 0, cand_dir, acc, seed, max_prompt_tokens,
-                               gold_fn, lambda path: False, synced, out_dir))
-        if acc.is_main_process: mlog.log({k_: v for k_, v in evals[-1].items() if k_ not in ("step", "path")}, step=0)
-    for step in bar:
-        epoch, k = divmod(step, steps_per_epoch)
-        order = sorted(range(len(prompts)), key=lambda i: stable_hash(seed, epoch, i))
-        batch = [prompts[i] for i in order[k * n_batch:(k + 1) * n_batch] for _ in range(spp)]
-        stats = {k_: [] for k_ in ("policy_loss", "value_loss", "kl", "entropy", "reward", "length", "ended", "gold")}
-        for j in range(n_micro):
-            g = j * world + rank                                      # global micro-batch index
-            mb = batch[g * cfg.micro_batch_size:(g + 1) * cfg.micro_batch_size]
-            ro = sample_rollouts(unwrap(policy), tokenizer, mb, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, synced_gpus=synced,
-                                 seed=stable_hash(seed, "rollout", step, g), max_prompt_tokens=max_prompt_tokens)
-            r = torch.tensor(_rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"A2C step {step + 1}"), dtype=torch.float, device=acc.device)
-            if cfg.missing_eos_penalty is not None: r = r - cfg.missing_eos_penalty * (~ro.ended).float()
-            ref_lp = ref_logprobs(ro)
-            if head:
-                lp, ent, states = response_logprobs(train_policy, ro, cfg.temperature, with_entropy=True, with_states=True)
-                vals = train_value(states.detach().to(next(value_model.parameters()).dtype))[..., 0].float()
-            else:
-                lp, ent = response_logprobs(train_policy, ro, cfg.temperature, with_entropy=True)
-                vals = state_values(train_value, ro)
-            L = a2c_loss(lp, ref_lp, vals, ro.response_mask, r, cfg.kl_coef, cfg.kl_estimator, cfg.kl_in_reward, cfg.normalize_advantages,
-                         gamma=cfg.gamma)
-            loss = (L.policy_loss + L.value_loss) / (1 if ds else n_micro)   # DeepSpeed divides by its accumulation steps itself
-            mean_kl = L.kl.mean().item()
-            flag = torch.tensor([float(not torch.isfinite(loss).item()), mean_kl], device=acc.device)
-            flags = acc.gather(flag[None]).reshape(-1, 2)            # every process stops together
-            if flags[:, 0].any() or (flags[:, 1] > cfg.max_kl).any():
-                why = ("non-finite loss" if flags[:, 0].any() else
-                       f"mean KL per response {flags[:, 1].max().item():.2f} > max_kl={cfg.max_kl}")
-                raise A2CDivergence(f"A2C stopped at step {step + 1}: {why}. {last_good()}lower the learning rate or raise kl_coef")
-            with acc.accumulate(engine) if ds else contextlib.nullcontext():   # DeepSpeed steps after the last micro-batch only
-                acc.backward(loss)
-            m = ro.response_mask.float()
-            stats["policy_loss"].append(L.policy_loss.item()); stats["value_loss"].append(L.value_loss.item())
-            stats["kl"] += L.kl.tolist(); stats["entropy"].append(((ent * m).sum() / m.sum()).item())
-            stats["reward"] += r.tolist(); stats["length"] += m.sum(-1).tolist(); stats["ended"] += ro.ended.float().tolist()
-            if gold_fn is not None: stats["gold"] += list(gold_fn(mb, ro.texts))
-        # one norm over policy and critic together, as DeepSpeed clips its one engine: the same run on one GPU or many
-        norm = acc.clip_grad_norm_([*policy.parameters(), *value_model.parameters()], cfg.grad_clip or float("inf"))
-        if norm is not None and not torch.isfinite(torch.as_tensor(norm)).item():   # a global norm: the same on every process
-            raise A2CDivergence(f"A2C stopped at step {step + 1}: non-finite gradients (the loss was finite). {last_good()}"
-                                "lower the learning rate or set rl.grad_clip")
-        opt_p.step(); opt_v.step(); opt_p.zero_grad(); opt_v.zero_grad()
-        bad = torch.tensor([float(not _weights_ok((policy, value_model), limit))], device=acc.device)
-        if acc.gather(bad).any():   # checked before anything of this step is saved: a bad update never reaches a checkpoint
-            raise A2CDivergence(f"A2C stopped at step {step + 1}: the update left non-finite or exploding weights (|w| > {limit:.3g}). "
-                                f"{last_good()}lower the learning rate (rl.lr={cfg.lr:g}, rl.value_lr={cfg.value_lr:g})")
-        gathered = {k_: acc.gather_for_metrics(torch.tensor(v, dtype=torch.float, device=acc.device)) if v else None for k_, v in stats.items()}
-        row = {"rl/policy_loss": gathered["policy_loss"].mean().item(), "rl/value_loss": gathered["value_loss"].mean().item(),
-               "rl/kl": gathered["kl"].mean().item(), "rl/entropy": gathered["entropy"].mean().item(),
-               "reward/mean": gathered["reward"].mean().item(), "reward/std": gathered["reward"].std(unbiased=False).item(),
-               "rl/response_length": gathered["length"].mean().item(), "rl/ended": gathered["ended"].mean().item()}
-        if gathered["gold"] is not None: row["gold/mean"] = gathered["gold"].mean().item()
-        acc.log(row, step=step + 1)   # the trackers (none unless asked for); the main process writes
-        if acc.is_main_process:
-            mlog.log(row, step=step + 1)
-            bar.set_postfix(reward=f"{row['reward/mean']:.3f}", kl=f"{row['rl/kl']:.3f}")
-        done = step + 1
-        if eval_prompts and (done % cfg.eval_every == 0 or done == total):
-            evals.append(_evaluate(unwrap(policy), tokenizer, eval_prompts, reward_fn, cfg, done, cand_dir, acc, seed, max_prompt_tokens,
-                                   gold_fn, save_policy, synced, out_dir))
-            ev_row = {k_: v for k_, v in evals[-1].items() if k_ not in ("step", "path")}
-            acc.log(ev_row, step=done)
-            if acc.is_main_process: _free_candidates(cand_dir, evals, n_candidates); mlog.log(ev_row, step=done)
-        if done % cfg.checkpoint_every == 0 or done == total or done == stop_after:
-            acc.wait_for_everyone()
-            acc.save_state(str(ck_dir/f"step_{done}"))             # a new folder; state.json switches to it when complete
-            acc.wait_for_everyone()
-            if acc.is_main_process:
-                save_json(evals, out_dir/"evals.json"); save_json({"step": done, "dir": f"step_{done}"}, ck_dir/"state.json")
-                for old_ck in ck_dir.glob("step_*"):
-                    if old_ck.name != f"step_{done}": shutil.rmtree(old_ck, ignore_errors=True)
-        if stop_after is not None and done >= stop_after: break
-    if trackers: acc.end_training()   # flushes and closes the trackers
-    pol, vm = unwrap(policy), unwrap(value_model)
-    pol.eval(); vm.eval()
-    return A2CResult(pol, vm, out_dir, done, read_jsonl(metrics_path, torn_tail=True) if metrics_path.exists() else [], evals)
+        if e.get("path"): e["path"] = str(out_dir/"candidates"/Path(e["path"]).name)
+    return start, evals, mlog
+
+def _last_good(ck_dir:Path)->str:
+    "Where a diverged run can restart from, as the start of a sentence"
+    good = load_json(ck_dir/"state.json")["step"] if (ck_dir/"state.json").exists() else None
+    return f"The last good checkpoint (step {good}) is in {ck_dir}; " if good else "No checkpoint was written yet; "
+
+@torch.no_grad()
+def _weight_limit(run:_A2CRun)->float:
+    "Weights may grow, but not by orders of magnitude: 100x the largest at the start (at least 1e4)"
+    big = max((_local(p).abs().max().item() for m in (run.policy, run.value_model) for p in m.parameters() if _local(p).numel()), default=1.0)
+    return max(1e4, 100 * float(run.acc.gather(torch.tensor([big], device=run.acc.device)).max()))
+
+# %% ../nbs/10_a2c.ipynb
+def _ref_logprobs(run:_A2CRun, ro:Rollouts)->torch.Tensor:
+    "Log-probs of the responses under the frozen reference (with LoRA: the policy with its adapters off)"
+    with torch.no_grad():
+        if run.ref_policy is not None: return response_logprobs(run.ref_policy, ro, run.cfg.temperature)
+        with run.unwrap(run.policy).disable_adapter(): return response_logprobs(run.policy, ro, run.cfg.temperature)
+
+def _micro_step(run:_A2CRun, mb:list[str], step:int, g:int, stats:dict):
+    "One micro-batch of step `step` (global index `g`): sample, score, loss, backward; its numbers go into `stats`"
+    acc, cfg = run.acc, run.cfg
+    ro = sample_rollouts(run.unwrap(run.policy), run.tokenizer, mb, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+                         synced_gpus=run.synced, seed=stable_hash(run.seed, "rollout", step, g), max_prompt_tokens=run.max_prompt_tokens)
+    r = torch.tensor(_rewards(run.reward_fn, mb, ro.texts, ro.ended.tolist(), f"A2C step {step + 1}"), dtype=torch.float, device=acc.device)
+    if cfg.missing_eos_penalty is not None: r = r - cfg.missing_eos_penalty * (~ro.ended).float()
+    ref_lp = _ref_logprobs(run, ro)
+    if run.head:
+        lp, ent, states = response_logprobs(run.train_policy, ro, cfg.temperature, with_entropy=True, with_states=True)
+        vals = run.train_value(states.detach().to(next(run.value_model.parameters()).dtype))[..., 0].float()
+    else:
+        lp, ent = response_logprobs(run.train_policy, ro, cfg.temperature, with_entropy=True)
+        vals = state_values(run.train_value, ro)
+    L = a2c_loss(lp, ref_lp, vals, ro.response_mask, r, cfg.kl_coef, cfg.kl_estimator, cfg.kl_in_reward, cfg.normalize_advantages,
+                 gamma=cfg.gamma)
+    loss = (L.policy_loss + L.value_loss) / (1 if run.ds else run.n_micro)   # DeepSpeed divides by its accumulation steps itself
+    flag = torch.tensor([float(not torch.isfinite(loss).item()), L.kl.mean().item()], device=acc.device)
+    flags = acc.gather(flag[None]).reshape(-1, 2)            # every process stops together
+    if flags[:, 0].any() or (flags[:, 1] > cfg.max_kl).any():
+        why = "non-finite loss" if flags[:, 0].any() else f"mean KL per response {flags[:, 1].max().item():.2f} > max_kl={cfg.max_kl}"
+        raise A2CDivergence(f"A2C stopped at step {step + 1}: {why}. {_last_good(run.ck_dir)}lower the learning rate or raise kl_coef")
+    with acc.accumulate(run.engine) if run.ds else contextlib.nullcontext():   # DeepSpeed steps after the last micro-batch only
+        acc.backward(loss)
+    m = ro.response_mask.float()
+    stats["policy_loss"].append(L.policy_loss.item()); stats["value_loss"].append(L.value_loss.item())
+    stats["kl"] += L.kl.tolist(); stats["entropy"].append(((ent * m).sum() / m.sum()).item())
+    stats["reward"] += r.tolist(); stats["length"] += m.sum(-1).tolist(); stats["ended"] += ro.ended.float().tolist()
+    if run.gold_fn is not None: stats["gold"] += list(run.gold_fn(mb, ro.texts))
+
+# %% ../nbs/10_a2c.ipynb
+def _optimizer_step(run:_A2CRun, step:int):
+    "Clip, step both optimizers and check the weights; a bad update stops the run before anything of it is saved"
+    acc, cfg = run.acc, run.cfg
+    # one norm over policy and critic together, as DeepSpeed clips its one engine: the same run on one GPU or many
+    norm = acc.clip_grad_norm_([*run.policy.parameters(), *run.value_model.parameters()], cfg.grad_clip or float("inf"))
+    if norm is not None and not torch.isfinite(torch.as_tensor(norm)).item():   # a global norm: the same on every process
+        raise A2CDivergence(f"A2C stopped at step {step + 1}: non-finite gradients (the loss was finite). {_last_good(run.ck_dir)}"
+                            "lower the learning rate or set rl.grad_clip")
+    run.opt_p.step(); run.opt_v.step(); run.opt_p.zero_grad(); run.opt_v.zero_grad()
+    bad = torch.tensor([float(not _weights_ok((run.policy, run.value_model), run.limit))], device=acc.device)
+    if acc.gather(bad).any():   # checked before anything of this step is saved: a bad update never reaches a checkpoint
+        raise A2CDivergence(f"A2C stopped at step {step + 1}: the update left non-finite or exploding weights (|w| > {run.limit:.3g}). "
+                            f"{_last_good(run.ck_dir)}lower the learning rate (rl.lr={cfg.lr:g}, rl.value_lr={cfg.value_lr:g})")
+
+def _step_row(acc, stats:dict)->dict:
+    "The metrics row of one optimizer step, over every process's micro-batches"
+    gathered = {k: acc.gather_for_metrics(torch.tensor(v, dtype=torch.float, device=acc.device)) if v else None for k, v in stats.items()}
+    row = {"rl/policy_loss": gathered["policy_loss"].mean().item(), "rl/value_loss": gathered["value_loss"].mean().item(),
+           "rl/kl": gathered["kl"].mean().item(), "rl/entropy": gathered["entropy"].mean().item(),
+           "reward/mean": gathered["reward"].mean().item(), "reward/std": gathered["reward"].std(unbiased=False).item(),
+           "rl/response_length": gathered["length"].mean().item(), "rl/ended": gathered["ended"].mean().item()}
+    if gathered["gold"] is not None: row["gold/mean"] = gathered["gold"].mean().item()
+    return row
+
+def _checkpoint(run:_A2CRun, out_dir:Path, evals:list, done:int):
+    "Save the whole training state as checkpoints/step_<done> (state.json points to it once complete), dropping older ones"
+    acc, ck_dir = run.acc, run.ck_dir
+    acc.wait_for_everyone()
+    acc.save_state(str(ck_dir/f"step_{done}"))             # a new folder; state.json switches to it when complete
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        save_json(evals, out_dir/"evals.json"); save_json({"step": done, "dir": f"step_{done}"}, ck_dir/"state.json")
+        for old_ck in ck_dir.glob("step_*"):
+            if old_ck.name != f"step_{done}": shutil.rmtree(old_ck, ignore_errors=True)
+
+# %% ../nbs/10_a2c.ipynb
+def _train_step(run:_A2CRun, batch:list[str], step:int)->dict:
+    "One optimizer step on `batch` (this process takes its micro-batches); returns the step's metrics row"
+    stats = {k: [] for k in ("policy_loss", "value_loss", "kl", "entropy", "reward", "length", "ended", "gold")}
+    mbs = run.cfg.micro_batch_size
+    for j in range(run.n_micro):
+        g = j * run.world + run.acc.process_index                  # global micro-batch index
+        _micro_step(run, batch[g * mbs:(g + 1) * mbs], step, g, stats)
+    _optimizer_step(run, step)
+    return _step_row(run.acc, stats)
+
+def _validate(run:_A2CRun, prompts:Sequence[str], step:int, out_dir:Path, evals:list, mlog:MetricsLogger, keep:int|None):
+    "Score the policy on the validation prompts; from step 1 on it is also a checkpoint candidate (the best `keep` are kept)"
+    save = (lambda path: _save_policy(run, path)) if step else (lambda path: False)   # step 0 (SFT) is the baseline, not a candidate
+    evals.append(_evaluate(run.unwrap(run.policy), run.tokenizer, prompts, run.reward_fn, run.cfg, step, out_dir/"candidates", run.acc,
+                           run.seed, run.max_prompt_tokens, run.gold_fn, save, run.synced, out_dir))
+    row = {k: v for k, v in evals[-1].items() if k not in ("step", "path")}
+    if step: run.acc.log(row, step=step)
+    if run.acc.is_main_process:
+        if step: _free_candidates(out_dir/"candidates", evals, keep)
+        mlog.log(row, step=step)
 
 @torch.no_grad()
 def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, seed, max_prompt_tokens, gold_fn, save_policy, synced=False, out_dir=None):
@@ -517,6 +519,67 @@ def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, s
     p = cand_dir/f"step_{step}"
     if save_policy(p): row["path"] = str(p)
     return row
+
+# %% ../nbs/10_a2c.ipynb
+def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when LoRA is on)
+              value_model, # the value model (`load_value_model` of the SFT policy or the reward model); None with `value_init='policy_head'`
+              tokenizer, # the policy's tokenizer
+              prompts:Sequence[str], # rollout prompts (formatted)
+              reward_fn:Callable, # `reward_fn(prompts, responses, ended=...) -> list[float]`
+              cfg:A2CConfig, # the RL settings (paper defaults)
+              out_dir:str|Path, # run folder (resumes from its latest checkpoint)
+              *,
+              ref_policy=None, # frozen reference (SFT) policy; None with LoRA: adapters off
+              eval_prompts:Sequence[str]|None=None, # validation prompts for checkpoint candidates
+              gold_fn:Callable|None=None, # optional known-good utility `gold_fn(prompts, responses) -> list[float]` (toy world)
+              seed:int=0, # prompt order and sampling seeds
+              max_prompt_tokens:int|None=None, # keep the last this-many prompt tokens
+              n_candidates:int=4, # candidate checkpoints kept for selection (paper: 4)
+              max_steps:int|None=None, # stop after this many optimizer steps (None: `cfg.epochs` over the prompts)
+              accelerator=None, # an `accelerate.Accelerator` (None: a new one)
+              stop_after:int|None=None, # end this call after this step (as a kill would; for tests)
+              report_to:str|list="none", # experiment trackers that also get every metrics row ('tensorboard', 'wandb', 'trackio', ...)
+              tracking_dir:str|Path|None=None, # where file-based trackers write (None: `out_dir/tracking`)
+             )->A2CResult:
+    "The paper's REINFORCE-with-baseline RL loop with KL to SFT (see the chapter for every choice)"
+    from accelerate.utils import DistributedType
+    out_dir, trackers = Path(out_dir), check_trackers(report_to)
+    if trackers and accelerator is not None:
+        raise ValueError("train_a2c: with an accelerator of your own, give it the trackers (Accelerator(log_with=..., project_dir=...), "
+                         "then init_trackers) and leave report_to='none'")
+    acc = accelerator or new_accelerator(next(policy.parameters()).dtype, log_with=trackers, project_dir=tracking_dir or out_dir/"tracking")
+    ds = acc.distributed_type == DistributedType.DEEPSPEED
+    n_batch = _batch_prompts(cfg, len(prompts), acc.num_processes)
+    if ref_policy is None and not hasattr(policy, "disable_adapter"):
+        raise ValueError("pass ref_policy (a frozen copy of the SFT policy), or a LoRA policy whose adapters-off model is the reference")
+    set_seed(seed)
+    steps_per_epoch = len(prompts) // n_batch; total = max_steps or max(1, int(round(cfg.epochs * steps_per_epoch)))
+    run = _A2CRun(acc=acc, cfg=cfg, ds=ds, world=acc.num_processes, n_micro=cfg.batch_size // (cfg.micro_batch_size * acc.num_processes),
+                  head=cfg.value_init == "policy_head", synced=ds and acc.num_processes > 1,   # sharded: all processes generate together
+                  tokenizer=tokenizer, reward_fn=reward_fn, gold_fn=gold_fn, seed=seed, max_prompt_tokens=max_prompt_tokens,
+                  ck_dir=out_dir/"checkpoints")
+    _prepare(run, policy, _critic(policy, value_model, cfg), ref_policy)
+    start, evals, mlog = _resume(run, out_dir)
+    if trackers:   # the run's settings as hyperparameters (trackers take scalars only)
+        acc.init_trackers("rl", config={k: v for k, v in cfg.to_dict().items() if isinstance(v, (int, float, str, bool))})
+    bar = progress(range(start, total), desc="A2C", total=total - start, unit="step", disable=not acc.is_main_process)
+    run.limit, done = _weight_limit(run), start
+    if eval_prompts and not start: _validate(run, eval_prompts, 0, out_dir, evals, mlog, n_candidates)   # SFT: the budget curve's start
+    for step in bar:
+        epoch, k = divmod(step, steps_per_epoch)
+        order = sorted(range(len(prompts)), key=lambda i: stable_hash(seed, epoch, i))
+        row = _train_step(run, [prompts[i] for i in order[k * n_batch:(k + 1) * n_batch] for _ in range(cfg.samples_per_prompt)], step)
+        acc.log(row, step=step + 1)   # the trackers (none unless asked for); the main process writes
+        if acc.is_main_process:
+            mlog.log(row, step=step + 1); bar.set_postfix(reward=f"{row['reward/mean']:.3f}", kl=f"{row['rl/kl']:.3f}")
+        done = step + 1
+        if eval_prompts and (done % cfg.eval_every == 0 or done == total): _validate(run, eval_prompts, done, out_dir, evals, mlog, n_candidates)
+        if done % cfg.checkpoint_every == 0 or done == total or done == stop_after: _checkpoint(run, out_dir, evals, done)
+        if stop_after is not None and done >= stop_after: break
+    if trackers: acc.end_training()   # flushes and closes the trackers
+    pol, vm = run.unwrap(run.policy).eval(), run.unwrap(run.value_model).eval()
+    metrics = read_jsonl(out_dir/"metrics.jsonl", torn_tail=True) if (out_dir/"metrics.jsonl").exists() else []
+    return A2CResult(pol, vm, out_dir, done, metrics, evals)
 
 # %% ../nbs/10_a2c.ipynb
 def plot_a2c(metrics:list, # rows of `metrics.jsonl` (`A2CResult.metrics`)
