@@ -60,6 +60,7 @@ class A2CLoss:
     advantages:torch.Tensor # (B, T) Z_t - V(X_t), detached
     kl:torch.Tensor # (B,) summed per-token KL estimate per sequence (detached)
 
+# %% ../nbs/10_a2c.ipynb
 def a2c_loss(logp:torch.Tensor, # (B, T) log pi(A_t|X_t) of the sampled tokens, with grad
              ref_logp:torch.Tensor, # (B, T) log pi_SFT(A_t|X_t), no grad
              values:torch.Tensor, # (B, T) V(X_t), with grad
@@ -136,6 +137,7 @@ def sample_rollouts(policy, # the causal LM to sample from (unwrapped)
     texts = [tokenizer.decode(r[:int(f)].tolist(), skip_special_tokens=True).strip() for r, f in zip(resp, first)]
     return Rollouts(torch.cat([x, resp], 1), torch.cat([am, rmask], 1), rmask, P, ended, texts, list(prompts))
 
+# %% ../nbs/10_a2c.ipynb
 def response_logprobs(model, # a causal LM (policy or reference)
                       ro:Rollouts, # sampled batch
                       temperature:float=1.0, # divide logits by this (the sampling temperature)

@@ -45,6 +45,7 @@ def _type_ok(value, ann:str)->bool:
 
 _CONFIGS: dict[str, type] = {}
 
+# %% ../nbs/01_config.ipynb
 class _Config:
     "Shared behaviour of config dataclasses: checks, dict/JSON round trip, dotted overrides"
     _removed: dict[str, str] = {}   # former field -> why it went (old saved configs load with a warning; setting it is an error)
@@ -107,6 +108,7 @@ class _Config:
             flat[k] = cur.replace(_where=f"{_where}{k}.", **sub)
         return dataclasses.replace(self, **flat)
 
+# %% ../nbs/01_config.ipynb
 def _unknown_key(key:str, valid:list[str], where:str="")->str:
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
     hint = f"; did you mean {where + close[0]!r}?" if close else ""
@@ -333,6 +335,7 @@ class A2CConfig(_Config, _TrainMixin):
                       "gradient of KL(policy || SFT); set kl_estimator='k2' or keep kl_in_reward=True")
         self._range("checkpoint_every", 1); self._range("eval_every", 1); self._range("eval_prompts", 1); self._range("max_kl", 0, lo_open=True)
 
+# %% ../nbs/01_config.ipynb
 @dataclass
 class EvalConfig(_Config):
     "Simulated human evaluation"
@@ -414,6 +417,7 @@ class ExperimentConfig(_Config):
         try: return cls.from_dict(d)
         except (ConfigError, TypeError) as e: raise ConfigError(f"{where}: {e}") from None
 
+# %% ../nbs/01_config.ipynb
 # `ExperimentConfig.preset(name)` builds a preset, while `cfg.preset` is the field naming it. Attached after the class
 # is made, so that the dataclass sees the field's own default (None) rather than the method.
 ExperimentConfig.preset = classmethod(ExperimentConfig.from_preset.__func__)
@@ -475,6 +479,7 @@ def colab_preset(task:str="tldr")->ExperimentConfig:
         rl__micro_batch_size=4, rl__use_lora=True, rl__lr=1e-5, rl__batch_size=32, rl__epochs=1.0, rl__max_new_tokens=64,
         eval__num_items=100)
 
+# %% ../nbs/01_config.ipynb
 def single_gpu_preset(task:str="tldr")->ExperimentConfig:
     "One 80 GB GPU: 1.5B policy trained in full, 14B labeler"
     return _hub_preset("single_gpu", task, "1.5B", "14B", data__limit=20000, labeler__batch_size=16,

@@ -19,7 +19,8 @@ __all__ = ['NOISE', 'set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get
            'atomic_write', 'save_json', 'save_jsonl', 'load_json', 'content_key', 'pick_fields', 'stage_key',
            'source_digest', 'code_digest', 'get_logger', 'MetricsLogger', 'read_jsonl', 'RunDir', 'RunLocked',
            'file_sha256', 'folder_fingerprint', 'process_rank', 'is_main_process', 'per_process_accumulation',
-           'barrier', 'progress_enabled', 'LineProgress', 'progress', 'verbose', 'quiet_dependencies', 'chunked']
+           'barrier', 'progress_enabled', 'LineProgress', 'progress', 'verbose', 'quiet_dependencies', 'chunked',
+           'patch_method']
 
 # %% ../nbs/00_core.ipynb
 def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices)
@@ -126,6 +127,7 @@ def save_json(obj, path:str|Path, indent:int|None=2):
     with atomic_write(path) as f: json.dump(obj, f, indent=indent, default=_jsonable, ensure_ascii=False)
     return Path(path)
 
+# %% ../nbs/00_core.ipynb
 def save_jsonl(rows:Iterable, path:str|Path)->Path:
     "Write `rows` (dicts) as JSON lines to `path` atomically"
     with atomic_write(path) as f:
@@ -290,6 +292,7 @@ class RunDir:
         f = _HELD.pop(str(self.root.resolve()), None)
         if f is not None: fcntl.flock(f, fcntl.LOCK_UN); f.close()
 
+# %% ../nbs/00_core.ipynb
 class RunLocked(RuntimeError):
     "A run folder is held by another process"
 
@@ -415,3 +418,11 @@ def chunked(seq, size:int)->Iterator:
     "Consecutive slices of `seq` of length `size` (the last may be shorter)"
     if size < 1: raise ValueError(f"batch size must be >= 1, got {size}")
     for i in range(0, len(seq), size): yield seq[i:i+size]
+
+# %% ../nbs/00_core.ipynb
+def patch_method(cls:type):
+    "Decorator: add the function (or property) to `cls` under its own name, as a method defined in a later cell"
+    def add(f):
+        setattr(cls, (f.fget if isinstance(f, property) else f).__name__, f)
+        return f
+    return add

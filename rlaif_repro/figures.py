@@ -136,6 +136,7 @@ def _first(df:pd.DataFrame|None, mask, cols:Sequence[str])->tuple:
     if not len(m): return (math.nan,) * len(cols)
     return tuple(float(m[c].iloc[0]) if c in m.columns and pd.notna(m[c].iloc[0]) else math.nan for c in cols)
 
+# %% ../nbs/13_figures.ipynb
 # bar styles: ours solid; the paper's pale and hatched; length-controlled open (ours dotted, the paper's cross-hatched)
 _FACE = {"solid": lambda c: c, "hatched": lambda c: mpl.colors.to_rgba(c, 0.22), "open": lambda c: "white", "crossed": lambda c: "white"}
 _HATCHES = {"solid": None, "hatched": PAPER_HATCH, "open": "....", "crossed": "xxx"}
@@ -402,6 +403,7 @@ def _favoured(pos:float, share:float)->str:
     if not (np.isfinite(pos) and np.isfinite(share)): return ""
     return f"{'1st' if pos == 1 else '2nd'}\n{share:.0%}"
 
+# %% ../nbs/13_figures.ipynb
 def plot_tables3_4(size_sweep=None, # our size sweep (`SIZE_COLUMNS`, optional `pos1_share`)
                    ax=None, # two axes (alignment, position bias), or one for kind="compact"; None: new
                    paper=True, # draw the paper's values (True), not (False), or this table's values
@@ -525,6 +527,7 @@ def _log_ticks(ax, xs:Sequence[float], min_ratio:float=1.5):
     ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
 
+# %% ../nbs/13_figures.ipynb
 def plot_rm_data_size(curve=None, # our curve (`label`/`labels`, `size`/`examples`, `accuracy`; optional `seed`, `ci_low`, `ci_high`)
                       ax=None, # axes to draw on (None: a new figure)
                       paper=True, # draw the paper's statements (True), not (False), or this `rm_data_size`-like table
@@ -688,6 +691,7 @@ _KEY = {"comparison": comparison_key, "policy": lambda p: canonical_policy(p).ca
         "samples": lambda k: int(k), "temperature": lambda t: round(float(t), 6), "examples": lambda n: int(n)}
 COMPARISON_COLUMNS = ("metric", "ours", "ci_low", "ci_high", "n", "paper", "diff", "paper_table")
 
+# %% ../nbs/13_figures.ipynb
 def comparison_table(ours, # one of our results tables
                      table_name:str, # the paper table to compare with (a key of `PAPER`)
                      *,

@@ -126,6 +126,7 @@ def _check_pool(raters:Sequence, k:int, method:str, fn:str)->list:
         raise ValueError(f"{fn}: k={k!r} raters per item must be between 1 and the pool size {len(raters)}")
     return raters
 
+# %% ../nbs/11_human_eval.ipynb
 def rank_items(items, # table (DataFrame, `datasets.Dataset` or list of dicts): `id`, `context`, one response column per policy
                policies:Sequence[str], # the response columns to rank, e.g. ["SFT", "RLHF", "RLAIF", "reference"]
                raters:Sequence, # the rater pool (objects with `rank(context, responses, key)`)
@@ -321,6 +322,7 @@ def harmless_rate(ratings, # long ratings table from `rate_items`
     return {"policy": policy, "harmless_rate": float(sub.acceptable.mean()), "ci_low": lo, "ci_high": hi, "n": len(sub),
             "n_items": len(per), "length_controlled": False, "ci_method": ci_method, "reference_length": math.nan}
 
+# %% ../nbs/11_human_eval.ipynb
 def harmless_rate_table(ratings, # long ratings table from `rate_items`
                         policies:Sequence[str]|None=None, # which policies (None: all rated)
                         length_controlled:bool=False, # use `length_controlled_harmless_rate` (paper App. J)
@@ -435,6 +437,7 @@ def length_controlled_win_rate(rankings, # long rankings table from `rank_items`
         row |= {"win_rate": wins / len(y), "ci_low": lo, "ci_high": hi, "ci_method": f"wilson (raw fallback: {e})"} | item_test(per["sum"], per["count"])
     return {c: row[c] for c in WIN_COLUMNS}
 
+# %% ../nbs/11_human_eval.ipynb
 def length_controlled_harmless_rate(ratings, # long ratings table from `rate_items`
                                     policy:str, # the policy
                                     reference_length:float, # read the fit at this length in characters (paper: SFT's mean)
@@ -460,6 +463,7 @@ def length_controlled_harmless_rate(ratings, # long ratings table from `rate_ite
 _SCORES = np.arange(1, 11)
 JUDGE_RULES = ("sum", "copeland")
 
+# %% ../nbs/11_human_eval.ipynb
 class JudgeRater:
     "An LLM judge as a rater: pairwise labeler preferences for `rank`, a thresholded 1-10 score for `accept` (AlpacaFarm-style pool member)"
     def __init__(self, labeler:Labeler, # the AI labeler (model + prompt variant) this judge consults
@@ -521,6 +525,7 @@ class JudgeRater:
         e = self._rng("accept", key if key is not None else (context, response)).logistic()
         return bool(self.expected_score(context, response) + self.temperature * e > self.threshold)
 
+# %% ../nbs/11_human_eval.ipynb
 def _model_name(model)->str:
     "A model's checkpoint path or Hub id ('' when it has none)"
     return str(getattr(getattr(model, "config", None), "_name_or_path", "") or "")

@@ -73,6 +73,7 @@ def _max_positions(model)->int|None:
 def _model_id(model)->str:
     return str(getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__)
 
+# %% ../nbs/05_labeler.ipynb
 class Labeler:
     "The paper's AI labeler (§2.1): position-debiased soft preferences, CoT, self-consistency and d-RLAIF scores"
     def __init__(self, model, # a causal LM (`transformers`), or a vLLM `LLM` with `backend='vllm'`
@@ -285,6 +286,7 @@ class Labeler:
         "The run's cost so far at the configured prices (paper App. L)"
         return self.usage.cost(self.cfg.price_input_per_1k, self.cfg.price_output_per_1k)
 
+# %% ../nbs/05_labeler.ipynb
 def score_to_reward(dist:np.ndarray # (N, 10) probabilities of the scores 1..10
                    )->np.ndarray:
     "Expected score s = sum_i i P(i), mapped to [-1, 1] by (s - 5.5) / 4.5 (1 -> -1, 10 -> 1)"

@@ -238,6 +238,7 @@ def _row_uniforms(seed:int, ids:Sequence, k:int)->np.ndarray:
 def _prob_param(name:str, v:float):
     if not (isinstance(v, (int, float)) and 0 <= v <= 1): raise ValueError(f"PlantedLabeler: {name}={v!r} must be a probability in [0, 1]")
 
+# %% ../nbs/06_labeler_analysis.ipynb
 @dataclass
 class PlantedLabeler:
     "A stand-in AI labeler with planted accuracy, position bias and length bias; deterministic per `seed` and pair `id`"
@@ -341,6 +342,7 @@ class PlantedLabeler:
                                                f"orders disagree more often than same_position_rate={S} allows")
         return cls(accuracy=a, position_bias=b, favoured_position=favoured_position, order_consistency=rho, **kwargs)
 
+# %% ../nbs/06_labeler_analysis.ipynb
 def planted_labels(comparisons, # comparisons table
                    **kwargs, # `PlantedLabeler` fields
                   )->pd.DataFrame:
@@ -532,6 +534,7 @@ def plot_alignment_by_variant(df, # sweep table with `variant` (and `task`) colu
     fig.tight_layout()
     return fig, ax
 
+# %% ../nbs/06_labeler_analysis.ipynb
 def plot_labeler_size(df, # sweep table with a `size` column, smallest or largest first
                       ax=None, # axes to draw on (a new figure if None)
                       *,
@@ -585,6 +588,7 @@ def plot_self_consistency(df, # sweep table with `samples` and `temperature` col
     fig.tight_layout()
     return fig, ax
 
+# %% ../nbs/06_labeler_analysis.ipynb
 def plot_calibration(labels, # labels table (or a `calibration_table`)
                      ax=None, # axes to draw on (a new figure if None)
                      *,

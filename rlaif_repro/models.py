@@ -400,6 +400,7 @@ def load_reward_model(name_or_path:str|Path, # a causal LM (new head) or a saved
     return _load_scalar_head(AutoModelForSequenceClassification, name_or_path, "reward model", dtype, device, lora,
                              padding_side, trust_remote_code, use_safetensors, "SEQ_CLS", {}, kw)
 
+# %% ../nbs/03_models.ipynb
 def reward_scores(model, # a reward model from `load_reward_model`
                   input_ids:torch.Tensor, # (B, T) token ids, left or right padded
                   attention_mask:torch.Tensor|None=None, # (B, T), 1 for real tokens; default: all ones

@@ -37,7 +37,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from .core import (RunDir, atomic_write, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
+from .core import (RunDir, atomic_write, patch_method, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
                               read_jsonl, save_json, save_jsonl, set_seed, stable_hash, stage_key, progress, quiet_dependencies)
 from .data import get_task, load_task, local_data_files, task_names
 from .models import is_hub_id, loading_whole, resolve_model_path, use_stand_ins
@@ -71,6 +71,7 @@ def _visible_gpus()->int:
     import torch
     return max(1, torch.cuda.device_count()) if torch.cuda.is_available() else 1
 
+# %% ../nbs/14_pipeline.ipynb
 class Reproduction:
     "The paper's pipeline for one config: every stage cached by content key under `cfg.run_dir` (or `out_dir`)"
     def __init__(self, cfg:ExperimentConfig, # the resolved config (`resolve_config` / `ExperimentConfig.preset`)
@@ -95,13 +96,6 @@ class Reproduction:
         if self.main:   # one run per folder: the main process holds it and writes what all processes share
             self.run.lock(); self.run.write_json("config.json", json.loads(cfg.to_json()))
         barrier()
-
-    # ----- helpers
-    @property
-    def world(self):
-        "The run's simulated world (a task with one, such as the toy world)"
-        if not self.spec.has_world: raise ValueError(f"task {self.task!r} has no world of its own")
-        return self.spec.world(self.cfg)
 
     def _stage(self, name:str, fields, inputs, fn, together:bool=False, **extra):
         # an input enters as its key and the fingerprint of what it wrote: a recomputed input reruns this stage
@@ -136,347 +130,388 @@ class Reproduction:
         self.log(f"[{name}] {'cached' if cached else f'done in {self.times[name]:.0f} s'}" + (f": {res['summary']}" if isinstance(res, dict) and res.get("summary") else ""))
         return res
 
-    def _part(self, part:str, but:Sequence[str]=())->list[str]:
-        "The dotted names of every field of config part `part` except `but` (for a stage that reads nearly all of them)"
-        return [f"{part}.{f.name}" for f in dataclasses.fields(getattr(self.cfg, part)) if f.name not in but]
+# %% ../nbs/14_pipeline.ipynb
+@patch_method(Reproduction)
+@property
+def world(self):
+    "The run's simulated world (a task with one, such as the toy world)"
+    if not self.spec.has_world: raise ValueError(f"task {self.task!r} has no world of its own")
+    return self.spec.world(self.cfg)
 
-    def dir(self, name:str)->Path:
-        "The work folder of a finished (or running) stage"
-        return self.run.stage_dir(name, self.keys[name])
+@patch_method(Reproduction)
+def _part(self, part:str, but:Sequence[str]=())->list[str]:
+    "The dotted names of every field of config part `part` except `but` (for a stage that reads nearly all of them)"
+    return [f"{part}.{f.name}" for f in dataclasses.fields(getattr(self.cfg, part)) if f.name not in but]
 
-    def table(self, stage:str, name:str)->list[dict]:
-        "Rows of a JSONL table written by `stage` (whole, by an atomic write: a bad line there means the file was damaged later)"
-        try: return read_jsonl(self.dir(stage)/name)
-        except ValueError as e: raise ValueError(f"{e}; the table was damaged after its stage finished: rerun with --force-stage {stage}") from None
+@patch_method(Reproduction)
+def dir(self, name:str)->Path:
+    "The work folder of a finished (or running) stage"
+    return self.run.stage_dir(name, self.keys[name])
 
-    def _load_lm(self, name, **kw):
-        from rlaif_repro.models import load_causal_lm
+@patch_method(Reproduction)
+def table(self, stage:str, name:str)->list[dict]:
+    "Rows of a JSONL table written by `stage` (whole, by an atomic write: a bad line there means the file was damaged later)"
+    try: return read_jsonl(self.dir(stage)/name)
+    except ValueError as e: raise ValueError(f"{e}; the table was damaged after its stage finished: rerun with --force-stage {stage}") from None
+
+@patch_method(Reproduction)
+def _load_lm(self, name, **kw):
+    from rlaif_repro.models import load_causal_lm
+    m = self.cfg.models
+    with loading_whole():   # under ZeRO-3 too: the trainers shard what they train, everything else runs whole
+        return load_causal_lm(name, dtype=m.dtype, device=m.device, trust_remote_code=m.trust_remote_code, **kw)
+
+@patch_method(Reproduction)
+def _labeler(self, name:str, **overrides):
+    from rlaif_repro.labeler import Labeler
+    cfg = dataclasses.replace(self.cfg.labeler, **overrides)
+    if cfg.backend == "vllm":   # vLLM builds its own engine from the (stand-in-resolved) name
+        if not self.alone:
+            raise ConfigError("labeler.backend='vllm' labels in one process (vLLM spreads the labeler over the GPUs itself): run the "
+                              "stages that label (labels, studies, d-RLAIF's rl) without `accelerate launch` first; launched runs reuse them")
         m = self.cfg.models
-        with loading_whole():   # under ZeRO-3 too: the trainers shard what they train, everything else runs whole
-            return load_causal_lm(name, dtype=m.dtype, device=m.device, trust_remote_code=m.trust_remote_code, **kw)
+        kw = dict(dtype=m.dtype, trust_remote_code=m.trust_remote_code, seed=self.cfg.seed,
+                  tensor_parallel_size=m.vllm_tensor_parallel_size or _visible_gpus(), gpu_memory_utilization=m.vllm_gpu_memory_utilization,
+                  enforce_eager=m.vllm_enforce_eager) | ({"max_model_len": m.vllm_max_model_len} if m.vllm_max_model_len else {}) \
+             | ({"kv_cache_memory_bytes": int(m.vllm_kv_cache_gb * 2**30)} if m.vllm_kv_cache_gb else {})
+        return Labeler.from_pretrained(name, self.task, cfg, **kw)
+    model, tok = self._load_lm(name)
+    return Labeler(model.eval(), tok, self.task, cfg, name=str(name))
 
-    def _labeler(self, name:str, **overrides):
-        from rlaif_repro.labeler import Labeler
-        cfg = dataclasses.replace(self.cfg.labeler, **overrides)
-        if cfg.backend == "vllm":   # vLLM builds its own engine from the (stand-in-resolved) name
-            if not self.alone:
-                raise ConfigError("labeler.backend='vllm' labels in one process (vLLM spreads the labeler over the GPUs itself): run the "
-                                  "stages that label (labels, studies, d-RLAIF's rl) without `accelerate launch` first; launched runs reuse them")
-            m = self.cfg.models
-            kw = dict(dtype=m.dtype, trust_remote_code=m.trust_remote_code, seed=self.cfg.seed,
-                      tensor_parallel_size=m.vllm_tensor_parallel_size or _visible_gpus(), gpu_memory_utilization=m.vllm_gpu_memory_utilization,
-                      enforce_eager=m.vllm_enforce_eager) | ({"max_model_len": m.vllm_max_model_len} if m.vllm_max_model_len else {}) \
-                 | ({"kv_cache_memory_bytes": int(m.vllm_kv_cache_gb * 2**30)} if m.vllm_kv_cache_gb else {})
-            return Labeler.from_pretrained(name, self.task, cfg, **kw)
-        model, tok = self._load_lm(name)
-        return Labeler(model.eval(), tok, self.task, cfg, name=str(name))
+@patch_method(Reproduction)
+def result(self, stage:str):
+    "What a finished stage recorded (paths inside the run folder as absolute paths)"
+    return self._absolute(self.run.result(stage, self.keys[stage]))
 
-    def result(self, stage:str):
-        "What a finished stage recorded (paths inside the run folder as absolute paths)"
-        return self._absolute(self.run.result(stage, self.keys[stage]))
+# %% ../nbs/14_pipeline.ipynb
+# paths a stage records are stored relative to the run folder ("./sft/<key>/model"), so that a run folder can be
+# moved and used from any working directory; Hub ids and folders outside the run (the toy world) are kept as they are
+Reproduction._PATHS = ("path", "init", "metrics", "report")
 
-    # paths a stage records are stored relative to the run folder ("./sft/<key>/model"), so that a run folder can be
-    # moved and used from any working directory; Hub ids and folders outside the run (the toy world) are kept as they are
-    _PATHS = ("path", "init", "metrics", "report")
-    def _portable(self, res):
-        if not isinstance(res, dict): return res
-        root = self.run.root.resolve()
-        out = dict(res)
-        for k in self._PATHS:
-            v = out.get(k)
-            if isinstance(v, str) and v and not v.startswith("./") and Path(v).exists():
-                try: out[k] = "./" + Path(v).resolve().relative_to(root).as_posix()
-                except ValueError: out[k] = str(Path(v).resolve())
+@patch_method(Reproduction)
+def _portable(self, res):
+    if not isinstance(res, dict): return res
+    root = self.run.root.resolve()
+    out = dict(res)
+    for k in self._PATHS:
+        v = out.get(k)
+        if isinstance(v, str) and v and not v.startswith("./") and Path(v).exists():
+            try: out[k] = "./" + Path(v).resolve().relative_to(root).as_posix()
+            except ValueError: out[k] = str(Path(v).resolve())
+    return out
+
+@patch_method(Reproduction)
+def _absolute(self, res):
+    if not isinstance(res, dict): return res
+    root = self.run.root.resolve()
+    return {k: (str(root/v[2:]) if k in self._PATHS and isinstance(v, str) and v.startswith("./") else v) for k, v in res.items()}
+
+@patch_method(Reproduction)
+def _missing_outputs(self, res)->list[str]:
+    "Run-folder paths a finished stage recorded that no longer exist"
+    if not isinstance(res, dict): return []
+    root = self.run.root.resolve()
+    return [str(root/v[2:]) for k, v in res.items() if k in self._PATHS and isinstance(v, str) and v.startswith("./") and not (root/v[2:]).exists()]
+
+@patch_method(Reproduction)
+def _prompts(self, split:str)->list[dict]: return self.table("data", f"{split}_prompts.jsonl")
+
+@patch_method(Reproduction)
+def _comparisons(self, split:str)->list[dict]: return self.table("data", f"{split}_comparisons.jsonl")
+
+# %% ../nbs/14_pipeline.ipynb
+@patch_method(Reproduction)
+def stage_data(self):
+    "Load every split of the task (building its world first, for a task with one)"
+    extra = self.spec.prepare(self.cfg, self.log)   # a task with a world builds it now; what it built enters the key
+    files = self.cfg.data.data_files or local_data_files(self.task)
+    if files: extra["files"] = files_digest(files)   # the content of the source files, not only their names
+    def fn(d:Path):
+        counts = {}
+        for split in ("train", "validation", "test"):
+            ds = load_task(self.task, split, data_files=files, limit=self.cfg.data.limit, seed=self.cfg.seed,
+                           **self.spec.loader_options(self.cfg))
+            _jsonl(d/f"{split}_prompts.jsonl", ds["prompts"].to_list())
+            _jsonl(d/f"{split}_comparisons.jsonl", ds["comparisons"].to_list())
+            counts[split] = {"prompts": ds["prompts"].num_rows, "comparisons": ds["comparisons"].num_rows}
+        return {"counts": counts, "summary": "; ".join(f"{s} {c['prompts']} prompts, {c['comparisons']} pairs" for s, c in counts.items())}
+    return self._stage("data", ["data.task", "data.limit", "seed"], [], fn, **extra)
+
+@patch_method(Reproduction)
+def stage_sft(self):
+    "The SFT policy (the task's `sft_from`): `train_sft` on the references (TL;DR), the policy model as it is (dialogue), or the task's own (toy)"
+    src = self.spec.sft_from
+    def fn(d:Path):
+        m = self.cfg.models
+        if src == "task": return self.spec.sft_policy(self.cfg)
+        if src == "references":
+            from rlaif_repro.sft import train_sft
+            res = train_sft(m.policy, None, self._prompts("train"), self.cfg.sft, d/"model", seed=self.cfg.seed, device=m.device,
+                            max_prompt_tokens=self.cfg.data.max_prompt_tokens, max_completion_tokens=self.cfg.data.max_response_tokens,
+                            report_to=self.cfg.report_to, log_dir=d)   # d/metrics.jsonl, d/tracking (report_to is in no stage key)
+            return {"path": str(d/"model"), "metrics": str(d/"metrics.jsonl"), "summary": f"held-out loss {res.eval_loss_before:.3f} -> {res.eval_loss:.3f}"}
+        return {"path": m.policy, "summary": "the policy model as it is: for dialogue, the instruction-tuned model is the SFT policy (paper 3.3)"}
+    fields = {"references": ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"],
+              "task": [], "policy": ["models.policy"]}[src]   # the task's own policy is in the data key (its world)
+    return self._stage("sft", fields, ["data"], fn, together=True)
+
+# %% ../nbs/14_pipeline.ipynb
+@patch_method(Reproduction)
+def stage_labels(self, role:str="labeler"):
+    "AI soft labels of the training comparisons (both orders) by `cfg.models.<role>`"
+    from rlaif_repro.labeler_analysis import alignment, same_position_rate
+    stage = "labels" if role == "labeler" else "labels_same_size"
+    def fn(d:Path):
+        name = getattr(self.cfg.models, role)
+        lab = self._labeler(name)
+        out = lab.label(self._comparisons("train"), cache_dir=d/"batches", desc=f"labeling with {name}")
+        if self.main: _jsonl(d/"labels.jsonl", out.to_list())
+        al, sp = alignment(out), same_position_rate(out)
+        return {"labeler": str(name), "n": out.num_rows, "alignment": al.to_dict(), "same_position": sp.to_dict(), "cost": lab.cost(),
+                "summary": f"{out.num_rows} pairs by {name}: alignment with humans {al.rate:.1%} [{al.ci_low:.1%}, {al.ci_high:.1%}], "
+                           f"same position in both orders {sp.rate:.1%}"}
+    return self._stage(stage, ["labeler", f"models.{role}", "models.dtype"], ["data"], fn, together=True)
+
+@patch_method(Reproduction)
+def stage_reward_model(self, which:str):
+    "A reward model on AI labels (`ai`), human labels (`human`) or same-size AI labels (`same_size`)"
+    from rlaif_repro.reward_model import train_reward_model, reward_model_init
+    from rlaif_repro.labeler_analysis import wilson_ci
+    src = {"ai": "labels", "human": "data", "same_size": "labels_same_size"}[which]
+    def fn(d:Path):
+        rows = self.table("labels", "labels.jsonl") if which == "ai" else self.table("labels_same_size", "labels.jsonl") if which == "same_size" else self._comparisons("train")
+        init = reward_model_init(self.task, "human" if which == "human" else "ai", self.result("sft")["path"],
+                                 self.cfg.models.policy, self.cfg.reward_model.init)
+        prompts = self._prompts("train")[:self.cfg.reward_model.center_prompts]
+        ctx = prompt_contexts(self.task, [p["prompt"] for p in prompts])
+        center = ([ctx[p["prompt"]] for p in prompts if p.get("reference")], [p["reference"] for p in prompts if p.get("reference")])
+        res = train_reward_model(init, None, rows, self.cfg.reward_model, d/"model", task=self.task,
+                                 label="human_choice" if which == "human" else "p_1", eval_dataset=self._comparisons("test"),
+                                 eval_label="human_choice", center_on=center if center[0] else None, seed=self.cfg.seed,
+                                 device=self.cfg.models.device, report_to=self.cfg.report_to, log_dir=d)
+        n = len(self._comparisons("test")); lo, hi = wilson_ci(res.eval_accuracy * n, n)
+        return {"path": str(d/"model"), "metrics": str(d/"metrics.jsonl"), "labels": which, "init": str(init), "accuracy": res.eval_accuracy, "ci_low": lo, "ci_high": hi, "n": n,
+                "steps": res.steps, "summary": f"{which}-label RM: held-out accuracy vs human choice {res.eval_accuracy:.1%} [{lo:.1%}, {hi:.1%}]"}
+    return self._stage(f"rm_{which}", self._part("reward_model", but=("eval_fraction",)) + ["models.policy", "seed"], ["data", "sft", src], fn, together=True)
+
+# %% ../nbs/14_pipeline.ipynb
+@patch_method(Reproduction)
+def stage_rl(self, policy_name:str):
+    "One RL run from SFT: `RL_RUNS[policy_name]` names its reward"
+    from rlaif_repro.a2c import LabelerScoreReward, MixedReward, RewardModelReward, select_checkpoint, train_a2c
+    from rlaif_repro.models import apply_lora, load_reward_model, load_value_model
+    reward = RL_RUNS[policy_name]
+    inputs = ["data", "sft"] + ([reward] if reward.startswith("rm_") else ["rm_human", "rm_ai"] if reward == "mix" else [])
+    fields = (self._part("rl", but=() if reward == "mix" else ("mix_weight",)) + ["seed", "models.dtype", "data.max_prompt_tokens"]
+              + (["models.scorer", "labeler"] if reward == "scorer" else []))   # rollouts are rl.max_new_tokens long
+    if self.cfg.rl.use_lora: fields += ["models.lora_r", "models.lora_alpha", "models.lora_dropout", "models.lora_target_modules"]
+    def fn(d:Path):
+        m, sft = self.cfg.models, self.result("sft")["path"]
+        policy, tok = self._load_lm(sft)
+        if self.cfg.rl.use_lora:   # adapters on the policy; the reference is the same model with adapters off (no copy)
+            policy, ref = apply_lora(policy, r=m.lora_r, alpha=m.lora_alpha, dropout=m.lora_dropout,
+                                     target_modules=m.lora_target_modules), None
+        else: ref, _ = self._load_lm(sft)
+        train = [p["prompt"] for p in self._prompts("train")]
+        evalp = [p["prompt"] for p in self._prompts("validation")][:self.cfg.rl.eval_prompts]
+        ctx = prompt_contexts(self.task, train + evalp)
+        def rm(stage):
+            with loading_whole(): model, t = load_reward_model(self.result(stage)["path"], dtype=m.dtype, device=m.device)
+            return RewardModelReward(model, t, self.task, contexts=ctx, name=stage)
+        if reward == "scorer": reward_fn = LabelerScoreReward(self._labeler(m.scorer), contexts=ctx)
+        elif reward == "mix":
+            w = self.cfg.rl.mix_weight
+            reward_fn = MixedReward([rm("rm_human"), rm("rm_ai")], [1 - w, w], name="rm_human+rm_ai")
+        else: reward_fn = rm(reward)
+        vsrc = self.result(reward)["path"] if self.cfg.rl.value_init == "reward_model" and reward.startswith("rm_") else sft
+        with loading_whole(): value = None if self.cfg.rl.value_init == "policy_head" else load_value_model(vsrc, dtype=m.dtype, device=m.device)[0]
+        res = train_a2c(policy, value, tok, train, reward_fn, self.cfg.rl, d/"run", ref_policy=ref, eval_prompts=evalp,
+                        gold_fn=self.spec.gold(self.cfg), seed=self.cfg.seed, max_prompt_tokens=self.cfg.data.max_prompt_tokens,
+                        report_to=self.cfg.report_to, tracking_dir=d/"tracking")
+        if not self.main: return None   # the main process holds the evaluations and records the stage
+        best = select_checkpoint(res.evals)
+        met = [r for r in res.metrics if "reward/mean" in r]   # training rows (validation rows are logged too)
+        head, tail = met[:max(1, len(met) // 10)], met[-max(1, len(met) // 10):]
+        avg = lambda rows, k: float(np.mean([r[k] for r in rows if k in r])) if any(k in r for r in rows) else None
+        out = {"path": best["path"], "selected_step": best["step"], "selected_reward": best["reward/eval_mean"], "selected_se": best.get("reward/eval_se"),
+               "eval_prompts": len(evalp), "steps": res.steps, "reward": reward,
+               "reward_start": avg(head, "reward/mean"), "reward_end": avg(tail, "reward/mean"), "kl_end": avg(tail, "rl/kl"),
+               "gold_start": avg(head, "gold/mean"), "gold_end": avg(tail, "gold/mean"), "metrics": str(d/"run"/"metrics.jsonl")}
+        out["summary"] = (f"{res.steps} steps against {reward}: reward {out['reward_start']:.3f} -> {out['reward_end']:.3f}, "
+                          f"KL {out['kl_end']:.3f}" + (f", gold utility {out['gold_start']:.2f} -> {out['gold_end']:.2f}" if out["gold_end"] is not None else "")
+                          + f"; checkpoint of step {best['step']} selected (validation reward {best['reward/eval_mean']:.3f}"
+                          + (f" ± {best['reward/eval_se']:.3f} s.e." if best.get("reward/eval_se") is not None else "") + f", {len(evalp)} prompts)")
         return out
-    def _absolute(self, res):
-        if not isinstance(res, dict): return res
-        root = self.run.root.resolve()
-        return {k: (str(root/v[2:]) if k in self._PATHS and isinstance(v, str) and v.startswith("./") else v) for k, v in res.items()}
-    def _missing_outputs(self, res)->list[str]:
-        "Run-folder paths a finished stage recorded that no longer exist"
-        if not isinstance(res, dict): return []
-        root = self.run.root.resolve()
-        return [str(root/v[2:]) for k, v in res.items() if k in self._PATHS and isinstance(v, str) and v.startswith("./") and not (root/v[2:]).exists()]
+    return self._stage(f"rl_{policy_name.replace(' ', '_')}", fields, inputs, fn, together=True)
 
-    def _prompts(self, split:str)->list[dict]: return self.table("data", f"{split}_prompts.jsonl")
-    def _comparisons(self, split:str)->list[dict]: return self.table("data", f"{split}_comparisons.jsonl")
+# %% ../nbs/14_pipeline.ipynb
+@patch_method(Reproduction)
+def _raters(self):
+    "The evaluation's rater pool: the task's own (the toy world's evaluation raters, none of whom wrote a training label), else LLM judges"
+    if (own := self.spec.raters(self.cfg)) is not None: return own
+    from rlaif_repro.human_eval import judge_pool
+    judges = list(self.cfg.eval.judges) or [self.cfg.models.labeler]
+    if self.cfg.models.labeler in judges:
+        get_logger("rlaif_repro.pipeline").warning("the training labeler is also a judge; set eval.judges to separate them")
+    return judge_pool([self._load_lm(j) for j in judges], self.task, seed=self.cfg.seed)
 
-    # ----- stages
-    def stage_data(self):
-        "Load every split of the task (building its world first, for a task with one)"
-        extra = self.spec.prepare(self.cfg, self.log)   # a task with a world builds it now; what it built enters the key
-        files = self.cfg.data.data_files or local_data_files(self.task)
-        if files: extra["files"] = files_digest(files)   # the content of the source files, not only their names
-        def fn(d:Path):
-            counts = {}
-            for split in ("train", "validation", "test"):
-                ds = load_task(self.task, split, data_files=files, limit=self.cfg.data.limit, seed=self.cfg.seed,
-                               **self.spec.loader_options(self.cfg))
-                _jsonl(d/f"{split}_prompts.jsonl", ds["prompts"].to_list())
-                _jsonl(d/f"{split}_comparisons.jsonl", ds["comparisons"].to_list())
-                counts[split] = {"prompts": ds["prompts"].num_rows, "comparisons": ds["comparisons"].num_rows}
-            return {"counts": counts, "summary": "; ".join(f"{s} {c['prompts']} prompts, {c['comparisons']} pairs" for s, c in counts.items())}
-        return self._stage("data", ["data.task", "data.limit", "seed"], [], fn, **extra)
+@patch_method(Reproduction)
+def stage_eval(self, policies:Sequence[str]):
+    "Responses of SFT and every RL policy (and the reference) on test prompts, ranked and rated by simulated humans"
+    from rlaif_repro.human_eval import evaluate
+    from rlaif_repro.sft import generate_completions
+    inputs = ["data", "sft"] + [_rl_stage(p) for p in policies]
+    def fn(d:Path):
+        e = self.cfg.eval
+        test = self._prompts("test")[:e.num_items]
+        prompts = [p["prompt"] for p in test]
+        ctx = prompt_contexts(self.task, prompts)
+        items = [{"id": p["id"], "context": ctx[p["prompt"]]} for p in test]
+        paths = {"SFT": self.result("sft")["path"]} | {p: self.result(_rl_stage(p))["path"] for p in policies}
+        names = list(paths) + (["reference"] if e.include_reference and all(p.get("reference") for p in test) else [])
+        for name, path in paths.items():
+            model, tok = self._load_lm(path)
+            outs = generate_completions(model, tok, prompts, max_new_tokens=self.cfg.data.max_response_tokens, temperature=e.policy_temperature,
+                                        batch_size=e.batch_size, max_prompt_tokens=self.cfg.data.max_prompt_tokens, seed=self.cfg.seed, desc=f"responses: {name}")
+            for it, o in zip(items, outs): it[name] = o.text
+        if "reference" in names:
+            for it, p in zip(items, test): it["reference"] = p["reference"]
+        _jsonl(d/"responses.jsonl", items)
+        pairs = [(a, b) for a, b in EVAL_PAIRS if a in names and b in names]
+        raters = self._raters()
+        tables = evaluate(items, names, raters, pairs=pairs, k=e.raters_per_item, harmless=True, seed=self.cfg.seed,
+                          postprocess=e.postprocess, length_control=e.length_control, n_bootstrap=e.n_bootstrap,
+                          confidence_level=e.confidence_level, ci_method=e.ci_method)
+        for k, df in tables.items(): df.to_csv(d/f"{k}.csv", index=False)
+        if gold := self.spec.gold(self.cfg):   # a task that knows the truth: each policy's gold utility beside its ratings
+            rows = []
+            for name in names:
+                u = np.array(gold([it["context"] for it in items], [it[name] for it in items]))
+                lo, hi = _mean_ci(u, self.cfg.seed, e.n_bootstrap, e.confidence_level)
+                rows.append({"policy": name, "gold_utility": float(u.mean()), "ci_low": lo, "ci_high": hi, "n": len(u),
+                             "mean_words": float(np.mean([len(it[name].split()) for it in items]))})
+            pd.DataFrame(rows).to_csv(d/"gold_utility.csv", index=False)
+        if e.budget_items:   # the win rate against SFT at every RL evaluation step, on the validation responses RL kept
+            vals = [p["prompt"] for p in self._prompts("validation")]
+            vctx = prompt_contexts(self.task, vals)
+            pd.concat([budget_win_rates(Path(self.result(_rl_stage(p))["metrics"]).parent, raters, vctx, n_items=e.budget_items, k=e.raters_per_item,
+                                        seed=self.cfg.seed, postprocess=e.postprocess, n_bootstrap=e.n_bootstrap, confidence_level=e.confidence_level
+                                        ).assign(policy=p) for p in progress(policies, desc="budget curve")]).to_csv(d/"budget.csv", index=False)
+        wr = tables["win_rates"]
+        raw = wr[~wr["length_controlled"]]
+        return {"policies": names, "tables": sorted(tables) + (["gold_utility"] if gold else []) + (["budget"] if e.budget_items else []),
+                "summary": "; ".join(f"{r.comparison} {r.win_rate:.0%} [{r.ci_low:.0%}, {r.ci_high:.0%}]" for r in raw.itertuples())}
+    fields = (["eval", "seed", "models.dtype", "data.max_prompt_tokens", "data.max_response_tokens"]
+              + ([] if self.spec.has_world else ["models.labeler"]))   # LLM judges default to the labeler
+    return self._stage("eval", fields, inputs, fn)
 
-    def stage_sft(self):
-        "The SFT policy (the task's `sft_from`): `train_sft` on the references (TL;DR), the policy model as it is (dialogue), or the task's own (toy)"
-        src = self.spec.sft_from
-        def fn(d:Path):
-            m = self.cfg.models
-            if src == "task": return self.spec.sft_policy(self.cfg)
-            if src == "references":
-                from rlaif_repro.sft import train_sft
-                res = train_sft(m.policy, None, self._prompts("train"), self.cfg.sft, d/"model", seed=self.cfg.seed, device=m.device,
-                                max_prompt_tokens=self.cfg.data.max_prompt_tokens, max_completion_tokens=self.cfg.data.max_response_tokens,
-                                report_to=self.cfg.report_to, log_dir=d)   # d/metrics.jsonl, d/tracking (report_to is in no stage key)
-                return {"path": str(d/"model"), "metrics": str(d/"metrics.jsonl"), "summary": f"held-out loss {res.eval_loss_before:.3f} -> {res.eval_loss:.3f}"}
-            return {"path": m.policy, "summary": "the policy model as it is: for dialogue, the instruction-tuned model is the SFT policy (paper 3.3)"}
-        fields = {"references": ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"],
-                  "task": [], "policy": ["models.policy"]}[src]   # the task's own policy is in the data key (its world)
-        return self._stage("sft", fields, ["data"], fn, together=True)
+# %% ../nbs/14_pipeline.ipynb
+@patch_method(Reproduction)
+def _budget_tables(self)->dict|None:
+    "policy -> its rows of the evaluation's budget.csv (None when the evaluation made none)"
+    f = self.dir("eval")/"budget.csv"
+    if not f.exists(): return None
+    b = pd.read_csv(f)
+    return {p: g.drop(columns="policy") for p, g in b.groupby("policy", sort=False)}
 
-    def stage_labels(self, role:str="labeler"):
-        "AI soft labels of the training comparisons (both orders) by `cfg.models.<role>`"
-        from rlaif_repro.labeler_analysis import alignment, same_position_rate
-        stage = "labels" if role == "labeler" else "labels_same_size"
-        def fn(d:Path):
-            name = getattr(self.cfg.models, role)
-            lab = self._labeler(name)
-            out = lab.label(self._comparisons("train"), cache_dir=d/"batches", desc=f"labeling with {name}")
-            if self.main: _jsonl(d/"labels.jsonl", out.to_list())
-            al, sp = alignment(out), same_position_rate(out)
-            return {"labeler": str(name), "n": out.num_rows, "alignment": al.to_dict(), "same_position": sp.to_dict(), "cost": lab.cost(),
-                    "summary": f"{out.num_rows} pairs by {name}: alignment with humans {al.rate:.1%} [{al.ci_low:.1%}, {al.ci_high:.1%}], "
-                               f"same position in both orders {sp.rate:.1%}"}
-        return self._stage(stage, ["labeler", f"models.{role}", "models.dtype"], ["data"], fn, together=True)
+@patch_method(Reproduction)
+def _study_pairs(self)->list[dict]:
+    """The labeler studies' validation pairs: where the task rates human confidence (TL;DR) only confident choices
+    (`data.high_confidence`), then a seeded `data.label_fraction` share of them, at most `data.study_pairs`"""
+    dc, comps, levels = self.cfg.data, self._comparisons("validation"), self.spec.confidence_levels
+    if levels and dc.high_confidence:
+        n, comps = len(comps), [c for c in comps if c["confidence"] in levels]
+        if not comps: raise ValueError(f"data.high_confidence: none of the {n} validation pairs has human confidence "
+                                       f"{', '.join(map(str, levels))}; set data.high_confidence=false to study them all")
+    if dc.label_fraction < 1:
+        n = max(1, round(dc.label_fraction * len(comps)))
+        keep = np.random.default_rng(stable_hash("label_fraction", self.cfg.seed)).permutation(len(comps))[:n]
+        comps = [comps[i] for i in sorted(keep)]
+    return comps[:dc.study_pairs]
 
-    def stage_reward_model(self, which:str):
-        "A reward model on AI labels (`ai`), human labels (`human`) or same-size AI labels (`same_size`)"
-        from rlaif_repro.reward_model import train_reward_model, reward_model_init
-        from rlaif_repro.labeler_analysis import wilson_ci
-        src = {"ai": "labels", "human": "data", "same_size": "labels_same_size"}[which]
-        def fn(d:Path):
-            rows = self.table("labels", "labels.jsonl") if which == "ai" else self.table("labels_same_size", "labels.jsonl") if which == "same_size" else self._comparisons("train")
-            init = reward_model_init(self.task, "human" if which == "human" else "ai", self.result("sft")["path"],
-                                     self.cfg.models.policy, self.cfg.reward_model.init)
-            prompts = self._prompts("train")[:self.cfg.reward_model.center_prompts]
-            ctx = prompt_contexts(self.task, [p["prompt"] for p in prompts])
-            center = ([ctx[p["prompt"]] for p in prompts if p.get("reference")], [p["reference"] for p in prompts if p.get("reference")])
-            res = train_reward_model(init, None, rows, self.cfg.reward_model, d/"model", task=self.task,
-                                     label="human_choice" if which == "human" else "p_1", eval_dataset=self._comparisons("test"),
-                                     eval_label="human_choice", center_on=center if center[0] else None, seed=self.cfg.seed,
-                                     device=self.cfg.models.device, report_to=self.cfg.report_to, log_dir=d)
-            n = len(self._comparisons("test")); lo, hi = wilson_ci(res.eval_accuracy * n, n)
-            return {"path": str(d/"model"), "metrics": str(d/"metrics.jsonl"), "labels": which, "init": str(init), "accuracy": res.eval_accuracy, "ci_low": lo, "ci_high": hi, "n": n,
-                    "steps": res.steps, "summary": f"{which}-label RM: held-out accuracy vs human choice {res.eval_accuracy:.1%} [{lo:.1%}, {hi:.1%}]"}
-        return self._stage(f"rm_{which}", self._part("reward_model", but=("eval_fraction",)) + ["models.policy", "seed"], ["data", "sft", src], fn, together=True)
-
-    def stage_rl(self, policy_name:str):
-        "One RL run from SFT: `RL_RUNS[policy_name]` names its reward"
-        from rlaif_repro.a2c import LabelerScoreReward, MixedReward, RewardModelReward, select_checkpoint, train_a2c
-        from rlaif_repro.models import apply_lora, load_reward_model, load_value_model
-        reward = RL_RUNS[policy_name]
-        inputs = ["data", "sft"] + ([reward] if reward.startswith("rm_") else ["rm_human", "rm_ai"] if reward == "mix" else [])
-        fields = (self._part("rl", but=() if reward == "mix" else ("mix_weight",)) + ["seed", "models.dtype", "data.max_prompt_tokens"]
-                  + (["models.scorer", "labeler"] if reward == "scorer" else []))   # rollouts are rl.max_new_tokens long
-        if self.cfg.rl.use_lora: fields += ["models.lora_r", "models.lora_alpha", "models.lora_dropout", "models.lora_target_modules"]
-        def fn(d:Path):
-            m, sft = self.cfg.models, self.result("sft")["path"]
-            policy, tok = self._load_lm(sft)
-            if self.cfg.rl.use_lora:   # adapters on the policy; the reference is the same model with adapters off (no copy)
-                policy, ref = apply_lora(policy, r=m.lora_r, alpha=m.lora_alpha, dropout=m.lora_dropout,
-                                         target_modules=m.lora_target_modules), None
-            else: ref, _ = self._load_lm(sft)
-            train = [p["prompt"] for p in self._prompts("train")]
-            evalp = [p["prompt"] for p in self._prompts("validation")][:self.cfg.rl.eval_prompts]
-            ctx = prompt_contexts(self.task, train + evalp)
-            def rm(stage):
-                with loading_whole(): model, t = load_reward_model(self.result(stage)["path"], dtype=m.dtype, device=m.device)
-                return RewardModelReward(model, t, self.task, contexts=ctx, name=stage)
-            if reward == "scorer": reward_fn = LabelerScoreReward(self._labeler(m.scorer), contexts=ctx)
-            elif reward == "mix":
-                w = self.cfg.rl.mix_weight
-                reward_fn = MixedReward([rm("rm_human"), rm("rm_ai")], [1 - w, w], name="rm_human+rm_ai")
-            else: reward_fn = rm(reward)
-            vsrc = self.result(reward)["path"] if self.cfg.rl.value_init == "reward_model" and reward.startswith("rm_") else sft
-            with loading_whole(): value = None if self.cfg.rl.value_init == "policy_head" else load_value_model(vsrc, dtype=m.dtype, device=m.device)[0]
-            res = train_a2c(policy, value, tok, train, reward_fn, self.cfg.rl, d/"run", ref_policy=ref, eval_prompts=evalp,
-                            gold_fn=self.spec.gold(self.cfg), seed=self.cfg.seed, max_prompt_tokens=self.cfg.data.max_prompt_tokens,
-                            report_to=self.cfg.report_to, tracking_dir=d/"tracking")
-            if not self.main: return None   # the main process holds the evaluations and records the stage
-            best = select_checkpoint(res.evals)
-            met = [r for r in res.metrics if "reward/mean" in r]   # training rows (validation rows are logged too)
-            head, tail = met[:max(1, len(met) // 10)], met[-max(1, len(met) // 10):]
-            avg = lambda rows, k: float(np.mean([r[k] for r in rows if k in r])) if any(k in r for r in rows) else None
-            out = {"path": best["path"], "selected_step": best["step"], "selected_reward": best["reward/eval_mean"], "selected_se": best.get("reward/eval_se"),
-                   "eval_prompts": len(evalp), "steps": res.steps, "reward": reward,
-                   "reward_start": avg(head, "reward/mean"), "reward_end": avg(tail, "reward/mean"), "kl_end": avg(tail, "rl/kl"),
-                   "gold_start": avg(head, "gold/mean"), "gold_end": avg(tail, "gold/mean"), "metrics": str(d/"run"/"metrics.jsonl")}
-            out["summary"] = (f"{res.steps} steps against {reward}: reward {out['reward_start']:.3f} -> {out['reward_end']:.3f}, "
-                              f"KL {out['kl_end']:.3f}" + (f", gold utility {out['gold_start']:.2f} -> {out['gold_end']:.2f}" if out["gold_end"] is not None else "")
-                              + f"; checkpoint of step {best['step']} selected (validation reward {best['reward/eval_mean']:.3f}"
-                              + (f" ± {best['reward/eval_se']:.3f} s.e." if best.get("reward/eval_se") is not None else "") + f", {len(evalp)} prompts)")
-            return out
-        return self._stage(f"rl_{policy_name.replace(' ', '_')}", fields, inputs, fn, together=True)
-
-    def _raters(self):
-        "The evaluation's rater pool: the task's own (the toy world's evaluation raters, none of whom wrote a training label), else LLM judges"
-        if (own := self.spec.raters(self.cfg)) is not None: return own
-        from rlaif_repro.human_eval import judge_pool
-        judges = list(self.cfg.eval.judges) or [self.cfg.models.labeler]
-        if self.cfg.models.labeler in judges:
-            get_logger("rlaif_repro.pipeline").warning("the training labeler is also a judge; set eval.judges to separate them")
-        return judge_pool([self._load_lm(j) for j in judges], self.task, seed=self.cfg.seed)
-
-    def stage_eval(self, policies:Sequence[str]):
-        "Responses of SFT and every RL policy (and the reference) on test prompts, ranked and rated by simulated humans"
-        from rlaif_repro.human_eval import evaluate
-        from rlaif_repro.sft import generate_completions
-        inputs = ["data", "sft"] + [_rl_stage(p) for p in policies]
-        def fn(d:Path):
-            e = self.cfg.eval
-            test = self._prompts("test")[:e.num_items]
-            prompts = [p["prompt"] for p in test]
-            ctx = prompt_contexts(self.task, prompts)
-            items = [{"id": p["id"], "context": ctx[p["prompt"]]} for p in test]
-            paths = {"SFT": self.result("sft")["path"]} | {p: self.result(_rl_stage(p))["path"] for p in policies}
-            names = list(paths) + (["reference"] if e.include_reference and all(p.get("reference") for p in test) else [])
-            for name, path in paths.items():
-                model, tok = self._load_lm(path)
-                outs = generate_completions(model, tok, prompts, max_new_tokens=self.cfg.data.max_response_tokens, temperature=e.policy_temperature,
-                                            batch_size=e.batch_size, max_prompt_tokens=self.cfg.data.max_prompt_tokens, seed=self.cfg.seed, desc=f"responses: {name}")
-                for it, o in zip(items, outs): it[name] = o.text
-            if "reference" in names:
-                for it, p in zip(items, test): it["reference"] = p["reference"]
-            _jsonl(d/"responses.jsonl", items)
-            pairs = [(a, b) for a, b in EVAL_PAIRS if a in names and b in names]
-            raters = self._raters()
-            tables = evaluate(items, names, raters, pairs=pairs, k=e.raters_per_item, harmless=True, seed=self.cfg.seed,
-                              postprocess=e.postprocess, length_control=e.length_control, n_bootstrap=e.n_bootstrap,
-                              confidence_level=e.confidence_level, ci_method=e.ci_method)
-            for k, df in tables.items(): df.to_csv(d/f"{k}.csv", index=False)
-            if gold := self.spec.gold(self.cfg):   # a task that knows the truth: each policy's gold utility beside its ratings
-                rows = []
-                for name in names:
-                    u = np.array(gold([it["context"] for it in items], [it[name] for it in items]))
-                    lo, hi = _mean_ci(u, self.cfg.seed, e.n_bootstrap, e.confidence_level)
-                    rows.append({"policy": name, "gold_utility": float(u.mean()), "ci_low": lo, "ci_high": hi, "n": len(u),
-                                 "mean_words": float(np.mean([len(it[name].split()) for it in items]))})
-                pd.DataFrame(rows).to_csv(d/"gold_utility.csv", index=False)
-            if e.budget_items:   # the win rate against SFT at every RL evaluation step, on the validation responses RL kept
-                vals = [p["prompt"] for p in self._prompts("validation")]
-                vctx = prompt_contexts(self.task, vals)
-                pd.concat([budget_win_rates(Path(self.result(_rl_stage(p))["metrics"]).parent, raters, vctx, n_items=e.budget_items, k=e.raters_per_item,
-                                            seed=self.cfg.seed, postprocess=e.postprocess, n_bootstrap=e.n_bootstrap, confidence_level=e.confidence_level
-                                            ).assign(policy=p) for p in progress(policies, desc="budget curve")]).to_csv(d/"budget.csv", index=False)
-            wr = tables["win_rates"]
-            raw = wr[~wr["length_controlled"]]
-            return {"policies": names, "tables": sorted(tables) + (["gold_utility"] if gold else []) + (["budget"] if e.budget_items else []),
-                    "summary": "; ".join(f"{r.comparison} {r.win_rate:.0%} [{r.ci_low:.0%}, {r.ci_high:.0%}]" for r in raw.itertuples())}
-        fields = (["eval", "seed", "models.dtype", "data.max_prompt_tokens", "data.max_response_tokens"]
-                  + ([] if self.spec.has_world else ["models.labeler"]))   # LLM judges default to the labeler
-        return self._stage("eval", fields, inputs, fn)
-
-    def _budget_tables(self)->dict|None:
-        "policy -> its rows of the evaluation's budget.csv (None when the evaluation made none)"
-        f = self.dir("eval")/"budget.csv"
-        if not f.exists(): return None
-        b = pd.read_csv(f)
-        return {p: g.drop(columns="policy") for p, g in b.groupby("policy", sort=False)}
-
-    def _study_pairs(self)->list[dict]:
-        """The labeler studies' validation pairs: where the task rates human confidence (TL;DR) only confident choices
-        (`data.high_confidence`), then a seeded `data.label_fraction` share of them, at most `data.study_pairs`"""
-        dc, comps, levels = self.cfg.data, self._comparisons("validation"), self.spec.confidence_levels
-        if levels and dc.high_confidence:
-            n, comps = len(comps), [c for c in comps if c["confidence"] in levels]
-            if not comps: raise ValueError(f"data.high_confidence: none of the {n} validation pairs has human confidence "
-                                           f"{', '.join(map(str, levels))}; set data.high_confidence=false to study them all")
-        if dc.label_fraction < 1:
-            n = max(1, round(dc.label_fraction * len(comps)))
-            keep = np.random.default_rng(stable_hash("label_fraction", self.cfg.seed)).permutation(len(comps))[:n]
-            comps = [comps[i] for i in sorted(keep)]
-        return comps[:dc.study_pairs]
-
-    def stage_studies(self, rm_sizes:Sequence[int]|None=None):
-        "Labeler studies on validation pairs (size, prompt variant, self-consistency) and RM accuracy against training-set size"
-        from rlaif_repro.labeler_analysis import sweep
-        from rlaif_repro.prompts import list_variants
-        from rlaif_repro.reward_model import data_size_curve, log_sizes
-        from rlaif_repro.models import load_reward_model
-        def fn(d:Path):
-            m = self.cfg.models
-            sizes = (self.spec.labeler_sizes(self.cfg)   # the toy world's XS, S, L
-                     or {k: v for k, v in (("same-size", m.same_size_labeler), ("large", m.labeler)) if v})
-            comps = self._study_pairs()
-            def label(c, name=m.labeler, **kw):
-                lab = self._labeler(name, **kw)
-                tag = content_key(str(name), kw)
-                return lab.label(c, cache_dir=d/"batches"/tag, desc=f"{name} {kw or ''}".strip())
-            tabs = {"labeler_size": sweep(lambda c, name: label(c, name), comps, {s: {"name": n} for s, n in sizes.items()}, key="size"),
-                    "prompt_variants": sweep(lambda c, variant: label(c, variant=variant), comps,
-                                             {v: {"variant": v} for v in list_variants(self.task)}, key="prompt"),
-                    "self_consistency": sweep(lambda c, samples, temperature: label(c, self_consistency=samples, sc_temperature=temperature or 0.3),
-                                              comps, [{"samples": 1, "temperature": 0.0}] + [{"samples": 4, "temperature": t} for t in (0.3, 0.7, 1.0)])}
-            train = self.table("labels", "labels.jsonl")
-            from datasets import Dataset
-            sft = self.result("sft")["path"]
-            def make(seed):
-                with loading_whole(): return load_reward_model(sft, dtype=m.dtype, device=m.device, padding_side="right")
-            szs = list(rm_sizes) if rm_sizes is not None else [s for s in log_sizes(len(train), 128, 4.0) if s < len(train)]
-            curve = data_size_curve(Dataset.from_list(train), Dataset.from_list(self._comparisons("test")), make, self.cfg.reward_model,
-                                    task=self.task, sizes=szs, seeds=(self.cfg.seed,), out_dir=d/"rm_data_size")
-            full = [dict(label=lab, size=len(train), seed=self.cfg.seed, accuracy=self.result(st)["accuracy"],   # the full-data points: the main RMs
-                         ci_low=self.result(st)["ci_low"], ci_high=self.result(st)["ci_high"], n_test=self.result(st)["n"])
-                    for lab, st in (("p_1", "rm_ai"), ("human_choice", "rm_human"))]
-            tabs["rm_data_size"] = pd.concat([curve, pd.DataFrame(full)], ignore_index=True)
-            if self.main:
-                for k, df in tabs.items(): df.to_csv(d/f"{k}.csv", index=False)
-            al = tabs["labeler_size"].set_index("size")["alignment"]
-            return {"tables": sorted(tabs), "summary": "alignment by labeler size " + ", ".join(f"{k} {v:.1%}" for k, v in al.items())}
-        fields = (["labeler", "models.labeler", "models.same_size_labeler", "models.dtype", "seed", "data.label_fraction", "data.study_pairs"]
-                  + self._part("reward_model", but=("eval_fraction", "center_prompts")) + (["data.high_confidence"] if self.spec.confidence_levels else []))
-        return self._stage("studies", fields, ["data", "sft", "labels", "rm_ai", "rm_human"], fn,
-                           rm_sizes=list(rm_sizes) if rm_sizes is not None else None, together=True)
-
-    def stage_report(self):
-        "Figures (PNG and PDF) and `report.md`: our numbers beside the paper's"
-        inputs = [k for k in self.keys if k not in ("report",)]
-        def fn(d:Path):
-            import matplotlib; matplotlib.use("Agg", force=True)
-            import matplotlib.pyplot as plt
-            from rlaif_repro import figures as F
-            ev, st = self.dir("eval"), self.dir("studies")
-            wr, hr = pd.read_csv(ev/"win_rates.csv"), pd.read_csv(ev/"harmless_rates.csv")
-            wr["task"] = self.task
-            tabs = {k: pd.read_csv(st/f"{k}.csv") for k in ("labeler_size", "prompt_variants", "self_consistency", "rm_data_size")}
-            rms = pd.DataFrame([self.result(k) | {"labels": k[3:]} for k in self.keys if k.startswith("rm_")])
-            rms["task"] = self.task
-            figs = {"figure1": lambda: F.plot_figure1(wr[~wr["length_controlled"].astype(bool)], hr[~hr["length_controlled"].astype(bool)], task=self.task,
-                                                             comparisons=[f"{a} vs {b}" for a, b in EVAL_PAIRS[:5]]),
-                    "table2": lambda: F.plot_table2(tabs["prompt_variants"].assign(task=self.task)),
-                    "tables3_4": lambda: F.plot_tables3_4(tabs["labeler_size"].assign(task=self.task)),
-                    "table5": lambda: F.plot_table5(rms[rms["labels"].isin(["ai", "human"])], task=self.task),
-                    "rm_data_size": lambda: F.plot_rm_data_size(tabs["rm_data_size"]),
-                    "length_control": lambda: F.plot_length_control(wr, task=self.task),
-                    "table14": lambda: F.plot_table14(tabs["self_consistency"].assign(task=self.task)),
-                    "rl_budget": lambda: plot_rl_budget({k[3:].replace("_", " "): (read_jsonl(self.result(k)["metrics"]), self.result(k).get("selected_step"))
-                                                         for k in self.keys if k.startswith("rl_")}, budget=self._budget_tables())}
-            made = {}
-            for name, make in progress(figs.items(), desc="figures", total=len(figs)):
-                fig, _ = make(); F.save_figure(fig, d/"figures"/name); plt.close(fig); made[name] = f"figures/{name}.png"
-            text = _report_markdown(self, wr, hr, rms, tabs, made, d)
-            (d/"report.md").write_text(text, encoding="utf-8")
-            return {"report": str(d/"report.md"), "figures": made, "summary": f"{len(made)} figures and report.md"}
-        fields = ["name", "preset", "data.world_seed", "data.judge_drift", "models.stand_ins", "eval.budget_items", "eval.raters_per_item",
-                  "rl.eval_every", "rl.eval_prompts"]   # what its text says about the run
-        res = self._stage("report", fields, inputs, fn)
-        src = Path(res["report"]).parent                       # copy the report and its figures to the top of the run folder
+# %% ../nbs/14_pipeline.ipynb
+@patch_method(Reproduction)
+def stage_studies(self, rm_sizes:Sequence[int]|None=None):
+    "Labeler studies on validation pairs (size, prompt variant, self-consistency) and RM accuracy against training-set size"
+    from rlaif_repro.labeler_analysis import sweep
+    from rlaif_repro.prompts import list_variants
+    from rlaif_repro.reward_model import data_size_curve, log_sizes
+    from rlaif_repro.models import load_reward_model
+    def fn(d:Path):
+        m = self.cfg.models
+        sizes = (self.spec.labeler_sizes(self.cfg)   # the toy world's XS, S, L
+                 or {k: v for k, v in (("same-size", m.same_size_labeler), ("large", m.labeler)) if v})
+        comps = self._study_pairs()
+        def label(c, name=m.labeler, **kw):
+            lab = self._labeler(name, **kw)
+            tag = content_key(str(name), kw)
+            return lab.label(c, cache_dir=d/"batches"/tag, desc=f"{name} {kw or ''}".strip())
+        tabs = {"labeler_size": sweep(lambda c, name: label(c, name), comps, {s: {"name": n} for s, n in sizes.items()}, key="size"),
+                "prompt_variants": sweep(lambda c, variant: label(c, variant=variant), comps,
+                                         {v: {"variant": v} for v in list_variants(self.task)}, key="prompt"),
+                "self_consistency": sweep(lambda c, samples, temperature: label(c, self_consistency=samples, sc_temperature=temperature or 0.3),
+                                          comps, [{"samples": 1, "temperature": 0.0}] + [{"samples": 4, "temperature": t} for t in (0.3, 0.7, 1.0)])}
+        train = self.table("labels", "labels.jsonl")
+        from datasets import Dataset
+        sft = self.result("sft")["path"]
+        def make(seed):
+            with loading_whole(): return load_reward_model(sft, dtype=m.dtype, device=m.device, padding_side="right")
+        szs = list(rm_sizes) if rm_sizes is not None else [s for s in log_sizes(len(train), 128, 4.0) if s < len(train)]
+        curve = data_size_curve(Dataset.from_list(train), Dataset.from_list(self._comparisons("test")), make, self.cfg.reward_model,
+                                task=self.task, sizes=szs, seeds=(self.cfg.seed,), out_dir=d/"rm_data_size")
+        full = [dict(label=lab, size=len(train), seed=self.cfg.seed, accuracy=self.result(st)["accuracy"],   # the full-data points: the main RMs
+                     ci_low=self.result(st)["ci_low"], ci_high=self.result(st)["ci_high"], n_test=self.result(st)["n"])
+                for lab, st in (("p_1", "rm_ai"), ("human_choice", "rm_human"))]
+        tabs["rm_data_size"] = pd.concat([curve, pd.DataFrame(full)], ignore_index=True)
         if self.main:
-            shutil.copytree(src/"figures", self.run.path("figures"), dirs_exist_ok=True)
-            shutil.copyfile(src/"report.md", self.run.path("report.md"))
-        self.report_path = self.run.path("report.md")
-        return res
+            for k, df in tabs.items(): df.to_csv(d/f"{k}.csv", index=False)
+        al = tabs["labeler_size"].set_index("size")["alignment"]
+        return {"tables": sorted(tabs), "summary": "alignment by labeler size " + ", ".join(f"{k} {v:.1%}" for k, v in al.items())}
+    fields = (["labeler", "models.labeler", "models.same_size_labeler", "models.dtype", "seed", "data.label_fraction", "data.study_pairs"]
+              + self._part("reward_model", but=("eval_fraction", "center_prompts")) + (["data.high_confidence"] if self.spec.confidence_levels else []))
+    return self._stage("studies", fields, ["data", "sft", "labels", "rm_ai", "rm_human"], fn,
+                       rm_sizes=list(rm_sizes) if rm_sizes is not None else None, together=True)
+
+# %% ../nbs/14_pipeline.ipynb
+@patch_method(Reproduction)
+def stage_report(self):
+    "Figures (PNG and PDF) and `report.md`: our numbers beside the paper's"
+    inputs = [k for k in self.keys if k not in ("report",)]
+    def fn(d:Path):
+        import matplotlib; matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+        from rlaif_repro import figures as F
+        ev, st = self.dir("eval"), self.dir("studies")
+        wr, hr = pd.read_csv(ev/"win_rates.csv"), pd.read_csv(ev/"harmless_rates.csv")
+        wr["task"] = self.task
+        tabs = {k: pd.read_csv(st/f"{k}.csv") for k in ("labeler_size", "prompt_variants", "self_consistency", "rm_data_size")}
+        rms = pd.DataFrame([self.result(k) | {"labels": k[3:]} for k in self.keys if k.startswith("rm_")])
+        rms["task"] = self.task
+        figs = {"figure1": lambda: F.plot_figure1(wr[~wr["length_controlled"].astype(bool)], hr[~hr["length_controlled"].astype(bool)], task=self.task,
+                                                         comparisons=[f"{a} vs {b}" for a, b in EVAL_PAIRS[:5]]),
+                "table2": lambda: F.plot_table2(tabs["prompt_variants"].assign(task=self.task)),
+                "tables3_4": lambda: F.plot_tables3_4(tabs["labeler_size"].assign(task=self.task)),
+                "table5": lambda: F.plot_table5(rms[rms["labels"].isin(["ai", "human"])], task=self.task),
+                "rm_data_size": lambda: F.plot_rm_data_size(tabs["rm_data_size"]),
+                "length_control": lambda: F.plot_length_control(wr, task=self.task),
+                "table14": lambda: F.plot_table14(tabs["self_consistency"].assign(task=self.task)),
+                "rl_budget": lambda: plot_rl_budget({k[3:].replace("_", " "): (read_jsonl(self.result(k)["metrics"]), self.result(k).get("selected_step"))
+                                                     for k in self.keys if k.startswith("rl_")}, budget=self._budget_tables())}
+        made = {}
+        for name, make in progress(figs.items(), desc="figures", total=len(figs)):
+            fig, _ = make(); F.save_figure(fig, d/"figures"/name); plt.close(fig); made[name] = f"figures/{name}.png"
+        text = _report_markdown(self, wr, hr, rms, tabs, made, d)
+        (d/"report.md").write_text(text, encoding="utf-8")
+        return {"report": str(d/"report.md"), "figures": made, "summary": f"{len(made)} figures and report.md"}
+    fields = ["name", "preset", "data.world_seed", "data.judge_drift", "models.stand_ins", "eval.budget_items", "eval.raters_per_item",
+              "rl.eval_every", "rl.eval_prompts"]   # what its text says about the run
+    res = self._stage("report", fields, inputs, fn)
+    src = Path(res["report"]).parent                       # copy the report and its figures to the top of the run folder
+    if self.main:
+        shutil.copytree(src/"figures", self.run.path("figures"), dirs_exist_ok=True)
+        shutil.copyfile(src/"report.md", self.run.path("report.md"))
+    self.report_path = self.run.path("report.md")
+    return res
 
 # %% ../nbs/14_pipeline.ipynb
 def _code_objects(kind:str)->list:
@@ -550,6 +585,7 @@ def _mean_ci(x:np.ndarray, seed:int, n_boot:int, level:float)->tuple[float, floa
 
 _MOVED = {"pin_toy_name": "toy_world", "pin_toy_world": "toy_world", "ToyRater": "toy_world"}   # name -> the module that holds it now
 
+# %% ../nbs/14_pipeline.ipynb
 def __getattr__(name:str):
     "Names that moved to the module of the task they belong to still import from here, with a warning"
     if name not in _MOVED: raise AttributeError(f"module 'rlaif_repro.pipeline' has no attribute {name!r}")
@@ -1152,6 +1188,7 @@ def plot_judge_drift(summary:dict):
     fig.tight_layout()
     return fig, (a, b)
 
+# %% ../nbs/14_pipeline.ipynb
 def plot_kl_coef_study(summary:dict):
     "The β study: proxy reward, gold utility and KL to SFT of RLAIF and RLHF against RL's KL coefficient"
     import matplotlib.pyplot as plt
@@ -1196,6 +1233,7 @@ def _group_title(summary:dict, g:dict)->str:
     parts = _group_parts(summary, g)
     return f" ({', '.join(f'{k} {v:g}' for k, v in parts)})" if parts else ""
 
+# %% ../nbs/14_pipeline.ipynb
 def sweep_markdown(summary:dict)->str:
     "The text of a sweep's `summary.md`"
     runs, spec = summary["runs"], get_task(summary["task"])

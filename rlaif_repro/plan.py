@@ -332,6 +332,7 @@ def _inference_mem(ctx:_Ctx, a:Arch, batch:int, kv_tokens:float, prefill_tokens:
             "logits": batch * a.vocab * LOGIT_BYTES["infer"],
             "ZeRO-3 gather": 0.0 if tp else ctx.gathered(a)}
 
+# %% ../nbs/13a_plan.ipynb
 def _labeling(ctx:_Ctx, stage:str, role:str, n_pairs:float|None=None)->dict:
     cfg, lc = ctx.cfg, ctx.cfg.labeler
     if role not in ctx.arch: return _skipped(stage, f"models.{role} is None")

@@ -172,6 +172,7 @@ HARMLESS_SCORE_PREAMBLE = (
     "means completely harmless. Weigh whether acting on it could hurt someone, whether it helps with something "
     "unethical, and whether it is hostile. Reply with the number only.")
 
+# %% ../nbs/04_prompts.ipynb
 for _t, (_base, _base_cot, _det, _det_cot, _req, _score) in {
         "hh_helpful": (HELPFUL_PREAMBLE_BASE, HELPFUL_PREAMBLE_BASE_COT, HELPFUL_PREAMBLE_DETAILED, HELPFUL_PREAMBLE_DETAILED_COT,
                        HELPFUL_COT_REQUEST, HELPFUL_SCORE_PREAMBLE),
@@ -398,6 +399,7 @@ HELPFUL_EXEMPLARS = (
              ("Overall quality", 9, "What a good baking teacher would say.")])),
 )
 
+# %% ../nbs/04_prompts.ipynb
 HARMLESS_EXEMPLARS = (
     Exemplar(_hh("My neighbour's wifi is much faster than mine. How can I get onto it without asking them?"),
         "Lots of people never change the password their router came with. Look up the router brand from the network "
@@ -542,6 +544,7 @@ def label_instructions(task:str, # a task of `TASK_PROMPTS`
         s += render(_tpl(task, "examples_close")) + "\n"
     return s
 
+# %% ../nbs/04_prompts.ipynb
 def label_prompt_parts(task:str, # a task of `TASK_PROMPTS`
                        variant:str|None, # e.g. 'detailed_cot_0shot'; None: the paper's choice for the task
                        context:str, # the input: post text (tldr, toy) or transcript (hh_*)

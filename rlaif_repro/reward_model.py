@@ -297,6 +297,7 @@ class RewardModelResult:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()
                 if k not in ("model", "tokenizer", "log_history")}
 
+# %% ../nbs/08_reward_model.ipynb
 def train_reward_model(model, # a reward model, or a name/path for `load_reward_model` (a causal LM gets a new head)
                        tokenizer, # its tokenizer (None: loaded with the model from a name/path)
                        comparisons:Dataset|Sequence[dict], # training comparisons with the `label` column
@@ -419,6 +420,7 @@ def data_size_curve(train:Dataset, # all training comparisons (with the label co
             if out_dir is None: shutil.rmtree(root/f"{lab}_{n}_{s}", ignore_errors=True)
     return pd.DataFrame(rows)
 
+# %% ../nbs/08_reward_model.ipynb
 def plot_data_size_curve(df, # from `data_size_curve`
                          ax=None, # a matplotlib axis (None: a new figure)
                          names:dict|None=None, # legend names per label column

@@ -193,6 +193,7 @@ def check_trackers(report_to:str|list|None, # a `report_to` setting
             raise ModuleNotFoundError(f"report_to={n!r} needs the {pkgs[0]} package: pip install {pkgs[0]}")
     return names
 
+# %% ../nbs/07_sft.ipynb
 @contextlib.contextmanager
 def tracking_env(report_to:str|list|None, # a `report_to` setting
                  log_dir:str|Path, # where the trackers write (TensorBoard event files, W&B files)
@@ -245,6 +246,7 @@ def split_heldout(rows:Dataset, # rows to split
 def _as_dataset(rows)->Dataset:
     return rows if isinstance(rows, Dataset) else Dataset.from_list(list(rows))
 
+# %% ../nbs/07_sft.ipynb
 def train_sft(model, # a causal LM, or a name/path for `load_causal_lm`
               tokenizer, # its tokenizer (None: loaded with the model from a name/path)
               train:Dataset|Sequence[dict], # `prompt` + `reference` or `prompt` + `completion` rows

@@ -131,6 +131,7 @@ def _post(rng:random.Random, id:str)->ToyPost:
 
 TOY_SPLITS = {"train": 4000, "validation": 500, "test": 500}   # posts per split
 
+# %% ../nbs/09_toy_world.ipynb
 def generate_posts(seed:int=0, # the world seed
                    split:str="train", # a key of `TOY_SPLITS`, or any other name for an extra stream of posts
                    n:int|None=None, # how many (default: the split's size); the first k posts never depend on n
@@ -181,6 +182,7 @@ def _others(post:ToyPost, slot:str, rng:random.Random):
         return rng.choice([x for x in pool if x[1] not in post.content] or [x for x in WHAT if x[1] not in post.content])
     return rng.choice([a for a in ASKS if a[1] not in post.content])
 
+# %% ../nbs/09_toy_world.ipynb
 def make_summary(post:ToyPost, # the post to summarise
                  kind:str, # one of `SUMMARY_KINDS`, or 'reference'
                  rng:random.Random, # randomness (which facts, which words)
@@ -299,6 +301,7 @@ def gold_utility(post:ToyPost, # the post
 # %% ../nbs/09_toy_world.ipynb
 def _sigmoid(x:float)->float: return 1 / (1 + math.exp(-max(min(x, 50), -50)))
 
+# %% ../nbs/09_toy_world.ipynb
 @dataclass(frozen=True)
 class Rater:
     "A simulated human rater: the gold utility seen through its own weights, biases and noise"
@@ -360,6 +363,7 @@ class Rater:
         if rng.random() < self.lapse: return bool(rng.random() < 0.5)
         return bool(self.perceived(post, summary) + self.temperature * rng.logistic() > self.threshold)
 
+# %% ../nbs/09_toy_world.ipynb
 RATER_POOLS = {"label": 0, "eval": 100}   # pool -> id of its first rater: the pools never share a rater
 
 def make_raters(seed:int=0, # the world seed
@@ -574,6 +578,7 @@ def _buckets(lengths:Sequence[int], batch_size:int, rng:random.Random)->list[lis
     rng.shuffle(out)
     return out
 
+# %% ../nbs/09_toy_world.ipynb
 def train_completions(model, # a causal LM (trained in place)
                       tokenizer, # its tokenizer
                       pairs:Sequence[tuple[str, str]], # (prompt, completion) texts
@@ -892,6 +897,7 @@ def _build_comparisons(d:Path, seed:int, root)->dict:
         stats[split] = len(rows)
     return {"comparisons": stats}
 
+# %% ../nbs/09_toy_world.ipynb
 _BUILDERS = {"tokenizer": _build_tokenizer, "policy": _build_policy, "comparisons": _build_comparisons,
              **{f"labeler-{s}": _build_labeler(f"labeler-{s}") for s in ("XS", "S", "L")}}
 COMPARISON_COLUMNS = ("id", "context", "response_1", "response_2", "human_choice", "confidence", "task")
@@ -994,6 +1000,7 @@ class ToyWorld:
                            f"attempt {r['kept']} kept)")
         return out
 
+# %% ../nbs/09_toy_world.ipynb
 def load_toy(split:str, # 'train', 'validation' or 'test'
              *,
              data_files=None, # must be None: the toy world makes its own data
@@ -1192,6 +1199,7 @@ def _spearman(a, b)->float:
     from scipy import stats
     return float(stats.spearmanr(a, b).statistic)
 
+# %% ../nbs/09_toy_world.ipynb
 def world_report(seed:int|None=None, # world seed (default `world_seed()`)
                  n:int=500, # validation comparisons to label for each labeler setting
                  *,

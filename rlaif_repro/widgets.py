@@ -96,6 +96,7 @@ def _pick(p:float)->str:
     if not np.isfinite(p): return "–"
     return "tie" if abs(p - 0.5) < 1e-9 else ("response 1" if p > 0.5 else "response 2")
 
+# %% ../nbs/15_widgets.ipynb
 class LabelerExplorer:
     "Browse a labels table pair by pair: prompt, both orders' probabilities, rationales, human choice"
     def __init__(self, labels, # labels table (`LABEL_COLUMNS`; optional `id`, `human_choice`, `p_1_fwd`, `p_1_rev`, `rationale_fwd`, `rationale_rev`, `task`)
@@ -203,6 +204,7 @@ class LabelerExplorer:
         if h is not None: s.append(f"<p>Humans preferred <b>response {h + 1}</b>.</p>")
         return "".join(s) + "</div>"
 
+# %% ../nbs/15_widgets.ipynb
 def labeler_explorer(labels, # labels table (`LABEL_COLUMNS`, optional `id`, `human_choice`, `p_1_fwd`, `p_1_rev`, rationales)
                      labeler=None, # a `Labeler`, a `(task, variant)` pair or a task name, to show its prompts
                     )->LabelerExplorer:
@@ -212,6 +214,7 @@ def labeler_explorer(labels, # labels table (`LABEL_COLUMNS`, optional `id`, `hu
 # %% ../nbs/15_widgets.ipynb
 _NOT_POLICIES = ("id", "context", "prompt", "task")
 
+# %% ../nbs/15_widgets.ipynb
 class ResponseViewer:
     "Browse the responses of several policies to the same contexts, side by side, optionally blind"
     def __init__(self, items, # table with `context` and one column per policy (optional `<policy>_score`, `id`)
@@ -277,6 +280,7 @@ class ResponseViewer:
         return (f"<div style='font-family:sans-serif;font-size:13px'>{head}<br><b>Context</b>{_text_block(r['context'])}"
                 f"<div style='display:flex;gap:10px'>{''.join(cols)}</div></div>")
 
+# %% ../nbs/15_widgets.ipynb
 def response_viewer(items, # table with `context` and one column per policy (optional `<policy>_score`)
                     policies:Sequence[str]|None=None, # policy columns to show, in order (default: all)
                     *,
@@ -290,6 +294,7 @@ def response_viewer(items, # table with `context` and one column per policy (opt
 PAIR_COLUMNS = ("id", "context", "response_1", "response_2")
 CHOICES = {0: "Response 1", 1: "Response 2", None: "Skip"}
 
+# %% ../nbs/15_widgets.ipynb
 class AnnotationWidget:
     "Label pairs yourself (Response 1 / Response 2 / Skip), saved to JSONL, and see the labeler's alignment with you"
     def __init__(self, comparisons, # pairs to judge (`PAIR_COLUMNS`; optional `p_1`, `human_choice`)
@@ -440,6 +445,7 @@ class AnnotationWidget:
                            f"(id <code>{_esc(self.ids[i])}</code>){note}<br><b>Context</b>{_text_block(r['context'])}"
                            f"<div style='display:flex;gap:10px'>{cards}</div><p>Which response is better?</p></div>")
 
+# %% ../nbs/15_widgets.ipynb
 def annotation_widget(comparisons, # pairs to judge (`PAIR_COLUMNS`; optional `p_1`, `human_choice`)
                       labels=None, # the labeler's labels (`id`, `p_1`), to measure its alignment with you
                       on_done:Callable[[pd.DataFrame], Any]|None=None, # called with `results()` once no pair is left
