@@ -905,7 +905,7 @@ def _report_self_consistency(ctx:SimpleNamespace)->list[str]:
 
 def _report_rm_data_size(ctx:SimpleNamespace)->list[str]:
     "Reward-model accuracy against the number of training pairs (paper v1 figure)"
-    tabs, = ctx.tabs
+    tabs = ctx.tabs
     out = []
     ds = tabs["rm_data_size"].sort_values(["label", "size", "seed"], key=lambda c: c.map({"p_1": 0, "human_choice": 1}).fillna(2) if c.name == "label" else c)
     out += ["## Reward-model accuracy against training pairs (paper v1 figure)", "",
@@ -918,7 +918,7 @@ def _report_rm_data_size(ctx:SimpleNamespace)->list[str]:
 # %% ../nbs/14_pipeline.ipynb
 def _report_times(ctx:SimpleNamespace)->list[str]:
     "The stage-time table"
-    rep, = ctx.rep
+    rep = ctx.rep
     out = []
     out += ["## Stage times", "",
             "Seconds this invocation spent in each stage, and what the stage took when it was computed. A 0 here means the stage "
