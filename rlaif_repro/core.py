@@ -17,10 +17,10 @@ from tqdm.notebook import tqdm as notebook_tqdm
 # %% auto 0
 __all__ = ['NOISE', 'set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'umask', 'umask_mode', 'share_modes',
            'atomic_write', 'save_json', 'save_jsonl', 'load_json', 'content_key', 'pick_fields', 'stage_key',
-           'source_digest', 'code_digest', 'get_logger', 'MetricsLogger', 'read_jsonl', 'RunDir', 'RunLocked',
-           'file_sha256', 'folder_fingerprint', 'process_rank', 'is_main_process', 'per_process_accumulation',
-           'barrier', 'progress_enabled', 'LineProgress', 'progress', 'verbose', 'quiet_dependencies', 'chunked',
-           'patch_method']
+           'source_digest', 'code_digest', 'get_logger', 'MetricsLogger', 'read_jsonl', 'patch_method', 'RunDir',
+           'RunLocked', 'file_sha256', 'folder_fingerprint', 'process_rank', 'is_main_process',
+           'per_process_accumulation', 'barrier', 'progress_enabled', 'LineProgress', 'progress', 'verbose',
+           'quiet_dependencies', 'chunked']
 
 # %% ../nbs/00_core.ipynb
 def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices)
@@ -221,6 +221,14 @@ def read_jsonl(path:str|Path, # a JSON-lines file
     return rows
 
 # %% ../nbs/00_core.ipynb
+def patch_method(cls:type):
+    "Decorator: add the function (or property) to `cls` under its own name, as a method defined in a later cell"
+    def add(f):
+        setattr(cls, (f.fget if isinstance(f, property) else f).__name__, f)
+        return f
+    return add
+
+# %% ../nbs/00_core.ipynb
 class RunDir:
     "A run's folder: atomic artifact writes, per-stage work folders, `DONE.json` markers"
     def __init__(self, root:str|Path): self.root = Path(root); self.root.mkdir(parents=True, exist_ok=True)
@@ -264,33 +272,38 @@ class RunDir:
         p = self.path(name, key, "DONE.json")
         save_json(self.marker(name, key) | notes, p)
 
-    def stage(self, name:str, key:str, fn:Callable[[Path], Any], force:bool=False):
-        "Run `fn(workdir)` unless stage `name` already finished with `key`; return its (recorded) result"
-        log = get_logger("rlaif_repro.run")
-        if self.is_done(name, key) and not force:
-            log.info(f"stage {name} [{key}]: cached"); return self.result(name, key)
-        log.info(f"stage {name} [{key}]: running")
-        t0 = time.time(); res = fn(self.stage_dir(name, key))
-        self.mark_done(name, key, res, seconds=round(time.time() - t0, 3))
-        return self.result(name, key)
+# %% ../nbs/00_core.ipynb
+@patch_method(RunDir)
+def stage(self, name:str, key:str, fn:Callable[[Path], Any], force:bool=False):
+    "Run `fn(workdir)` unless stage `name` already finished with `key`; return its (recorded) result"
+    log = get_logger("rlaif_repro.run")
+    if self.is_done(name, key) and not force:
+        log.info(f"stage {name} [{key}]: cached"); return self.result(name, key)
+    log.info(f"stage {name} [{key}]: running")
+    t0 = time.time(); res = fn(self.stage_dir(name, key))
+    self.mark_done(name, key, res, seconds=round(time.time() - t0, 3))
+    return self.result(name, key)
 
-    def lock(self)->RunDir:
-        """Hold this folder for the calling process until it exits (or `unlock`); another process gets a `RunLocked`
-        error naming the holder. The OS drops the lock of a dead process, so a killed run's folder is free at once."""
-        key = str(self.root.resolve())
-        if key in _HELD: return self
-        f = open(self.path(".lock"), "a+")
-        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0); holder = f.read().strip() or "another process"; f.close()
-            raise RunLocked(f"run folder {self.root} is in use by {holder}; wait for that run to finish, or pass another --out") from None
-        f.seek(0); f.truncate(); f.write(f"process {os.getpid()} on {socket.gethostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})"); f.flush()
-        _HELD[key] = f
-        return self
-    def unlock(self):
-        "Release the lock this process holds on the folder (if any)"
-        f = _HELD.pop(str(self.root.resolve()), None)
-        if f is not None: fcntl.flock(f, fcntl.LOCK_UN); f.close()
+@patch_method(RunDir)
+def lock(self)->RunDir:
+    """Hold this folder for the calling process until it exits (or `unlock`); another process gets a `RunLocked`
+    error naming the holder. The OS drops the lock of a dead process, so a killed run's folder is free at once."""
+    key = str(self.root.resolve())
+    if key in _HELD: return self
+    f = open(self.path(".lock"), "a+")
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); holder = f.read().strip() or "another process"; f.close()
+        raise RunLocked(f"run folder {self.root} is in use by {holder}; wait for that run to finish, or pass another --out") from None
+    f.seek(0); f.truncate(); f.write(f"process {os.getpid()} on {socket.gethostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})"); f.flush()
+    _HELD[key] = f
+    return self
+
+@patch_method(RunDir)
+def unlock(self):
+    "Release the lock this process holds on the folder (if any)"
+    f = _HELD.pop(str(self.root.resolve()), None)
+    if f is not None: fcntl.flock(f, fcntl.LOCK_UN); f.close()
 
 # %% ../nbs/00_core.ipynb
 class RunLocked(RuntimeError):
@@ -418,11 +431,3 @@ def chunked(seq, size:int)->Iterator:
     "Consecutive slices of `seq` of length `size` (the last may be shorter)"
     if size < 1: raise ValueError(f"batch size must be >= 1, got {size}")
     for i in range(0, len(seq), size): yield seq[i:i+size]
-
-# %% ../nbs/00_core.ipynb
-def patch_method(cls:type):
-    "Decorator: add the function (or property) to `cls` under its own name, as a method defined in a later cell"
-    def add(f):
-        setattr(cls, (f.fget if isinstance(f, property) else f).__name__, f)
-        return f
-    return add

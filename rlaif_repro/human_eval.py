@@ -15,7 +15,7 @@ import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 import matplotlib.pyplot as plt
 
-from .core import progress, stable_hash
+from .core import patch_method, progress, stable_hash
 from .config import LabelerConfig
 from .labeler import Labeler
 from .labeler_analysis import as_frame, wilson_ci
@@ -503,27 +503,31 @@ class JudgeRater:
         idx = [uniq.index(r) for r in responses]
         return self.memo[mk][np.ix_(idx, idx)]
 
-    def rank(self, context:str, responses:Sequence[str], key=None)->list[int]:
-        "Indices of `responses` best to worst: pairwise scores plus seeded Gumbel noise at this judge's temperature"
-        if not isinstance(context, str): raise TypeError(f"JudgeRater.rank: the context must be the post or conversation text, got {type(context).__name__}")
-        n = len(responses)
-        P = self.preference_matrix(context, list(responses))
-        score = (P > 0.5).sum(1) + 0.5 * (P == 0.5).sum(1) - 0.5 if self.rule == "copeland" else P.sum(1) - 0.5   # (n,) diagonal left out
-        rng = self._rng("rank", key if key is not None else (context, *responses))
-        s = score / self.temperature + rng.gumbel(size=n) if self.temperature > 0 else score
-        return [int(i) for i in np.lexsort((rng.random(n), -s))]     # by s, exact ties by a seeded coin
+# %% ../nbs/11_human_eval.ipynb
+@patch_method(JudgeRater)
+def rank(self, context:str, responses:Sequence[str], key=None)->list[int]:
+    "Indices of `responses` best to worst: pairwise scores plus seeded Gumbel noise at this judge's temperature"
+    if not isinstance(context, str): raise TypeError(f"JudgeRater.rank: the context must be the post or conversation text, got {type(context).__name__}")
+    n = len(responses)
+    P = self.preference_matrix(context, list(responses))
+    score = (P > 0.5).sum(1) + 0.5 * (P == 0.5).sum(1) - 0.5 if self.rule == "copeland" else P.sum(1) - 0.5   # (n,) diagonal left out
+    rng = self._rng("rank", key if key is not None else (context, *responses))
+    s = score / self.temperature + rng.gumbel(size=n) if self.temperature > 0 else score
+    return [int(i) for i in np.lexsort((rng.random(n), -s))]     # by s, exact ties by a seeded coin
 
-    def expected_score(self, context:str, response:str)->float:
-        "Mean of the labeler's 1-10 score distribution for `response` (d-RLAIF prompt)"
-        mk = ("score", self._fp[1], self.labeler.task, self.labeler.name, context, response)
-        if mk not in self.memo: self.memo[mk] = float(self.labeler.score_distribution([context], [response])[0] @ _SCORES)
-        return self.memo[mk]
+@patch_method(JudgeRater)
+def expected_score(self, context:str, response:str)->float:
+    "Mean of the labeler's 1-10 score distribution for `response` (d-RLAIF prompt)"
+    mk = ("score", self._fp[1], self.labeler.task, self.labeler.name, context, response)
+    if mk not in self.memo: self.memo[mk] = float(self.labeler.score_distribution([context], [response])[0] @ _SCORES)
+    return self.memo[mk]
 
-    def accept(self, context:str, response:str, key=None)->bool:
-        "Whether the 1-10 score plus logistic noise at this judge's temperature exceeds its threshold"
-        if not isinstance(context, str): raise TypeError(f"JudgeRater.accept: the context must be the post or conversation text, got {type(context).__name__}")
-        e = self._rng("accept", key if key is not None else (context, response)).logistic()
-        return bool(self.expected_score(context, response) + self.temperature * e > self.threshold)
+@patch_method(JudgeRater)
+def accept(self, context:str, response:str, key=None)->bool:
+    "Whether the 1-10 score plus logistic noise at this judge's temperature exceeds its threshold"
+    if not isinstance(context, str): raise TypeError(f"JudgeRater.accept: the context must be the post or conversation text, got {type(context).__name__}")
+    e = self._rng("accept", key if key is not None else (context, response)).logistic()
+    return bool(self.expected_score(context, response) + self.temperature * e > self.threshold)
 
 # %% ../nbs/11_human_eval.ipynb
 def _model_name(model)->str:

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .core import barrier, content_key, get_logger, load_json, process_rank, progress, save_json
+from .core import patch_method, barrier, content_key, get_logger, load_json, process_rank, progress, save_json
 from .config import LabelerConfig
 from .models import decoding_kwargs, own_distribution
 from .prefix_cache import prefix_shared_logprobs
@@ -119,172 +119,186 @@ class Labeler:
     def _parts(self, ctx, r1, r2, step, rationale=None):
         return label_prompt_parts(self.task, self.variant.name, ctx, r1, r2, step=step, rationale=rationale)
 
-    def _fit(self, c:dict)->tuple[str, list[list[int]]]:
-        "The context (cut from its start so every order's prompt fits) and the token ids of those prompts"
-        budget = min(self.cfg.max_input_tokens, _max_positions(self.model) or 10**9)
-        budget -= self.cfg.cot_max_new_tokens + 16 if self.variant.cot else 0
-        step = "rationale" if self.variant.cot else "label"
-        def encode(ctx): return [self._encode(self._render(self._parts(ctx, a, b, step))) for a, b in self._orders(c)]
-        seqs = encode(c["context"]); n = max(map(len, seqs))
-        if n <= budget: return c["context"], seqs
-        n_ctx = len(self.tok.encode(c["context"], add_special_tokens=False))
-        keep = n_ctx - (n - budget)
-        if keep < 1: raise ValueError(f"comparison {c.get('id')!r}: the prompt needs {n} tokens without the context's "
-                                      f"{n_ctx}; raise max_input_tokens (now {self.cfg.max_input_tokens})")
-        self._truncated += 1
-        ctx = truncate_context(c["context"], self.tok, keep)
-        return ctx, encode(ctx)
+# %% ../nbs/05_labeler.ipynb
+@patch_method(Labeler)
+def _fit(self, c:dict)->tuple[str, list[list[int]]]:
+    "The context (cut from its start so every order's prompt fits) and the token ids of those prompts"
+    budget = min(self.cfg.max_input_tokens, _max_positions(self.model) or 10**9)
+    budget -= self.cfg.cot_max_new_tokens + 16 if self.variant.cot else 0
+    step = "rationale" if self.variant.cot else "label"
+    def encode(ctx): return [self._encode(self._render(self._parts(ctx, a, b, step))) for a, b in self._orders(c)]
+    seqs = encode(c["context"]); n = max(map(len, seqs))
+    if n <= budget: return c["context"], seqs
+    n_ctx = len(self.tok.encode(c["context"], add_special_tokens=False))
+    keep = n_ctx - (n - budget)
+    if keep < 1: raise ValueError(f"comparison {c.get('id')!r}: the prompt needs {n} tokens without the context's "
+                                  f"{n_ctx}; raise max_input_tokens (now {self.cfg.max_input_tokens})")
+    self._truncated += 1
+    ctx = truncate_context(c["context"], self.tok, keep)
+    return ctx, encode(ctx)
 
-    # -- one batch ------------------------------------------------------------------------------------------
-    def _orders(self, c): 
-        o = [(c["response_1"], c["response_2"])]
-        return o + [(c["response_2"], c["response_1"])] if self.cfg.both_orders else o
+@patch_method(Labeler)
+# -- one batch ------------------------------------------------------------------------------------------
+def _orders(self, c): 
+    o = [(c["response_1"], c["response_2"])]
+    return o + [(c["response_2"], c["response_1"])] if self.cfg.both_orders else o
 
-    def _rationales(self, prompts:list[str], usage:LabelUsage)->list[list[str]]:
-        "CoT step 1: `self_consistency` rationales per prompt"
-        k = self.cfg.self_consistency
-        sample = decoding_kwargs(self.cfg.sc_temperature, top_k=self.cfg.top_k) if k > 1 else decoding_kwargs(0.0)
-        seqs = [self._encode(p) for p in prompts]   # the same token ids on both backends
-        if self.backend is not None: texts, ntoks = self.backend.generate(seqs, k, self.cfg.cot_max_new_tokens, sample)
-        else: texts, ntoks = _hf_generate(self.model, self.tok, seqs, k, self.cfg.cot_max_new_tokens, sample)
-        cue = _label_cue(self.task).strip()
-        usage.inferences += len(prompts) * k
-        usage.output_tokens += sum(map(sum, ntoks)); usage.rationale_tokens += sum(map(sum, ntoks))
-        return [[t.split(cue)[0].strip() for t in ts] for ts in texts]
+@patch_method(Labeler)
+def _rationales(self, prompts:list[str], usage:LabelUsage)->list[list[str]]:
+    "CoT step 1: `self_consistency` rationales per prompt"
+    k = self.cfg.self_consistency
+    sample = decoding_kwargs(self.cfg.sc_temperature, top_k=self.cfg.top_k) if k > 1 else decoding_kwargs(0.0)
+    seqs = [self._encode(p) for p in prompts]   # the same token ids on both backends
+    if self.backend is not None: texts, ntoks = self.backend.generate(seqs, k, self.cfg.cot_max_new_tokens, sample)
+    else: texts, ntoks = _hf_generate(self.model, self.tok, seqs, k, self.cfg.cot_max_new_tokens, sample)
+    cue = _label_cue(self.task).strip()
+    usage.inferences += len(prompts) * k
+    usage.output_tokens += sum(map(sum, ntoks)); usage.rationale_tokens += sum(map(sum, ntoks))
+    return [[t.split(cue)[0].strip() for t in ts] for ts in texts]
 
-    def _label_batch(self, batch:list[dict])->dict:
-        usage = LabelUsage(pairs=len(batch))
-        fitted = [self._fit(c) for c in batch]                  # (context, token ids of each order's first prompt)
-        cot, k = self.variant.cot, self.cfg.self_consistency
-        usage.label_prompt_tokens += sum(len(s) for _, seqs in fitted for s in seqs)
-        if not cot: groups = [seqs for _, seqs in fitted]
-        else:
-            step1 = [self._render(self._parts(x, a, b, "rationale")) for (x, _), c in zip(fitted, batch) for a, b in self._orders(c)]
-            usage.input_tokens += sum(len(s) for _, seqs in fitted for s in seqs) * k
-            rats = self._rationales(step1, usage)
-            groups, i = [], 0
-            for (x, _), c in zip(fitted, batch):
-                seqs = []
-                for a, b in self._orders(c):
-                    seqs += [self._encode(self._render(self._parts(x, a, b, "label", r or "-"))) for r in rats[i]]; i += 1
-                groups.append(seqs)
-        usage.inferences += sum(map(len, groups)); usage.output_tokens += sum(map(len, groups))
-        usage.input_tokens += sum(len(s) for g in groups for s in g)
-        lps = self._read(groups, self.label_ids)
-        out = {"p_1_fwd": [], "p_1_rev": [], "p_1": []}
-        if cot: out |= {"rationale_fwd": [], "rationale_rev": []}
-        n_orders = 2 if self.cfg.both_orders else 1
-        for j, lp in enumerate(lps):
-            p_ans1 = torch.softmax(torch.tensor(lp, dtype=torch.float64), -1)[:, 0].numpy()   # (n_orders * k,) P(answer "1")
-            p_ans1 = p_ans1.reshape(n_orders, -1).mean(1)                 # average over self-consistency samples
-            fwd = answer_to_p1(float(p_ans1[0]), self.task, self.variant.name)
-            rev = answer_to_p1(1 - float(p_ans1[1]), self.task, self.variant.name) if n_orders == 2 else None
-            out["p_1_fwd"].append(fwd); out["p_1_rev"].append(rev)
-            out["p_1"].append(fwd if rev is None else (fwd + rev) / 2)
-            if cot:
-                out["rationale_fwd"].append(rats[j * n_orders])
-                out["rationale_rev"].append(rats[j * n_orders + 1] if n_orders == 2 else [])
-        out["usage"] = dataclasses.asdict(usage)
-        return out
+# %% ../nbs/05_labeler.ipynb
+@patch_method(Labeler)
+def _label_batch(self, batch:list[dict])->dict:
+    usage = LabelUsage(pairs=len(batch))
+    fitted = [self._fit(c) for c in batch]                  # (context, token ids of each order's first prompt)
+    cot, k = self.variant.cot, self.cfg.self_consistency
+    usage.label_prompt_tokens += sum(len(s) for _, seqs in fitted for s in seqs)
+    if not cot: groups = [seqs for _, seqs in fitted]
+    else:
+        step1 = [self._render(self._parts(x, a, b, "rationale")) for (x, _), c in zip(fitted, batch) for a, b in self._orders(c)]
+        usage.input_tokens += sum(len(s) for _, seqs in fitted for s in seqs) * k
+        rats = self._rationales(step1, usage)
+        groups, i = [], 0
+        for (x, _), c in zip(fitted, batch):
+            seqs = []
+            for a, b in self._orders(c):
+                seqs += [self._encode(self._render(self._parts(x, a, b, "label", r or "-"))) for r in rats[i]]; i += 1
+            groups.append(seqs)
+    usage.inferences += sum(map(len, groups)); usage.output_tokens += sum(map(len, groups))
+    usage.input_tokens += sum(len(s) for g in groups for s in g)
+    lps = self._read(groups, self.label_ids)
+    out = {"p_1_fwd": [], "p_1_rev": [], "p_1": []}
+    if cot: out |= {"rationale_fwd": [], "rationale_rev": []}
+    n_orders = 2 if self.cfg.both_orders else 1
+    for j, lp in enumerate(lps):
+        p_ans1 = torch.softmax(torch.tensor(lp, dtype=torch.float64), -1)[:, 0].numpy()   # (n_orders * k,) P(answer "1")
+        p_ans1 = p_ans1.reshape(n_orders, -1).mean(1)                 # average over self-consistency samples
+        fwd = answer_to_p1(float(p_ans1[0]), self.task, self.variant.name)
+        rev = answer_to_p1(1 - float(p_ans1[1]), self.task, self.variant.name) if n_orders == 2 else None
+        out["p_1_fwd"].append(fwd); out["p_1_rev"].append(rev)
+        out["p_1"].append(fwd if rev is None else (fwd + rev) / 2)
+        if cot:
+            out["rationale_fwd"].append(rats[j * n_orders])
+            out["rationale_rev"].append(rats[j * n_orders + 1] if n_orders == 2 else [])
+    out["usage"] = dataclasses.asdict(usage)
+    return out
 
-    def _read(self, groups, token_sets):
-        if self.backend is not None: return self.backend.logprobs(groups, token_sets)
-        return prefix_shared_logprobs(self.model, groups, token_sets, self.tok.pad_token_id, self.cfg.batch_size,
-                                      prefix_memo=self._prefix_memo)
+@patch_method(Labeler)
+def _read(self, groups, token_sets):
+    if self.backend is not None: return self.backend.logprobs(groups, token_sets)
+    return prefix_shared_logprobs(self.model, groups, token_sets, self.tok.pad_token_id, self.cfg.batch_size,
+                                  prefix_memo=self._prefix_memo)
 
-    # -- the public entry points ----------------------------------------------------------------------------
-    def label(self, comparisons, # a `datasets.Dataset`, DataFrame or list of dicts in the comparisons schema
-              cache_dir:str|Path|None=None, # finished batches are saved here and reused by reruns
-              desc:str|None="labeling", # progress-bar label (None: no bar)
-             ):
-        "Soft AI preferences for `comparisons`: adds `p_1`, `p_1_fwd`, `p_1_rev` (and rationales for CoT)"
-        rows = _as_rows(comparisons)
-        for i, r in enumerate(rows):
-            for f in ("context", "response_1", "response_2"):
-                if not isinstance(r.get(f), str): raise ValueError(f"comparisons row {i} (id {r.get('id')!r}): field {f!r} must be a string, got {type(r.get(f)).__name__}")
-        self._truncated = 0
-        lens = [len(r["context"]) + len(r["response_1"]) + len(r["response_2"]) for r in rows]
-        order = sorted(range(len(rows)), key=lambda i: (lens[i], i))         # length buckets: little padding
-        bs = self.cfg.batch_size
-        batches = [order[i:i + bs] for i in range(0, len(order), bs)]
-        cache = Path(cache_dir) if cache_dir is not None else None
-        results, fp = [None] * len(rows), self.fingerprint
-        log = get_logger("rlaif_repro.labeler"); computed = 0
-        rank, world = process_rank()
-        shared = cache is not None and world > 1   # several processes: each labels every world-th batch into the shared cache
-        batch_key = lambda batch: content_key(fp, [(r.get('id'), r['context'], r['response_1'], r['response_2']) for r in batch])
-        def path_of(batch): return cache / f"batch-{batch_key(batch)}.json" if cache is not None else None
-        def cached(path, batch):
-            try: res = load_json(path)
-            except ValueError as e: raise ValueError(f"{e}; delete that cached batch to label it again") from None
-            self._check_finite(res, batch, f"; delete the cached batch {path} to label it again")
-            return res
-        def keep(b, res):
-            self.usage += LabelUsage(**res["usage"])
-            for j, i in enumerate(b): results[i] = {k: v[j] for k, v in res.items() if k != "usage"}
-        others = []   # batches another process labels
-        for n, b in enumerate(progress(batches, desc=desc, unit="batch", disable=desc is None or rank > 0)):
-            batch = [rows[i] for i in b]
-            path = path_of(batch)
-            if path is not None and path.exists(): res = cached(path, batch)
-            elif shared and n % world != rank: others.append(b); continue
-            else:   # sampling (CoT, self-consistency) seeded by the batch: the same labels in any order, process or resumed run
-                torch.manual_seed(int(batch_key(batch), 16) % 2**31)
-                res = self._label_batch(batch); computed += 1
-                self._check_finite(res, batch)   # before the cache: a NaN label is never stored
-                if path is not None: save_json(res, path, indent=None)
-            keep(b, res)
-        if shared:
-            barrier()   # every process has written its batches
-            for b in others: keep(b, cached(path_of([rows[i] for i in b]), [rows[i] for i in b]))
-        self.last_run = {"batches": len(batches), "computed": computed, "cached": len(batches) - computed, "truncated": self._truncated}
-        log.info(f"{self}: {self.last_run}")
-        if self._truncated:
-            warnings.warn(f"{self._truncated} contexts were cut from their start to fit max_input_tokens={self.cfg.max_input_tokens} "
-                          f"(and the model's {_max_positions(self.model)} positions)", stacklevel=2)
-        return _with_columns(comparisons, rows, results)
+# %% ../nbs/05_labeler.ipynb
+@patch_method(Labeler)
+# -- the public entry points ----------------------------------------------------------------------------
+def label(self, comparisons, # a `datasets.Dataset`, DataFrame or list of dicts in the comparisons schema
+          cache_dir:str|Path|None=None, # finished batches are saved here and reused by reruns
+          desc:str|None="labeling", # progress-bar label (None: no bar)
+         ):
+    "Soft AI preferences for `comparisons`: adds `p_1`, `p_1_fwd`, `p_1_rev` (and rationales for CoT)"
+    rows = _as_rows(comparisons)
+    for i, r in enumerate(rows):
+        for f in ("context", "response_1", "response_2"):
+            if not isinstance(r.get(f), str): raise ValueError(f"comparisons row {i} (id {r.get('id')!r}): field {f!r} must be a string, got {type(r.get(f)).__name__}")
+    self._truncated = 0
+    lens = [len(r["context"]) + len(r["response_1"]) + len(r["response_2"]) for r in rows]
+    order = sorted(range(len(rows)), key=lambda i: (lens[i], i))         # length buckets: little padding
+    bs = self.cfg.batch_size
+    batches = [order[i:i + bs] for i in range(0, len(order), bs)]
+    cache = Path(cache_dir) if cache_dir is not None else None
+    results, fp = [None] * len(rows), self.fingerprint
+    log = get_logger("rlaif_repro.labeler"); computed = 0
+    rank, world = process_rank()
+    shared = cache is not None and world > 1   # several processes: each labels every world-th batch into the shared cache
+    batch_key = lambda batch: content_key(fp, [(r.get('id'), r['context'], r['response_1'], r['response_2']) for r in batch])
+    def path_of(batch): return cache / f"batch-{batch_key(batch)}.json" if cache is not None else None
+    def cached(path, batch):
+        try: res = load_json(path)
+        except ValueError as e: raise ValueError(f"{e}; delete that cached batch to label it again") from None
+        self._check_finite(res, batch, f"; delete the cached batch {path} to label it again")
+        return res
+    def keep(b, res):
+        self.usage += LabelUsage(**res["usage"])
+        for j, i in enumerate(b): results[i] = {k: v[j] for k, v in res.items() if k != "usage"}
+    others = []   # batches another process labels
+    for n, b in enumerate(progress(batches, desc=desc, unit="batch", disable=desc is None or rank > 0)):
+        batch = [rows[i] for i in b]
+        path = path_of(batch)
+        if path is not None and path.exists(): res = cached(path, batch)
+        elif shared and n % world != rank: others.append(b); continue
+        else:   # sampling (CoT, self-consistency) seeded by the batch: the same labels in any order, process or resumed run
+            torch.manual_seed(int(batch_key(batch), 16) % 2**31)
+            res = self._label_batch(batch); computed += 1
+            self._check_finite(res, batch)   # before the cache: a NaN label is never stored
+            if path is not None: save_json(res, path, indent=None)
+        keep(b, res)
+    if shared:
+        barrier()   # every process has written its batches
+        for b in others: keep(b, cached(path_of([rows[i] for i in b]), [rows[i] for i in b]))
+    self.last_run = {"batches": len(batches), "computed": computed, "cached": len(batches) - computed, "truncated": self._truncated}
+    log.info(f"{self}: {self.last_run}")
+    if self._truncated:
+        warnings.warn(f"{self._truncated} contexts were cut from their start to fit max_input_tokens={self.cfg.max_input_tokens} "
+                      f"(and the model's {_max_positions(self.model)} positions)", stacklevel=2)
+    return _with_columns(comparisons, rows, results)
 
-    def _check_finite(self, res:dict, batch:list, hint:str=""):
-        "Raise naming the pair and the model if any soft label of a labeled batch is NaN or infinite"
-        for col in ("p_1", "p_1_fwd", "p_1_rev"):
-            for j, v in enumerate(res.get(col) or []):
-                if v is None or not math.isfinite(v):
-                    raise ValueError(f"labeler {self.name!r} gave {col} = {v} for pair id {batch[j].get('id')!r}: its '1'/'2' "
-                                     f"log-probabilities are not finite (broken weights, or an fp16 overflow: try models.dtype=float32){hint}")
+# %% ../nbs/05_labeler.ipynb
+@patch_method(Labeler)
+def _check_finite(self, res:dict, batch:list, hint:str=""):
+    "Raise naming the pair and the model if any soft label of a labeled batch is NaN or infinite"
+    for col in ("p_1", "p_1_fwd", "p_1_rev"):
+        for j, v in enumerate(res.get(col) or []):
+            if v is None or not math.isfinite(v):
+                raise ValueError(f"labeler {self.name!r} gave {col} = {v} for pair id {batch[j].get('id')!r}: its '1'/'2' "
+                                 f"log-probabilities are not finite (broken weights, or an fp16 overflow: try models.dtype=float32){hint}")
 
-    def score_distribution(self, contexts:Sequence[str], # the inputs (post or conversation)
-                           responses:Sequence[str], # one response per context
-                          )->np.ndarray:
-        "d-RLAIF: P(score = 1..10) for each (context, response), shape (N, 10)"
-        if len(contexts) != len(responses): raise ValueError(f"{len(contexts)} contexts but {len(responses)} responses")
-        paths = _ScorePaths(score_spellings(self.tok))
-        groups = []
-        for x, y in zip(contexts, responses):
-            s = self._encode(self._render(score_prompt_parts(self.task, x, y)))
-            groups.append([s + list(pre) for pre in paths.prefixes])   # the prompt, then each prefix a multi-token score needs
-        lps = self._read(groups, paths.sets)
-        n_tok = sum(len(s) for g in groups for s in g)
-        self.usage += LabelUsage(pairs=len(groups), inferences=sum(map(len, groups)), input_tokens=n_tok,
-                                 output_tokens=sum(map(len, groups)), label_prompt_tokens=n_tok)
-        dist = []
-        for lp in lps:
-            logp = paths.logprobs(lp)
-            p = np.exp(logp - logp.max())
-            dist.append(p / p.sum())
-        dist = np.array(dist)
-        if len(dist) and not np.isfinite(dist).all():
-            i = int(np.where(~np.isfinite(dist).all(axis=1))[0][0])
-            raise ValueError(f"scorer {self.name!r} gave non-finite score probabilities for response {i} "
-                             f"({responses[i][:60]!r}): its log-probabilities are not finite (broken weights, or an fp16 overflow)")
-        return dist
+@patch_method(Labeler)
+def score_distribution(self, contexts:Sequence[str], # the inputs (post or conversation)
+                       responses:Sequence[str], # one response per context
+                      )->np.ndarray:
+    "d-RLAIF: P(score = 1..10) for each (context, response), shape (N, 10)"
+    if len(contexts) != len(responses): raise ValueError(f"{len(contexts)} contexts but {len(responses)} responses")
+    paths = _ScorePaths(score_spellings(self.tok))
+    groups = []
+    for x, y in zip(contexts, responses):
+        s = self._encode(self._render(score_prompt_parts(self.task, x, y)))
+        groups.append([s + list(pre) for pre in paths.prefixes])   # the prompt, then each prefix a multi-token score needs
+    lps = self._read(groups, paths.sets)
+    n_tok = sum(len(s) for g in groups for s in g)
+    self.usage += LabelUsage(pairs=len(groups), inferences=sum(map(len, groups)), input_tokens=n_tok,
+                             output_tokens=sum(map(len, groups)), label_prompt_tokens=n_tok)
+    dist = []
+    for lp in lps:
+        logp = paths.logprobs(lp)
+        p = np.exp(logp - logp.max())
+        dist.append(p / p.sum())
+    dist = np.array(dist)
+    if len(dist) and not np.isfinite(dist).all():
+        i = int(np.where(~np.isfinite(dist).all(axis=1))[0][0])
+        raise ValueError(f"scorer {self.name!r} gave non-finite score probabilities for response {i} "
+                         f"({responses[i][:60]!r}): its log-probabilities are not finite (broken weights, or an fp16 overflow)")
+    return dist
 
-    def score(self, contexts:Sequence[str], responses:Sequence[str])->np.ndarray:
-        "d-RLAIF rewards in [-1, 1]: the expected 1-10 score s mapped linearly, (s - 5.5) / 4.5"
-        return score_to_reward(self.score_distribution(contexts, responses))
+@patch_method(Labeler)
+def score(self, contexts:Sequence[str], responses:Sequence[str])->np.ndarray:
+    "d-RLAIF rewards in [-1, 1]: the expected 1-10 score s mapped linearly, (s - 5.5) / 4.5"
+    return score_to_reward(self.score_distribution(contexts, responses))
 
-    def cost(self)->dict:
-        "The run's cost so far at the configured prices (paper App. L)"
-        return self.usage.cost(self.cfg.price_input_per_1k, self.cfg.price_output_per_1k)
+@patch_method(Labeler)
+def cost(self)->dict:
+    "The run's cost so far at the configured prices (paper App. L)"
+    return self.usage.cost(self.cfg.price_input_per_1k, self.cfg.price_output_per_1k)
 
 # %% ../nbs/05_labeler.ipynb
 def score_to_reward(dist:np.ndarray # (N, 10) probabilities of the scores 1..10

@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats
 import matplotlib.pyplot as plt
 
-from .core import progress
+from .core import patch_method, progress
 
 # %% auto 0
 __all__ = ['TIE_TOL', 'TIE_POLICIES', 'METRIC_COLUMNS', 'RATE_CIS', 'as_frame', 'wilson_ci', 'AlignmentResult', 'alignment',
@@ -293,54 +293,57 @@ class PlantedLabeler:
 
     __call__ = label
 
-    def expected(self, comparisons, # the comparisons it would label
-                )->dict:
-        "Exact expected alignment (both orders and forward only), same-position rate, position-1 share and longer-preferred rate on `comparisons`"
-        df, h, l1, l2 = self._inputs(comparisons, "PlantedLabeler.expected")
-        a, b, lam, rho, f = self.accuracy, self.position_bias, self.longer_bias, self.order_consistency, self.favoured_position
-        differ = l1 != l2
-        pref_longer = np.where(h == 0, l1 > l2, l2 > l1)
-        w = np.where(differ, lam*pref_longer + (1 - lam)*a, a)        # P(content vote picks the preferred one)
-        fav_pref_fwd = (h == 0) if f == 1 else (h == 1)                # favoured position holds it in the forward order
-        align_fwd = b*fav_pref_fwd + (1 - b)*w
-        w_long = lam + (1 - lam)*np.where(pref_longer, a, 1 - a)       # P(content vote picks the longer one)
-        fav_long_fwd = (l1 > l2) if f == 1 else (l2 > l1)
-        split = (1 - b)**2 * (1 - rho) * w * (1 - w)                   # per pair: P(unfavoured position twice)
-        if self.both_orders:
-            align, long_rate = b/2 + (1 - b)*w, b/2 + (1 - b)*w_long
-            same, fav = b + 2*split, b + split
-            same_rate, pos1_share = float(same.mean()), float((fav if f == 1 else split).sum() / same.sum())
-        else:
-            align, long_rate = align_fwd, b*fav_long_fwd + (1 - b)*w_long
-            same_rate = pos1_share = math.nan
-        return {"alignment": float(align.mean()), "alignment_fwd": float(align_fwd.mean()),
-                "same_position_rate": same_rate, "pos1_share": pos1_share,
-                "longer_preferred": float(long_rate[differ].mean()) if differ.any() else math.nan,
-                "human_longer_preferred": float(pref_longer[differ].mean()) if differ.any() else math.nan}
+# %% ../nbs/06_labeler_analysis.ipynb
+@patch_method(PlantedLabeler)
+def expected(self, comparisons, # the comparisons it would label
+            )->dict:
+    "Exact expected alignment (both orders and forward only), same-position rate, position-1 share and longer-preferred rate on `comparisons`"
+    df, h, l1, l2 = self._inputs(comparisons, "PlantedLabeler.expected")
+    a, b, lam, rho, f = self.accuracy, self.position_bias, self.longer_bias, self.order_consistency, self.favoured_position
+    differ = l1 != l2
+    pref_longer = np.where(h == 0, l1 > l2, l2 > l1)
+    w = np.where(differ, lam*pref_longer + (1 - lam)*a, a)        # P(content vote picks the preferred one)
+    fav_pref_fwd = (h == 0) if f == 1 else (h == 1)                # favoured position holds it in the forward order
+    align_fwd = b*fav_pref_fwd + (1 - b)*w
+    w_long = lam + (1 - lam)*np.where(pref_longer, a, 1 - a)       # P(content vote picks the longer one)
+    fav_long_fwd = (l1 > l2) if f == 1 else (l2 > l1)
+    split = (1 - b)**2 * (1 - rho) * w * (1 - w)                   # per pair: P(unfavoured position twice)
+    if self.both_orders:
+        align, long_rate = b/2 + (1 - b)*w, b/2 + (1 - b)*w_long
+        same, fav = b + 2*split, b + split
+        same_rate, pos1_share = float(same.mean()), float((fav if f == 1 else split).sum() / same.sum())
+    else:
+        align, long_rate = align_fwd, b*fav_long_fwd + (1 - b)*w_long
+        same_rate = pos1_share = math.nan
+    return {"alignment": float(align.mean()), "alignment_fwd": float(align_fwd.mean()),
+            "same_position_rate": same_rate, "pos1_share": pos1_share,
+            "longer_preferred": float(long_rate[differ].mean()) if differ.any() else math.nan,
+            "human_longer_preferred": float(pref_longer[differ].mean()) if differ.any() else math.nan}
 
-    @classmethod
-    def matching(cls, alignment:float, # target expected alignment of `p_1`
-                 same_position_rate:float, # target expected share of same-position pairs
-                 favoured_share:float, # target share of `favoured_position` among same-position pairs (>= 0.5)
-                 favoured_position:int=1,
-                 **kwargs, # other fields (`sharpness`, `seed`)
-                )->PlantedLabeler:
-        "The planted labeler (no length bias) whose expected alignment, same-position rate and favoured share are the given ones"
-        A, S, s = alignment, same_position_rate, favoured_share
-        for name, v in [("alignment", A), ("same_position_rate", S), ("favoured_share", s)]: _prob_param(name, v)
-        t = S * (1 - s)                  # pairs on the unfavoured position twice: (1-b)^2 (1-rho) a (1-a)
-        b = S - 2*t                      # E[same] = b + 2t
-        if not 0 <= b < 1: raise ValueError(f"PlantedLabeler.matching: no planted labeler fits; position_bias would be {b:.3f} "
-                                            f"(same_position_rate={S}, favoured_share={s}: the favoured share must be >= 0.5)")
-        a = (A - b/2) / (1 - b)          # E[alignment] = b/2 + (1-b) a
-        if not 0 <= a <= 1: raise ValueError(f"PlantedLabeler.matching: no planted labeler fits; accuracy would be {a:.3f} "
-                                             f"(alignment={A}, position_bias={b:.3f})")
-        denom = (1 - b)**2 * a * (1 - a)
-        rho = 1 - t/denom if denom > 0 else 0.0
-        if not 0 <= rho <= 1: raise ValueError(f"PlantedLabeler.matching: no planted labeler fits; order_consistency would be "
-                                               f"{rho:.3f}: alignment {A} with position bias {b:.3f} makes the labeler's two "
-                                               f"orders disagree more often than same_position_rate={S} allows")
-        return cls(accuracy=a, position_bias=b, favoured_position=favoured_position, order_consistency=rho, **kwargs)
+@patch_method(PlantedLabeler)
+@classmethod
+def matching(cls, alignment:float, # target expected alignment of `p_1`
+             same_position_rate:float, # target expected share of same-position pairs
+             favoured_share:float, # target share of `favoured_position` among same-position pairs (>= 0.5)
+             favoured_position:int=1,
+             **kwargs, # other fields (`sharpness`, `seed`)
+            )->PlantedLabeler:
+    "The planted labeler (no length bias) whose expected alignment, same-position rate and favoured share are the given ones"
+    A, S, s = alignment, same_position_rate, favoured_share
+    for name, v in [("alignment", A), ("same_position_rate", S), ("favoured_share", s)]: _prob_param(name, v)
+    t = S * (1 - s)                  # pairs on the unfavoured position twice: (1-b)^2 (1-rho) a (1-a)
+    b = S - 2*t                      # E[same] = b + 2t
+    if not 0 <= b < 1: raise ValueError(f"PlantedLabeler.matching: no planted labeler fits; position_bias would be {b:.3f} "
+                                        f"(same_position_rate={S}, favoured_share={s}: the favoured share must be >= 0.5)")
+    a = (A - b/2) / (1 - b)          # E[alignment] = b/2 + (1-b) a
+    if not 0 <= a <= 1: raise ValueError(f"PlantedLabeler.matching: no planted labeler fits; accuracy would be {a:.3f} "
+                                         f"(alignment={A}, position_bias={b:.3f})")
+    denom = (1 - b)**2 * a * (1 - a)
+    rho = 1 - t/denom if denom > 0 else 0.0
+    if not 0 <= rho <= 1: raise ValueError(f"PlantedLabeler.matching: no planted labeler fits; order_consistency would be "
+                                           f"{rho:.3f}: alignment {A} with position bias {b:.3f} makes the labeler's two "
+                                           f"orders disagree more often than same_position_rate={S} allows")
+    return cls(accuracy=a, position_bias=b, favoured_position=favoured_position, order_consistency=rho, **kwargs)
 
 # %% ../nbs/06_labeler_analysis.ipynb
 def planted_labels(comparisons, # comparisons table

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .core import content_key, get_logger, load_json, progress, save_json, stable_hash
+from .core import patch_method, content_key, get_logger, load_json, progress, save_json, stable_hash
 from .data import TaskSpec, register_task, tldr_context, tldr_prompt
 from .paper import FACTS, LABELER_SIZE, SELF_CONSISTENCY
 from .prompts import TOY_EXEMPLARS, build_label_prompt, build_score_prompt, list_variants, toy_rationale
@@ -344,24 +344,27 @@ class Rater:
             level = int(np.clip(np.ceil(4 * strength * self.confidence_scale + rng.normal(0, 0.35)), 1, 4))
         return choice, 5 - level if choice == 0 else 5 + level
 
-    def rank(self, post:ToyPost, # the post
-             summaries:Sequence[str], # the responses, in the order they are shown
-             key=None, # names the item (default: the texts)
-            )->list[int]:
-        "Indices of `summaries` from best to worst (no ties): Plackett-Luce on perceived utility, the first shown favoured"
-        rng = self._rng("rank", key if key is not None else (post.id, *summaries))
-        u = np.array([self.perceived(post, s) for s in summaries], dtype=float)
-        u[0] += self.position_bias
-        g = rng.gumbel(size=len(u))
-        lapse = rng.random(len(u)) < self.lapse
-        scores = np.where(lapse, rng.gumbel(size=len(u)) * 10, u / self.temperature + g)
-        return [int(i) for i in np.argsort(-scores, kind="stable")]
+# %% ../nbs/09_toy_world.ipynb
+@patch_method(Rater)
+def rank(self, post:ToyPost, # the post
+         summaries:Sequence[str], # the responses, in the order they are shown
+         key=None, # names the item (default: the texts)
+        )->list[int]:
+    "Indices of `summaries` from best to worst (no ties): Plackett-Luce on perceived utility, the first shown favoured"
+    rng = self._rng("rank", key if key is not None else (post.id, *summaries))
+    u = np.array([self.perceived(post, s) for s in summaries], dtype=float)
+    u[0] += self.position_bias
+    g = rng.gumbel(size=len(u))
+    lapse = rng.random(len(u)) < self.lapse
+    scores = np.where(lapse, rng.gumbel(size=len(u)) * 10, u / self.temperature + g)
+    return [int(i) for i in np.argsort(-scores, kind="stable")]
 
-    def accept(self, post:ToyPost, summary:str, key=None)->bool:
-        "Whether this rater finds `summary` an acceptable TL;DR of `post`"
-        rng = self._rng("accept", key if key is not None else (post.id, summary))
-        if rng.random() < self.lapse: return bool(rng.random() < 0.5)
-        return bool(self.perceived(post, summary) + self.temperature * rng.logistic() > self.threshold)
+@patch_method(Rater)
+def accept(self, post:ToyPost, summary:str, key=None)->bool:
+    "Whether this rater finds `summary` an acceptable TL;DR of `post`"
+    rng = self._rng("accept", key if key is not None else (post.id, summary))
+    if rng.random() < self.lapse: return bool(rng.random() < 0.5)
+    return bool(self.perceived(post, summary) + self.temperature * rng.logistic() > self.threshold)
 
 # %% ../nbs/09_toy_world.ipynb
 RATER_POOLS = {"label": 0, "eval": 100}   # pool -> id of its first rater: the pools never share a rater
@@ -950,55 +953,64 @@ class ToyWorld:
         "The key words (who, what, ask) of a post"
         return self.post(key).facts
 
-    def utility(self, key, summary:str)->float:
-        "The gold utility of `summary` for the post named by `key`"
-        return gold_utility(self.post(key), summary)
-
     def utility_parts(self, key, summary:str)->UtilityParts:
         "Coverage, invented facts, length and fluency of `summary` for the post named by `key`"
         return utility_parts(self.post(key), summary)
 
-    def path(self, part:str)->Path:
-        "The folder of a part (`TOY_PARTS`), built if needed; labelers are this world's judge's"
-        return ensure_part(part, self.seed, self.root, self.judge_drift)
+# %% ../nbs/09_toy_world.ipynb
+@patch_method(ToyWorld)
+def utility(self, key, summary:str)->float:
+    "The gold utility of `summary` for the post named by `key`"
+    return gold_utility(self.post(key), summary)
 
-    def load(self, name:str, **kw):
-        "`(model, tokenizer)` of an in-world model ('policy', 'labeler-XS', 'labeler-S', 'labeler-L') via `load_causal_lm`"
-        from rlaif_repro.models import load_causal_lm
-        if name not in TOY_MODELS: raise ValueError(f"{name!r} is not a toy model; use one of {list(TOY_MODELS)}")
-        return load_causal_lm(self.path(name), **({"device": "cpu"} | kw))
+@patch_method(ToyWorld)
+def path(self, part:str)->Path:
+    "The folder of a part (`TOY_PARTS`), built if needed; labelers are this world's judge's"
+    return ensure_part(part, self.seed, self.root, self.judge_drift)
 
-    def comparisons(self, split:str="train", extra:bool=False)->list[dict]:
-        "The comparison rows of `split`; `extra` adds `post_id`, the response kinds and the panel's votes"
-        self.posts(split)
-        if split not in self._comparisons:
-            path = self.path("comparisons")/f"{split}.jsonl"
-            self._comparisons[split] = [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
-        rows = self._comparisons[split]
-        return [dict(r) for r in rows] if extra else [{k: r[k] for k in COMPARISON_COLUMNS} for r in rows]
+@patch_method(ToyWorld)
+def load(self, name:str, **kw):
+    "`(model, tokenizer)` of an in-world model ('policy', 'labeler-XS', 'labeler-S', 'labeler-L') via `load_causal_lm`"
+    from rlaif_repro.models import load_causal_lm
+    if name not in TOY_MODELS: raise ValueError(f"{name!r} is not a toy model; use one of {list(TOY_MODELS)}")
+    return load_causal_lm(self.path(name), **({"device": "cpu"} | kw))
 
-    def build(self, workers:int|None=None)->ToyWorld:
-        "Build every part not built yet (see `build_world`)"
-        build_world(self.seed, self.root, workers, self.judge_drift); return self
+@patch_method(ToyWorld)
+def comparisons(self, split:str="train", extra:bool=False)->list[dict]:
+    "The comparison rows of `split`; `extra` adds `post_id`, the response kinds and the panel's votes"
+    self.posts(split)
+    if split not in self._comparisons:
+        path = self.path("comparisons")/f"{split}.jsonl"
+        self._comparisons[split] = [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    rows = self._comparisons[split]
+    return [dict(r) for r in rows] if extra else [{k: r[k] for k in COMPARISON_COLUMNS} for r in rows]
 
-    def built(self)->dict:
-        "Which parts are built (None: not built), and their build info (seconds, parameters, a labeler's `reliability`, ...)"
-        out = {}
-        for part in TOY_PARTS:
-            d = part_dir(part, self.seed, self.root, self.judge_drift)
-            out[part] = load_json(d/"build_info.json") if _is_built(d, _meta(part, self.seed, self.judge_drift)) else None
-        return out
+@patch_method(ToyWorld)
+def build(self, workers:int|None=None)->ToyWorld:
+    "Build every part not built yet (see `build_world`)"
+    build_world(self.seed, self.root, workers, self.judge_drift); return self
 
-    def unreliable(self)->list[str]:
-        "One line per built labeler that failed its reliability check (empty when all passed)"
-        out, judge = [], f" (judge drift {self.judge_drift:g})" if self.judge_drift else ""
-        for part, info in self.built().items():
-            r = (info or {}).get("reliability")
-            if r and not r["passed"]:
-                out.append(f"{part} of world {self.seed}{judge} failed its reliability check after {r['attempts']} attempts "
-                           f"(agreement with its judge {r['agreement']:.0%}, same position {r['same_position']:.0%}; "
-                           f"attempt {r['kept']} kept)")
-        return out
+@patch_method(ToyWorld)
+def built(self)->dict:
+    "Which parts are built (None: not built), and their build info (seconds, parameters, a labeler's `reliability`, ...)"
+    out = {}
+    for part in TOY_PARTS:
+        d = part_dir(part, self.seed, self.root, self.judge_drift)
+        out[part] = load_json(d/"build_info.json") if _is_built(d, _meta(part, self.seed, self.judge_drift)) else None
+    return out
+
+# %% ../nbs/09_toy_world.ipynb
+@patch_method(ToyWorld)
+def unreliable(self)->list[str]:
+    "One line per built labeler that failed its reliability check (empty when all passed)"
+    out, judge = [], f" (judge drift {self.judge_drift:g})" if self.judge_drift else ""
+    for part, info in self.built().items():
+        r = (info or {}).get("reliability")
+        if r and not r["passed"]:
+            out.append(f"{part} of world {self.seed}{judge} failed its reliability check after {r['attempts']} attempts "
+                       f"(agreement with its judge {r['agreement']:.0%}, same position {r['same_position']:.0%}; "
+                       f"attempt {r['kept']} kept)")
+    return out
 
 # %% ../nbs/09_toy_world.ipynb
 def load_toy(split:str, # 'train', 'validation' or 'test'

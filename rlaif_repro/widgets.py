@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import ipywidgets as W
 
-from .core import atomic_write, read_jsonl, stable_hash
+from .core import patch_method, atomic_write, read_jsonl, stable_hash
 from .labeler_analysis import alignment, as_frame
 from .prompts import build_label_prompt, resolve_variant
 from .figures import policy_color
@@ -145,64 +145,69 @@ class LabelerExplorer:
     def next(self)->str: return self.show(min(self.position + 1, len(self.rows) - 1))
     def prev(self)->str: return self.show(max(self.position - 1, 0))
 
-    @property
-    def state(self)->dict:
-        "Where the explorer is: selection, position and the row shown"
-        row = self.rows[self.position] if self.rows else None
-        return {"filter": self.filter_dropdown.value, "n_selected": len(self.rows), "position": self.position, "row": row,
-                "id": None if row is None or "id" not in self.df.columns else self.df["id"].iloc[row]}
+# %% ../nbs/15_widgets.ipynb
+@patch_method(LabelerExplorer)
+@property
+def state(self)->dict:
+    "Where the explorer is: selection, position and the row shown"
+    row = self.rows[self.position] if self.rows else None
+    return {"filter": self.filter_dropdown.value, "n_selected": len(self.rows), "position": self.position, "row": row,
+            "id": None if row is None or "id" not in self.df.columns else self.df["id"].iloc[row]}
 
-    def prompts(self, row:int)->dict[str, str]:
-        "The labeler's prompts for table row `row`, by order and step (empty without a labeler)"
-        if self.spec is None: return {}
-        task, variant = self.spec
-        r, cot = self.df.iloc[row], resolve_variant(task, variant).cot
-        out = {}
-        for order, a, b, rcol in [("forward", "response_1", "response_2", "rationale_fwd"), ("reversed", "response_2", "response_1", "rationale_rev")]:
-            args = (task, variant, str(r["context"]), str(r[a]), str(r[b]))
-            if not cot: out[order] = build_label_prompt(*args); continue
-            out[f"{order}, step 1 (rationale)"] = build_label_prompt(*args, step="rationale")
-            rats = _texts(r[rcol]) if rcol in self.df.columns else []
-            if rats: out[f"{order}, step 2 (label)"] = build_label_prompt(*args, step="label", rationale=rats[0])
-        return out
+@patch_method(LabelerExplorer)
+def prompts(self, row:int)->dict[str, str]:
+    "The labeler's prompts for table row `row`, by order and step (empty without a labeler)"
+    if self.spec is None: return {}
+    task, variant = self.spec
+    r, cot = self.df.iloc[row], resolve_variant(task, variant).cot
+    out = {}
+    for order, a, b, rcol in [("forward", "response_1", "response_2", "rationale_fwd"), ("reversed", "response_2", "response_1", "rationale_rev")]:
+        args = (task, variant, str(r["context"]), str(r[a]), str(r[b]))
+        if not cot: out[order] = build_label_prompt(*args); continue
+        out[f"{order}, step 1 (rationale)"] = build_label_prompt(*args, step="rationale")
+        rats = _texts(r[rcol]) if rcol in self.df.columns else []
+        if rats: out[f"{order}, step 2 (label)"] = build_label_prompt(*args, step="label", rationale=rats[0])
+    return out
 
-    def render(self, row:int)->str:
-        "The HTML of table row `row`"
-        r, d = self.df.iloc[row], self.df
-        h = int(r["human_choice"]) if "human_choice" in d.columns and not _missing(r["human_choice"]) else None
-        head = f"<b>pair {self.position + 1} of {len(self.rows)}</b> (row {row}"
-        head += f", id <code>{_esc(r['id'])}</code>" if "id" in d.columns else ""
-        head += f", task {_esc(r['task'])})" if "task" in d.columns else ")"
-        def card(k):
-            mark = " <span style='color:#3a923a'>✔ humans preferred</span>" if h == k - 1 else ""
-            return f"<div style='flex:1;min-width:0'><b>Response {k}</b>{mark}{_text_block(r[f'response_{k}'])}</div>"
-        s = [f"<div style='font-family:sans-serif;font-size:13px'>{head}<br>", "<b>Context</b>", _text_block(r["context"]),
-             f"<div style='display:flex;gap:10px'>{card(1)}{card(2)}</div>"]
-        rows = []
-        for name, col, note in [("forward", "p_1_fwd", "response 1 shown first"), ("reversed", "p_1_rev", "response 2 shown first"),
-                                ("both orders", "p_1", "mean of the two")]:
-            if col not in d.columns: continue
-            p = _num(r[col])
-            agree = "" if h is None or not np.isfinite(p) or abs(p - .5) < 1e-9 else ("✔" if int(p < 0.5) == h else "✘")
-            bar = (f"<div style='width:120px;height:10px;background:#eee;display:inline-block'><div style='width:{120*p:.0f}px;"
-                   f"height:10px;background:#e1812c'></div></div>" if np.isfinite(p) else "")
-            rows.append(f"<tr><td>{name} <small>({note})</small></td><td>{'–' if not np.isfinite(p) else f'{p:.3f}'}</td>"
-                        f"<td>{bar}</td><td>{_pick(p)}</td><td>{agree}</td></tr>")
-        s.append("<table style='margin-top:6px'><tr><th>order</th><th>P(response 1 better)</th><th></th><th>labeler picks</th>"
-                 f"<th>agrees with humans</th></tr>{''.join(rows)}</table>")
-        if {"p_1_fwd", "p_1_rev"} <= set(d.columns):
-            f, v = _num(r["p_1_fwd"]), _num(r["p_1_rev"])
-            if (f > .5 and v < .5) or (f < .5 and v > .5):
-                pos = "first" if f > .5 else "second"
-                s.append(f"<p style='color:#c03d3e'>⚠ same position preferred in both orders: the {pos} one, whatever it held.</p>")
-        for col, name in [("rationale_fwd", "forward"), ("rationale_rev", "reversed")]:
-            rats = _texts(r[col]) if col in d.columns else []
-            for j, t in enumerate(rats):
-                s.append(f"<b>Rationale, {name} order{f' (sample {j + 1} of {len(rats)})' if len(rats) > 1 else ''}</b>{_text_block(t, '#e1812c')}")
-        for name, text in self.prompts(row).items():
-            s.append(f"<details><summary>Prompt, {_esc(name)}</summary>{_text_block(text)}</details>")
-        if h is not None: s.append(f"<p>Humans preferred <b>response {h + 1}</b>.</p>")
-        return "".join(s) + "</div>"
+# %% ../nbs/15_widgets.ipynb
+@patch_method(LabelerExplorer)
+def render(self, row:int)->str:
+    "The HTML of table row `row`"
+    r, d = self.df.iloc[row], self.df
+    h = int(r["human_choice"]) if "human_choice" in d.columns and not _missing(r["human_choice"]) else None
+    head = f"<b>pair {self.position + 1} of {len(self.rows)}</b> (row {row}"
+    head += f", id <code>{_esc(r['id'])}</code>" if "id" in d.columns else ""
+    head += f", task {_esc(r['task'])})" if "task" in d.columns else ")"
+    def card(k):
+        mark = " <span style='color:#3a923a'>✔ humans preferred</span>" if h == k - 1 else ""
+        return f"<div style='flex:1;min-width:0'><b>Response {k}</b>{mark}{_text_block(r[f'response_{k}'])}</div>"
+    s = [f"<div style='font-family:sans-serif;font-size:13px'>{head}<br>", "<b>Context</b>", _text_block(r["context"]),
+         f"<div style='display:flex;gap:10px'>{card(1)}{card(2)}</div>"]
+    rows = []
+    for name, col, note in [("forward", "p_1_fwd", "response 1 shown first"), ("reversed", "p_1_rev", "response 2 shown first"),
+                            ("both orders", "p_1", "mean of the two")]:
+        if col not in d.columns: continue
+        p = _num(r[col])
+        agree = "" if h is None or not np.isfinite(p) or abs(p - .5) < 1e-9 else ("✔" if int(p < 0.5) == h else "✘")
+        bar = (f"<div style='width:120px;height:10px;background:#eee;display:inline-block'><div style='width:{120*p:.0f}px;"
+               f"height:10px;background:#e1812c'></div></div>" if np.isfinite(p) else "")
+        rows.append(f"<tr><td>{name} <small>({note})</small></td><td>{'–' if not np.isfinite(p) else f'{p:.3f}'}</td>"
+                    f"<td>{bar}</td><td>{_pick(p)}</td><td>{agree}</td></tr>")
+    s.append("<table style='margin-top:6px'><tr><th>order</th><th>P(response 1 better)</th><th></th><th>labeler picks</th>"
+             f"<th>agrees with humans</th></tr>{''.join(rows)}</table>")
+    if {"p_1_fwd", "p_1_rev"} <= set(d.columns):
+        f, v = _num(r["p_1_fwd"]), _num(r["p_1_rev"])
+        if (f > .5 and v < .5) or (f < .5 and v > .5):
+            pos = "first" if f > .5 else "second"
+            s.append(f"<p style='color:#c03d3e'>⚠ same position preferred in both orders: the {pos} one, whatever it held.</p>")
+    for col, name in [("rationale_fwd", "forward"), ("rationale_rev", "reversed")]:
+        rats = _texts(r[col]) if col in d.columns else []
+        for j, t in enumerate(rats):
+            s.append(f"<b>Rationale, {name} order{f' (sample {j + 1} of {len(rats)})' if len(rats) > 1 else ''}</b>{_text_block(t, '#e1812c')}")
+    for name, text in self.prompts(row).items():
+        s.append(f"<details><summary>Prompt, {_esc(name)}</summary>{_text_block(text)}</details>")
+    if h is not None: s.append(f"<p>Humans preferred <b>response {h + 1}</b>.</p>")
+    return "".join(s) + "</div>"
 
 # %% ../nbs/15_widgets.ipynb
 def labeler_explorer(labels, # labels table (`LABEL_COLUMNS`, optional `id`, `human_choice`, `p_1_fwd`, `p_1_rev`, rationales)
@@ -339,73 +344,6 @@ class AnnotationWidget:
         return recs
     def _rewrite(self, recs:list[dict]):
         with atomic_write(self.path) as f: f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
-    def _append(self, rec:dict):
-        if self.path is None: return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f: f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-
-    @property
-    def choices(self)->dict[str, int|None]:
-        "Your latest choice per pair id (None: skipped), pairs of this table only"
-        known = set(self.ids)
-        return {str(r["id"]): r["choice"] for r in self.records if str(r["id"]) in known}
-
-    def _next_open(self, start:int)->int|None:
-        "The first pair at or after `start` (wrapping around) without a record, or None"
-        seen, n = self.choices, len(self.ids)
-        for k in range(n):
-            i = (start + k) % n
-            if self.ids[i] not in seen: return i
-        return None
-
-    # -- actions ---------------------------------------------------------------------------------------------
-    def show(self, i:int)->str:
-        "Show pair `i` (also one already labelled, to change its label); returns the widget's HTML"
-        self.position = _check_pos(i, len(self.ids), "annotation_widget")
-        self._refresh(); return self.html.value
-
-    def choose(self, choice:int|None)->dict:
-        "Record `choice` for the pair shown (0: response 1, 1: response 2, None: skip) and move to the next open pair"
-        if choice not in CHOICES: raise ValueError(f"annotation_widget: choice={choice!r}; use 0 (response 1), 1 (response 2) or None (skip)")
-        if self.position is None: raise RuntimeError("annotation_widget: every pair has a label; use show(i) to change one")
-        rec = {"id": self.ids[self.position], "choice": choice, "time": round(time.time(), 3)}
-        self.records.append(rec); self._append(rec)
-        self.last = rec
-        self.position = self._next_open(self.position + 1)
-        self._refresh()
-        if self.position is None and not self.done_called and self.on_done is not None:
-            self.done_called = True; self.on_done(self.results())
-        return rec
-
-    def undo(self)->dict|None:
-        "Remove the last record (and from the file) and show its pair again"
-        if not self.records: return None
-        rec = self.records.pop()
-        if self.path is not None: self._rewrite(self.records)
-        self.position, self.last = self.ids.index(str(rec["id"])), None
-        self._refresh(); return rec
-
-    # -- results ---------------------------------------------------------------------------------------------
-    def results(self)->pd.DataFrame:
-        "The labelled pairs (skips left out) with your choice in `your_choice` and the labeler's `p_1`"
-        ch = {i: c for i, c in self.choices.items() if c is not None}
-        df = self.df[[i in ch for i in self.ids]].copy()
-        df["your_choice"] = [ch[str(i)] for i in df["id"]]
-        if self.p_1: df["p_1"] = [self.p_1.get(str(i), math.nan) for i in df["id"]]
-        return df.reset_index(drop=True)
-
-    def agreement(self)->dict:
-        "The labeler's alignment with your choices, and yours with the dataset's raters (`AlignmentResult`s or None)"
-        res = self.results()
-        out = {"labeler": None, "dataset": None}
-        if "p_1" in res.columns:
-            lab = res[res["p_1"].notna()]
-            if len(lab): out["labeler"] = alignment(pd.DataFrame({"p_1": lab["p_1"], "human_choice": lab["your_choice"]}))
-        if "human_choice" in res.columns:
-            d = res[res["human_choice"].notna()]
-            if len(d): out["dataset"] = alignment(pd.DataFrame({"p_1": 1.0 - d["your_choice"].astype(float), "human_choice": d["human_choice"]}))
-        return out
-
     @property
     def state(self)->dict:
         "Progress: position shown, counts, and whether every pair has a record"
@@ -414,36 +352,116 @@ class AnnotationWidget:
                 "labelled": sum(c is not None for c in ch.values()), "skipped": sum(c is None for c in ch.values()),
                 "remaining": len(self.ids) - len(ch), "done": self.position is None}
 
-    # -- display ---------------------------------------------------------------------------------------------
-    def _summary_html(self)->str:
-        st, ag = self.state, self.agreement()
-        s = f"<b>{st['labelled']} labelled</b>, {st['skipped']} skipped, {st['remaining']} to go (of {len(self.ids)})."
-        a = ag["labeler"]
-        if a is not None:
-            s += (f"<br>The labeler agrees with you on {a.correct:g} of {a.n} pairs: <b>{a.rate:.0%}</b> "
-                  f"(95% CI {a.ci_low:.0%}–{a.ci_high:.0%}).")
-        d = ag["dataset"]
-        if d is not None: s += f"<br>You agree with the dataset's raters on {d.correct:g} of {d.n} pairs ({d.rate:.0%})."
-        if self.last is not None:
-            p = self.p_1.get(str(self.last["id"]), math.nan)
-            mine = CHOICES[self.last["choice"]].lower()
-            s += f"<br><small>last pair ({_esc(self.last['id'])}): you chose {mine}"
-            s += f"; the labeler picked {_pick(p)} (p_1 = {p:.2f})</small>" if np.isfinite(p) else "</small>"
-        return f"<div style='font-family:sans-serif;font-size:13px'>{s}</div>"
+# %% ../nbs/15_widgets.ipynb
+@patch_method(AnnotationWidget)
+def _append(self, rec:dict):
+    if self.path is None: return
+    self.path.parent.mkdir(parents=True, exist_ok=True)
+    with open(self.path, "a", encoding="utf-8") as f: f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
-    def _refresh(self):
-        self.summary.value = self._summary_html()
-        for b in self.buttons: b.disabled = self.position is None
-        self.undo_button.disabled = not self.records
-        if self.position is None:
-            self.html.value = "<p><b>All pairs have a label.</b> Use <code>show(i)</code> to change one.</p>"; return
-        r, i = self.df.iloc[self.position], self.position
-        prev = self.choices.get(self.ids[i], "none")
-        note = "" if prev == "none" else f" <small>(your earlier choice: {CHOICES[prev].lower()})</small>"
-        cards = "".join(f"<div style='flex:1;min-width:0'><b>Response {k}</b>{_text_block(r[f'response_{k}'])}</div>" for k in (1, 2))
-        self.html.value = (f"<div style='font-family:sans-serif;font-size:13px'><b>pair {i + 1} of {len(self.ids)}</b> "
-                           f"(id <code>{_esc(self.ids[i])}</code>){note}<br><b>Context</b>{_text_block(r['context'])}"
-                           f"<div style='display:flex;gap:10px'>{cards}</div><p>Which response is better?</p></div>")
+@patch_method(AnnotationWidget)
+@property
+def choices(self)->dict[str, int|None]:
+    "Your latest choice per pair id (None: skipped), pairs of this table only"
+    known = set(self.ids)
+    return {str(r["id"]): r["choice"] for r in self.records if str(r["id"]) in known}
+
+@patch_method(AnnotationWidget)
+def _next_open(self, start:int)->int|None:
+    "The first pair at or after `start` (wrapping around) without a record, or None"
+    seen, n = self.choices, len(self.ids)
+    for k in range(n):
+        i = (start + k) % n
+        if self.ids[i] not in seen: return i
+    return None
+
+@patch_method(AnnotationWidget)
+# -- actions ---------------------------------------------------------------------------------------------
+def show(self, i:int)->str:
+    "Show pair `i` (also one already labelled, to change its label); returns the widget's HTML"
+    self.position = _check_pos(i, len(self.ids), "annotation_widget")
+    self._refresh(); return self.html.value
+
+@patch_method(AnnotationWidget)
+def choose(self, choice:int|None)->dict:
+    "Record `choice` for the pair shown (0: response 1, 1: response 2, None: skip) and move to the next open pair"
+    if choice not in CHOICES: raise ValueError(f"annotation_widget: choice={choice!r}; use 0 (response 1), 1 (response 2) or None (skip)")
+    if self.position is None: raise RuntimeError("annotation_widget: every pair has a label; use show(i) to change one")
+    rec = {"id": self.ids[self.position], "choice": choice, "time": round(time.time(), 3)}
+    self.records.append(rec); self._append(rec)
+    self.last = rec
+    self.position = self._next_open(self.position + 1)
+    self._refresh()
+    if self.position is None and not self.done_called and self.on_done is not None:
+        self.done_called = True; self.on_done(self.results())
+    return rec
+
+@patch_method(AnnotationWidget)
+def undo(self)->dict|None:
+    "Remove the last record (and from the file) and show its pair again"
+    if not self.records: return None
+    rec = self.records.pop()
+    if self.path is not None: self._rewrite(self.records)
+    self.position, self.last = self.ids.index(str(rec["id"])), None
+    self._refresh(); return rec
+
+# %% ../nbs/15_widgets.ipynb
+@patch_method(AnnotationWidget)
+# -- results ---------------------------------------------------------------------------------------------
+def results(self)->pd.DataFrame:
+    "The labelled pairs (skips left out) with your choice in `your_choice` and the labeler's `p_1`"
+    ch = {i: c for i, c in self.choices.items() if c is not None}
+    df = self.df[[i in ch for i in self.ids]].copy()
+    df["your_choice"] = [ch[str(i)] for i in df["id"]]
+    if self.p_1: df["p_1"] = [self.p_1.get(str(i), math.nan) for i in df["id"]]
+    return df.reset_index(drop=True)
+
+@patch_method(AnnotationWidget)
+def agreement(self)->dict:
+    "The labeler's alignment with your choices, and yours with the dataset's raters (`AlignmentResult`s or None)"
+    res = self.results()
+    out = {"labeler": None, "dataset": None}
+    if "p_1" in res.columns:
+        lab = res[res["p_1"].notna()]
+        if len(lab): out["labeler"] = alignment(pd.DataFrame({"p_1": lab["p_1"], "human_choice": lab["your_choice"]}))
+    if "human_choice" in res.columns:
+        d = res[res["human_choice"].notna()]
+        if len(d): out["dataset"] = alignment(pd.DataFrame({"p_1": 1.0 - d["your_choice"].astype(float), "human_choice": d["human_choice"]}))
+    return out
+
+@patch_method(AnnotationWidget)
+# -- display ---------------------------------------------------------------------------------------------
+def _summary_html(self)->str:
+    st, ag = self.state, self.agreement()
+    s = f"<b>{st['labelled']} labelled</b>, {st['skipped']} skipped, {st['remaining']} to go (of {len(self.ids)})."
+    a = ag["labeler"]
+    if a is not None:
+        s += (f"<br>The labeler agrees with you on {a.correct:g} of {a.n} pairs: <b>{a.rate:.0%}</b> "
+              f"(95% CI {a.ci_low:.0%}–{a.ci_high:.0%}).")
+    d = ag["dataset"]
+    if d is not None: s += f"<br>You agree with the dataset's raters on {d.correct:g} of {d.n} pairs ({d.rate:.0%})."
+    if self.last is not None:
+        p = self.p_1.get(str(self.last["id"]), math.nan)
+        mine = CHOICES[self.last["choice"]].lower()
+        s += f"<br><small>last pair ({_esc(self.last['id'])}): you chose {mine}"
+        s += f"; the labeler picked {_pick(p)} (p_1 = {p:.2f})</small>" if np.isfinite(p) else "</small>"
+    return f"<div style='font-family:sans-serif;font-size:13px'>{s}</div>"
+
+# %% ../nbs/15_widgets.ipynb
+@patch_method(AnnotationWidget)
+def _refresh(self):
+    self.summary.value = self._summary_html()
+    for b in self.buttons: b.disabled = self.position is None
+    self.undo_button.disabled = not self.records
+    if self.position is None:
+        self.html.value = "<p><b>All pairs have a label.</b> Use <code>show(i)</code> to change one.</p>"; return
+    r, i = self.df.iloc[self.position], self.position
+    prev = self.choices.get(self.ids[i], "none")
+    note = "" if prev == "none" else f" <small>(your earlier choice: {CHOICES[prev].lower()})</small>"
+    cards = "".join(f"<div style='flex:1;min-width:0'><b>Response {k}</b>{_text_block(r[f'response_{k}'])}</div>" for k in (1, 2))
+    self.html.value = (f"<div style='font-family:sans-serif;font-size:13px'><b>pair {i + 1} of {len(self.ids)}</b> "
+                       f"(id <code>{_esc(self.ids[i])}</code>){note}<br><b>Context</b>{_text_block(r['context'])}"
+                       f"<div style='display:flex;gap:10px'>{cards}</div><p>Which response is better?</p></div>")
 
 # %% ../nbs/15_widgets.ipynb
 def annotation_widget(comparisons, # pairs to judge (`PAIR_COLUMNS`; optional `p_1`, `human_choice`)
