@@ -8,7 +8,7 @@ import contextlib, dataclasses, difflib, json, math, re, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .core import atomic_write
+from .core import patch_method, atomic_write
 
 # %% auto 0
 __all__ = ['TASKS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'DEFAULT_PRESET', 'F', 'ConfigError', 'DataConfig',
@@ -88,25 +88,27 @@ class _Config:
             kw[k] = sub.from_dict(v, f"{where}{k}.") if sub is not None and isinstance(v, dict) else v
         return cls(**kw)
 
-    def replace(self, _where:str="", **overrides):
-        "A copy with `overrides`; keys may be dotted (`'rl.kl_coef'`) or use `__` (`rl__kl_coef`)"
-        nested, flat = {}, {}
-        for k, v in overrides.items():
-            head, _, rest = k.replace("__", ".").partition(".")
-            if rest: nested.setdefault(head, {})[rest] = v
-            else: flat[head] = v
-        names = [f.name for f in fields(self)]
-        for k in [*nested, *flat]:
-            if k in self._removed: raise ConfigError(f"config key {_where + k!r} was removed: {self._removed[k]}")
-            if k not in names: raise ConfigError(_unknown_key(k, names, _where))
-        for k, v in list(flat.items()):
-            cur = getattr(self, k)
-            if isinstance(cur, _Config) and isinstance(v, dict): nested.setdefault(k, {}).update(v); del flat[k]
-        for k, sub in nested.items():
-            cur = getattr(self, k)
-            if not isinstance(cur, _Config): raise ConfigError(f"{type(self).__name__}.{k} has no sub-fields (got {sub})")
-            flat[k] = cur.replace(_where=f"{_where}{k}.", **sub)
-        return dataclasses.replace(self, **flat)
+# %% ../nbs/01_config.ipynb
+@patch_method(_Config)
+def replace(self, _where:str="", **overrides):
+    "A copy with `overrides`; keys may be dotted (`'rl.kl_coef'`) or use `__` (`rl__kl_coef`)"
+    nested, flat = {}, {}
+    for k, v in overrides.items():
+        head, _, rest = k.replace("__", ".").partition(".")
+        if rest: nested.setdefault(head, {})[rest] = v
+        else: flat[head] = v
+    names = [f.name for f in fields(self)]
+    for k in [*nested, *flat]:
+        if k in self._removed: raise ConfigError(f"config key {_where + k!r} was removed: {self._removed[k]}")
+        if k not in names: raise ConfigError(_unknown_key(k, names, _where))
+    for k, v in list(flat.items()):
+        cur = getattr(self, k)
+        if isinstance(cur, _Config) and isinstance(v, dict): nested.setdefault(k, {}).update(v); del flat[k]
+    for k, sub in nested.items():
+        cur = getattr(self, k)
+        if not isinstance(cur, _Config): raise ConfigError(f"{type(self).__name__}.{k} has no sub-fields (got {sub})")
+        flat[k] = cur.replace(_where=f"{_where}{k}.", **sub)
+    return dataclasses.replace(self, **flat)
 
 # %% ../nbs/01_config.ipynb
 def _unknown_key(key:str, valid:list[str], where:str="")->str:

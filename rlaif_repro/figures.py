@@ -217,6 +217,28 @@ def _harmless_task(given:str|None, hours:pd.DataFrame|None, ours:pd.DataFrame|No
     return "hh_harmless"
 
 # %% ../nbs/13_figures.ipynb
+def _fig1_panel(kind:str, t:str, ours, hours, pw, ph, comparisons, metric:str)->tuple[list, list]:
+    "(bar names, series) of one Figure 1 panel: the win rates of task `t`, or the harmless rates"
+    if kind == "win":
+        o, p = (None if d is None else d[d.task == t] for d in (ours, pw))
+        if comparisons is not None: keys, names = [comparison_key(c) for c in comparisons], list(comparisons)
+        elif o is not None: keys = list(dict.fromkeys(o.key)); names = [o.comparison[o.key == k].iloc[0] for k in keys]
+        else:
+            keys = [k for k in map(comparison_key, FIG1_COMPARISONS) if k in set(p.key)]
+            names = [p.comparison[p.key == k].iloc[0] for k in keys]
+        ocols, pcol = ("win_rate", "ci_low", "ci_high"), metric
+    else:
+        o, p = hours, ph
+        keys = list(dict.fromkeys(o.key)) if o is not None else list(dict.fromkeys(p.key))
+        names = [canonical_policy(k) for k in keys]
+        ocols, pcol = ("harmless_rate", "ci_low", "ci_high"), metric.replace("win_rate", "harmless_rate")
+    colors, series = [policy_color(nm) for nm in names], []
+    if o is not None: series.append(dict(values=[_first(o, o.key == k, ocols) for k in keys], colors=colors, style="solid", gid="ours"))
+    if p is not None and len(p): series.append(dict(values=[_first(p, p.key == k, [pcol]) + (math.nan, math.nan) for k in keys],
+                                                    colors=colors, style="hatched", gid="paper"))
+    return names, series
+
+# %% ../nbs/13_figures.ipynb
 def plot_figure1(win_rates=None, # our win rates (`WIN_COLUMNS`, optional `task`, `length_controlled`)
                  harmless=None, # our harmless rates (`HARMLESS_COLUMNS`, optional `task`, `length_controlled`)
                  ax=None, # one axes per panel (tasks, then harmless), or None for a new figure
@@ -248,26 +270,7 @@ def plot_figure1(win_rates=None, # our win rates (`WIN_COLUMNS`, optional `task`
     ht = _harmless_task(harmless_task, hours, ours, task) if hours is not None else "hh_harmless"
     panels = [("win", t) for t in win_tasks] + ([("harmless", ht)] if hours is not None or ph is not None else [])
     suffix = " (length-controlled)" if length_controlled else ""
-    specs = []   # per panel: (kind, task, names, series)
-    for kind, t in panels:
-        if kind == "win":
-            o, p = (None if d is None else d[d.task == t] for d in (ours, pw))
-            if comparisons is not None: keys, names = [comparison_key(c) for c in comparisons], list(comparisons)
-            elif o is not None: keys = list(dict.fromkeys(o.key)); names = [o.comparison[o.key == k].iloc[0] for k in keys]
-            else:
-                keys = [k for k in map(comparison_key, FIG1_COMPARISONS) if k in set(p.key)]
-                names = [p.comparison[p.key == k].iloc[0] for k in keys]
-            ocols, pcol = ("win_rate", "ci_low", "ci_high"), metric
-        else:
-            o, p = hours, ph
-            keys = list(dict.fromkeys(o.key)) if o is not None else list(dict.fromkeys(p.key))
-            names = [canonical_policy(k) for k in keys]
-            ocols, pcol = ("harmless_rate", "ci_low", "ci_high"), metric.replace("win_rate", "harmless_rate")
-        colors, series = [policy_color(nm) for nm in names], []
-        if o is not None: series.append(dict(values=[_first(o, o.key == k, ocols) for k in keys], colors=colors, style="solid", gid="ours"))
-        if p is not None and len(p): series.append(dict(values=[_first(p, p.key == k, [pcol]) + (math.nan, math.nan) for k in keys],
-                                                        colors=colors, style="hatched", gid="paper"))
-        specs.append((kind, t, names, series))
+    specs = [(kind, t, *_fig1_panel(kind, t, ours, hours, pw, ph, comparisons, metric)) for kind, t in panels]   # (kind, task, names, series)
     widths = [len(s[2]) + 0.8 for s in specs]
     with use_style():
         fig, axs = _axes(ax, len(specs), figsize or (0.85*sum(widths) + 1.8, 4.2), fn, widths)
@@ -317,6 +320,24 @@ def _heatmap(a, V:np.ndarray, L:np.ndarray, H:np.ndarray, *, cmap:str, digits:in
     return im
 
 # %% ../nbs/13_figures.ipynb
+def _variant_grid(parts:dict, variants:list, spec:list, metric:str, lo:str, hi:str)->tuple:
+    "Value, low and high matrices of Table 2: `variants` down, the (task, source) columns of `spec` across"
+    V, L, H = (np.full((len(variants), len(spec)), np.nan) for _ in range(3))
+    for j, (t, s) in enumerate(spec):
+        d = parts[s][parts[s].task == t]
+        for _, r in d.iterrows():
+            i = variants.index(str(r["variant"]))
+            V[i, j] = float(r[metric])
+            if lo in d.columns and hi in d.columns: L[i, j], H[i, j] = float(r[lo]), float(r[hi])
+    return V, L, H
+
+def _table2_column(t:str, s:str, ours)->str:
+    "The label of a Table 2 column: the task's title, then 'paper' or 'ours' (our own task's title when it stands in)"
+    if s == "paper": return f"{TASK_TITLES.get(t, t)}\npaper"
+    our = sorted(set(ours.our_task[ours.task == t]))
+    return f"{TASK_TITLES.get(our[0], our[0]) if our != [t] else TASK_TITLES.get(t, t)}\nours"
+
+# %% ../nbs/13_figures.ipynb
 def plot_table2(alignment_sweep=None, # our sweep (`variant`, `alignment`; optional `task`, `ci_low`, `ci_high`, `same_position_*`)
                 ax=None, # axes to draw on: one, or two with the same-position panel (None: a new figure)
                 paper=True, # draw the paper's values (True), not (False), or this table's values
@@ -353,19 +374,8 @@ def plot_table2(alignment_sweep=None, # our sweep (`variant`, `alignment`; optio
     cols = [(t, s) for t in tasks for s, d in parts.items() if (d.task == t).any()]
     sp_cols = [(t, "ours") for t in tasks if same_position and (ours.task == t).any()]
     variants = list(dict.fromkeys([v for d in parts.values() for v in d.variant.astype(str)]))
-    def grid(spec, metric, lo, hi):   # value, low and high matrices: variants down, `spec` columns across
-        V, L, H = (np.full((len(variants), len(spec)), np.nan) for _ in range(3))
-        for j, (t, s) in enumerate(spec):
-            d = parts[s][parts[s].task == t]
-            for _, r in d.iterrows():
-                i = variants.index(str(r["variant"]))
-                V[i, j] = float(r[metric])
-                if lo in d.columns and hi in d.columns: L[i, j], H[i, j] = float(r[lo]), float(r[hi])
-        return V, L, H
-    def col_label(t, s):
-        if s == "paper": return f"{TASK_TITLES.get(t, t)}\npaper"
-        our = sorted(set(ours.our_task[ours.task == t]))
-        return f"{TASK_TITLES.get(our[0], our[0]) if our != [t] else TASK_TITLES.get(t, t)}\nours"
+    grid = lambda spec, metric, lo, hi: _variant_grid(parts, variants, spec, metric, lo, hi)
+    col_label = lambda t, s: _table2_column(t, s, ours)
     panels = [(cols, grid(cols, "alignment", "ci_low", "ci_high"), cmap, "alignment with humans (%)", "Table 2: AI labeler alignment by prompt")]
     if same_position: panels.append((sp_cols, grid(sp_cols, "same_position_rate", "same_position_ci_low", "same_position_ci_high"),
                                      "Oranges", "same position in both orders (%)", "Ours: same position\nin both orders"))
@@ -528,6 +538,21 @@ def _log_ticks(ax, xs:Sequence[float], min_ratio:float=1.5):
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
 
 # %% ../nbs/13_figures.ipynb
+def _our_curve(a, rows, c:str, label:str):
+    "Our accuracy against training size for one label source: the mean over seeds, their range (or one run's CI)"
+    g = rows.groupby("x")
+    st = g["accuracy"].agg(["mean", "min", "max", "count"])
+    a.plot(st.index, 100*st["mean"], "o-", color=c, ms=4, label=label, gid="ours")
+    if (st["count"] > 1).any(): a.fill_between(st.index, 100*st["min"], 100*st["max"], color=c, alpha=0.18, lw=0, gid="ours-band")
+    elif {"ci_low", "ci_high"} <= set(rows.columns):   # one run per size: its own test-set interval
+        ci = g[["ci_low", "ci_high"]].first().reindex(st.index)
+        ok = ci.notna().all(axis=1).to_numpy()
+        if ok.any():
+            y = 100*st["mean"].to_numpy()[ok]
+            a.errorbar(st.index[ok], y, yerr=[y - 100*ci["ci_low"].to_numpy()[ok], 100*ci["ci_high"].to_numpy()[ok] - y],
+                       fmt="none", ecolor=c, elinewidth=0.9, capsize=2.5, gid="ours-ci")
+
+# %% ../nbs/13_figures.ipynb
 def plot_rm_data_size(curve=None, # our curve (`label`/`labels`, `size`/`examples`, `accuracy`; optional `seed`, `ci_low`, `ci_high`)
                       ax=None, # axes to draw on (None: a new figure)
                       paper=True, # draw the paper's statements (True), not (False), or this `rm_data_size`-like table
@@ -559,18 +584,7 @@ def plot_rm_data_size(curve=None, # our curve (`label`/`labels`, `size`/`example
         fig, (a,) = _axes(ax, 1, figsize, fn)
         for s in srcs:
             c = label_color(s)
-            if ours is not None and (ours.src == s).any():
-                g = ours[ours.src == s].groupby("x")
-                st = g["accuracy"].agg(["mean", "min", "max", "count"])
-                a.plot(st.index, 100*st["mean"], "o-", color=c, ms=4, label=f"{name(s)} (ours)", gid="ours")
-                if (st["count"] > 1).any(): a.fill_between(st.index, 100*st["min"], 100*st["max"], color=c, alpha=0.18, lw=0, gid="ours-band")
-                elif {"ci_low", "ci_high"} <= set(ours.columns):   # one run per size: its own test-set interval
-                    ci = g[["ci_low", "ci_high"]].first().reindex(st.index)
-                    ok = ci.notna().all(axis=1).to_numpy()
-                    if ok.any():
-                        y = 100*st["mean"].to_numpy()[ok]
-                        a.errorbar(st.index[ok], y, yerr=[y - 100*ci["ci_low"].to_numpy()[ok], 100*ci["ci_high"].to_numpy()[ok] - y],
-                                   fmt="none", ecolor=c, elinewidth=0.9, capsize=2.5, gid="ours-ci")
+            if ours is not None and (ours.src == s).any(): _our_curve(a, ours[ours.src == s], c, f"{name(s)} (ours)")
             if pp is not None:
                 for _, r in pp[pp.src == s].iterrows():
                     if pd.notna(r["accuracy"]):
@@ -692,6 +706,35 @@ _KEY = {"comparison": comparison_key, "policy": lambda p: canonical_policy(p).ca
 COMPARISON_COLUMNS = ("metric", "ours", "ci_low", "ci_high", "n", "paper", "diff", "paper_table")
 
 # %% ../nbs/13_figures.ipynb
+def _long_ours(df, kcols:list, keys, metrics:dict, present:list)->pd.DataFrame:
+    "Our numbers, one row per (row, metric), with the metric's interval and count where the table has them"
+    rows = []
+    for m in present:
+        lo, hi = metrics[m]
+        part = df[kcols + ["_lc"] + [k for k in keys]].copy()
+        part["metric"], part["ours"] = m, df[m].astype(float)
+        part["ci_low"] = df[lo].astype(float) if lo in df.columns else math.nan
+        part["ci_high"] = df[hi].astype(float) if hi in df.columns else math.nan
+        part["n"] = df["n"] if "n" in df.columns else math.nan
+        if "our_task" in df.columns: part["our_task"] = df["our_task"]
+        rows.append(part)
+    return pd.concat(rows, ignore_index=True)
+
+def _long_paper(pp, kcols:list, keys, metrics:dict, lcs:list)->pd.DataFrame:
+    "The paper's numbers, one row per (row, metric, length-controlled or not)"
+    prow = []
+    for m in metrics:
+        if m not in pp.columns: continue
+        for lc in lcs:
+            col = "length_corrected" if lc else m
+            if col not in pp.columns: continue
+            p = pp[kcols + list(keys)].copy()
+            p["metric"], p["_lc"], p["paper"] = m, lc, pp[col].astype(float)
+            p["paper_table"] = pp["table"] if "table" in pp.columns else None
+            prow.append(p)
+    return pd.concat(prow, ignore_index=True)
+
+# %% ../nbs/13_figures.ipynb
 def comparison_table(ours, # one of our results tables
                      table_name:str, # the paper table to compare with (a key of `PAPER`)
                      *,
@@ -720,31 +763,10 @@ def comparison_table(ours, # one of our results tables
     df["_lc"] = _lc_mask(df, fn) if lc_table else False
     for k in keys: df[f"_k_{k}"] = df[k].map(_KEY[k])
     kcols = [f"_k_{k}" for k in keys]
-    rows = []
-    for m in present:
-        lo, hi = metrics[m]
-        part = df[kcols + ["_lc"] + [k for k in keys]].copy()
-        part["metric"], part["ours"] = m, df[m].astype(float)
-        part["ci_low"] = df[lo].astype(float) if lo in df.columns else math.nan
-        part["ci_high"] = df[hi].astype(float) if hi in df.columns else math.nan
-        part["n"] = df["n"] if "n" in df.columns else math.nan
-        if "our_task" in df.columns: part["our_task"] = df["our_task"]
-        rows.append(part)
-    o = pd.concat(rows, ignore_index=True)
+    o = _long_ours(df, kcols, keys, metrics, present)
     _need(pp, list(keys), fn, "paper values")
     for k in keys: pp[f"_k_{k}"] = pp[k].map(_KEY[k])
-    pp = pp.drop_duplicates(kcols)
-    prow = []
-    for m in metrics:
-        if m not in pp.columns: continue
-        for lc in (sorted(set(o["_lc"])) if lc_table else [False]):
-            col = "length_corrected" if lc else m
-            if col not in pp.columns: continue
-            p = pp[kcols + list(keys)].copy()
-            p["metric"], p["_lc"], p["paper"] = m, lc, pp[col].astype(float)
-            p["paper_table"] = pp["table"] if "table" in pp.columns else None
-            prow.append(p)
-    pl = pd.concat(prow, ignore_index=True)
+    pl = _long_paper(pp.drop_duplicates(kcols), kcols, keys, metrics, sorted(set(o["_lc"])) if lc_table else [False])
     on = kcols + ["_lc", "metric"]
     out = o.merge(pl, on=on, how="left", suffixes=("", "_paper"))
     if how == "outer":   # then the paper's numbers we lack, in the paper's order

@@ -17,7 +17,7 @@ from .core import get_logger, progress, progress_enabled, save_json, set_seed, s
 from .config import RewardModelConfig, report_to_list
 from .data import get_task
 from .models import load_reward_model, reward_scores, LoraSettings, apply_lora, count_parameters, gathered
-from .sft import completion_text, split_heldout, check_trackers, tracking_env, quiet_console, checkpointing_arg, precision_flags
+from .sft import last_checkpoint, completion_text, split_heldout, check_trackers, tracking_env, quiet_console, checkpointing_arg, precision_flags
 
 # %% auto 0
 __all__ = ['soft_label_loss', 'bradley_terry_loss', 'RewardDataError', 'tokenize_response', 'pair_dataset', 'planted_pairs',
@@ -298,6 +298,34 @@ class RewardModelResult:
                 if k not in ("model", "tokenizer", "log_history")}
 
 # %% ../nbs/08_reward_model.ipynb
+def _rm_splits(comparisons, eval_dataset, tokenizer, cfg:RewardModelConfig, task:str, label:str, hard:bool, seed:int)->tuple:
+    "(training pairs tokenized for the trainer, held-out comparisons): the held-out set as given, else `cfg.eval_fraction` of the training set"
+    comparisons = comparisons if isinstance(comparisons, Dataset) else Dataset.from_list(list(comparisons))
+    if eval_dataset is None: comparisons, eval_dataset = split_heldout(comparisons, cfg.eval_fraction, seed)
+    elif not isinstance(eval_dataset, Dataset): eval_dataset = Dataset.from_list(list(eval_dataset))
+    return pair_dataset(comparisons, tokenizer, task, label, hard=hard, max_length=cfg.max_length, source="train comparisons"), eval_dataset
+
+def _rm_model(model, tokenizer, cfg:RewardModelConfig, lora):
+    "The reward model to train: with LoRA adapters when `cfg.use_lora`; its padding id and input cap in its config"
+    if cfg.use_lora:
+        s = lora if isinstance(lora, LoraSettings) else LoraSettings(r=lora or 16, alpha=2 * (lora or 16))
+        model = apply_lora(model, r=s.r, alpha=s.alpha, dropout=s.dropout, target_modules=s.target_modules, task_type="SEQ_CLS")
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.config.reward_max_length = cfg.max_length   # scoring later cuts inputs the same way
+    return model
+
+def _center_score_save(model, tokenizer, cfg:RewardModelConfig, task:str, label:str, eval_dataset, eval_label, center_on, out_dir:Path)->tuple:
+    "(centre, held-out accuracy, the column it was measured against) of the trained model, which is then saved to `out_dir`"
+    model.config.reward_center = 0.0
+    if eval_label is None and eval_dataset is not None:
+        eval_label = "human_choice" if "human_choice" in eval_dataset.column_names and None not in eval_dataset["human_choice"] else label
+    with gathered(model):   # ZeRO-3: every process centres and evaluates the whole model; the main process writes it
+        center = center_rewards(model, tokenizer, task, *center_on, max_length=cfg.max_length) if cfg.center_rewards and center_on else 0.0
+        acc = pairwise_accuracy(model, tokenizer, eval_dataset, task, label=eval_label, max_length=cfg.max_length) if eval_dataset is not None and len(eval_dataset) else None
+        if is_main_process(): out_dir.mkdir(parents=True, exist_ok=True); model.save_pretrained(out_dir); tokenizer.save_pretrained(out_dir)
+    return center, acc, eval_label
+
+# %% ../nbs/08_reward_model.ipynb
 def train_reward_model(model, # a reward model, or a name/path for `load_reward_model` (a causal LM gets a new head)
                        tokenizer, # its tokenizer (None: loaded with the model from a name/path)
                        comparisons:Dataset|Sequence[dict], # training comparisons with the `label` column
@@ -329,23 +357,14 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
         tokenizer = tokenizer or tok
     if tokenizer is None: raise ValueError("train_reward_model: pass the tokenizer with a model object (or a model name/path)")
     if tokenizer.pad_token_id is None: raise ValueError("the tokenizer has no pad token; load it with `load_tokenizer`")
-    comparisons = comparisons if isinstance(comparisons, Dataset) else Dataset.from_list(list(comparisons))
-    if eval_dataset is None: comparisons, eval_dataset = split_heldout(comparisons, cfg.eval_fraction, seed)
-    elif not isinstance(eval_dataset, Dataset): eval_dataset = Dataset.from_list(list(eval_dataset))
-    train = pair_dataset(comparisons, tokenizer, task, label, hard=hard, max_length=cfg.max_length, source="train comparisons")
-    if cfg.use_lora:
-        s = lora if isinstance(lora, LoraSettings) else LoraSettings(r=lora or 16, alpha=2 * (lora or 16))
-        model = apply_lora(model, r=s.r, alpha=s.alpha, dropout=s.dropout, target_modules=s.target_modules, task_type="SEQ_CLS")
-    model.config.pad_token_id = tokenizer.pad_token_id
-    model.config.reward_max_length = cfg.max_length   # scoring later cuts inputs the same way
+    train, eval_dataset = _rm_splits(comparisons, eval_dataset, tokenizer, cfg, task, label, hard, seed)
+    model = _rm_model(model, tokenizer, cfg, lora)
     per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = max(1, math.ceil(per_epoch * cfg.epochs))
     dev = next(model.parameters()).device
     args = trl_reward_args(cfg, out_dir/"checkpoints", seed=seed, total_steps=total, device=dev, report_to=report_to,
                            **precision_flags(model, cfg.trainer_kwargs))
-    from transformers.trainer_utils import get_last_checkpoint
-    last = get_last_checkpoint(str(out_dir/"checkpoints")) if resume and (out_dir/"checkpoints").is_dir() else None
-    if last: log.info(f"resuming reward-model training from {last}")
+    if last := last_checkpoint(out_dir, resume): log.info(f"resuming reward-model training from {last}")
     log.info(f"reward model ({label}): {len(train)} pairs, {total} optimizer steps, "
              f"{count_parameters(model, trainable_only=True):,} of {count_parameters(model):,} parameters trainable")
     with tracking_env(report_to, log_dir/"tracking"):   # the trackers read it when the trainer is built and when it trains
@@ -358,13 +377,7 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
     model = trainer.model
     if cfg.use_lora: model = model.merge_and_unload()
     model.eval()
-    model.config.reward_center = 0.0
-    if eval_label is None and eval_dataset is not None:
-        eval_label = "human_choice" if "human_choice" in eval_dataset.column_names and None not in eval_dataset["human_choice"] else label
-    with gathered(model):   # ZeRO-3: every process centres and evaluates the whole model; the main process writes it
-        center = center_rewards(model, tokenizer, task, *center_on, max_length=cfg.max_length) if cfg.center_rewards and center_on else 0.0
-        acc = pairwise_accuracy(model, tokenizer, eval_dataset, task, label=eval_label, max_length=cfg.max_length) if eval_dataset is not None and len(eval_dataset) else None
-        if is_main_process(): out_dir.mkdir(parents=True, exist_ok=True); model.save_pretrained(out_dir); tokenizer.save_pretrained(out_dir)
+    center, acc, eval_label = _center_score_save(model, tokenizer, cfg, task, label, eval_dataset, eval_label, center_on, out_dir)
     res = RewardModelResult(out_dir, model, tokenizer, label, float(out.training_loss), acc, eval_label if acc is not None else None,
                             center, int(out.global_step), len(train), seconds, list(trainer.state.log_history))
     barrier()   # the model is on disk before any process goes on

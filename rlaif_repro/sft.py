@@ -19,8 +19,8 @@ from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, 
 # %% auto 0
 __all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'precision_flags',
            'checkpointing_arg', 'trl_sft_args', 'MetricsFileCallback', 'StepProgress', 'quiet_console',
-           'check_trackers', 'tracking_env', 'SFTResult', 'split_heldout', 'train_sft', 'plot_sft_loss', 'Completion',
-           'generate_completions']
+           'check_trackers', 'tracking_env', 'SFTResult', 'split_heldout', 'last_checkpoint', 'train_sft',
+           'plot_sft_loss', 'Completion', 'generate_completions']
 
 # %% ../nbs/07_sft.ipynb
 class SFTDataError(ValueError):
@@ -247,6 +247,32 @@ def _as_dataset(rows)->Dataset:
     return rows if isinstance(rows, Dataset) else Dataset.from_list(list(rows))
 
 # %% ../nbs/07_sft.ipynb
+def last_checkpoint(out_dir:Path, resume:bool=True)->str|None:
+    "The latest trainer checkpoint under `out_dir/checkpoints` to resume from (None: start afresh)"
+    from transformers.trainer_utils import get_last_checkpoint
+    return get_last_checkpoint(str(out_dir/"checkpoints")) if resume and (out_dir/"checkpoints").is_dir() else None
+
+def _sft_splits(train, eval_dataset, tokenizer, cfg:SFTConfig, seed:int, max_prompt_tokens, max_completion_tokens)->tuple:
+    "(train, held-out) tokenized for `SFTTrainer`: the held-out rows as given, else `cfg.eval_fraction` of `train`"
+    train = _as_dataset(train)
+    if eval_dataset is None: train, eval_dataset = split_heldout(train, cfg.eval_fraction, seed)
+    elif not isinstance(eval_dataset, Dataset): eval_dataset = _as_dataset(eval_dataset)
+    tr = sft_dataset(train, tokenizer, max_prompt_tokens, max_completion_tokens, source="train")
+    ev = sft_dataset(eval_dataset, tokenizer, max_prompt_tokens, max_completion_tokens, source="eval") if eval_dataset is not None else None
+    return tr, ev
+
+def _sft_model(model, tokenizer, cfg:SFTConfig, lora):
+    "The model to train: with LoRA adapters when `cfg.use_lora`, padding and end-of-text ids set from the tokenizer"
+    if cfg.use_lora:
+        s = lora if isinstance(lora, LoraSettings) else LoraSettings(r=lora or 16, alpha=2 * (lora or 16))
+        model = apply_lora(model, r=s.r, alpha=s.alpha, dropout=s.dropout, target_modules=s.target_modules, task_type="CAUSAL_LM")
+    eos = tokenizer.eos_token_id
+    model.config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.eos_token_id, model.generation_config.pad_token_id = eos, model.config.pad_token_id
+    return model
+
+# %% ../nbs/07_sft.ipynb
 def train_sft(model, # a causal LM, or a name/path for `load_causal_lm`
               tokenizer, # its tokenizer (None: loaded with the model from a name/path)
               train:Dataset|Sequence[dict], # `prompt` + `reference` or `prompt` + `completion` rows
@@ -275,27 +301,15 @@ def train_sft(model, # a causal LM, or a name/path for `load_causal_lm`
         tokenizer = tokenizer or tok
     if tokenizer is None: raise ValueError("train_sft: pass the tokenizer with a model object (or a model name/path)")
     set_seed(seed)
-    train = _as_dataset(train)
-    if eval_dataset is None: train, eval_dataset = split_heldout(train, cfg.eval_fraction, seed)
-    elif not isinstance(eval_dataset, Dataset): eval_dataset = _as_dataset(eval_dataset)
-    tr = sft_dataset(train, tokenizer, max_prompt_tokens, max_completion_tokens, source="train")
-    ev = sft_dataset(eval_dataset, tokenizer, max_prompt_tokens, max_completion_tokens, source="eval") if eval_dataset is not None else None
-    if cfg.use_lora:
-        s = lora if isinstance(lora, LoraSettings) else LoraSettings(r=lora or 16, alpha=2 * (lora or 16))
-        model = apply_lora(model, r=s.r, alpha=s.alpha, dropout=s.dropout, target_modules=s.target_modules, task_type="CAUSAL_LM")
-    eos = tokenizer.eos_token_id
-    model.config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    if getattr(model, "generation_config", None) is not None:
-        model.generation_config.eos_token_id, model.generation_config.pad_token_id = eos, model.config.pad_token_id
+    tr, ev = _sft_splits(train, eval_dataset, tokenizer, cfg, seed, max_prompt_tokens, max_completion_tokens)
+    model = _sft_model(model, tokenizer, cfg, lora)
     per_epoch = math.ceil(len(tr) / cfg.batch_size)
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(per_epoch * cfg.epochs))
     dev = next(model.parameters()).device
     args = trl_sft_args(cfg, out_dir/"checkpoints", seed=seed, max_length=max_length, total_steps=total, device=dev, report_to=report_to,
                         **precision_flags(model, cfg.trainer_kwargs))
     before = completion_loss(model, ev, cfg.micro_batch_size) if ev is not None else None
-    from transformers.trainer_utils import get_last_checkpoint
-    last = get_last_checkpoint(str(out_dir/"checkpoints")) if resume and (out_dir/"checkpoints").is_dir() else None
-    if last: log.info(f"resuming SFT from {last}")
+    if last := last_checkpoint(out_dir, resume): log.info(f"resuming SFT from {last}")
     n_train, n_all = count_parameters(model, trainable_only=True), count_parameters(model)
     log.info(f"SFT: {len(tr)} examples, {total} optimizer steps, {n_train:,} of {n_all:,} parameters trainable")
     with tracking_env(report_to, log_dir/"tracking"):   # the trackers read it when the trainer is built and when it trains

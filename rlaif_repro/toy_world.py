@@ -1212,20 +1212,8 @@ def _spearman(a, b)->float:
     return float(stats.spearmanr(a, b).statistic)
 
 # %% ../nbs/09_toy_world.ipynb
-def world_report(seed:int|None=None, # world seed (default `world_seed()`)
-                 n:int=500, # validation comparisons to label for each labeler setting
-                 *,
-                 variants:Sequence[str]|None=None, # prompt variants for the Table 2 analog (default: all toy variants)
-                 sc_temperatures:Sequence[float]=(0.3, 0.7, 1.0), # self-consistency temperatures (4 samples each)
-                 n_scores:int=300, # (post, response) pairs for the d-RLAIF correlation
-                 root:str|Path|None=None, # worlds folder (default `world_root()`)
-                 workers:int|None=None, # build processes (see `build_world`)
-                 print_fn:Callable=print, # where the report lines go
-                )->dict:
-    "Build or load a toy world and print how it compares with the paper's setting; returns the numbers"
-    import itertools
-    from rlaif_repro.labeler_analysis import sweep
-    out, say = {}, print_fn
+def _wr_build(seed, root, workers, out:dict, say:Callable)->ToyWorld:
+    "Build (or load) the world; time a cached rebuild; report each part"
     t0 = time.time(); world = build_world(seed, root, workers); t_first = time.time() - t0
     t0 = time.time()
     world = build_world(world.seed, root, workers)
@@ -1245,8 +1233,11 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
     say(f"   this call took {t_first:.1f} s; a cached rebuild (all parts checked, all models and tables loaded) {t_cached:.2f} s")
     out["build"]["unreliable"] = world.unreliable()
     for line in out["build"]["unreliable"]: say(f"   WARNING: {line}")
+    return world
 
-    # 1) simulated humans
+def _wr_humans(world:ToyWorld, out:dict, say:Callable):
+    "Agreement of the simulated raters with each other and with the gold utility"
+    import itertools
     val = world.comparisons("validation", extra=True)
     pairs = [a == b for r in val for a, b in itertools.combinations(r["votes"], 2)]
     hi = [a == b for r in val if r["confidence"] in (1, 2, 8, 9) for a, b in itertools.combinations(r["votes"], 2)]
@@ -1261,7 +1252,8 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
         f"{h['high_confidence_share']:.0%} high-confidence pairs {h['high_confidence_agreement']:.1%}; "
         f"gold utility agrees with the majority on {h['gold_vs_majority']:.1%}")
 
-    # 2) SFT policy
+def _wr_sft(world:ToyWorld, out:dict, say:Callable):
+    "The SFT policy's samples: how often they end, and their gold utility between random words and the references"
     posts = world.posts("validation")
     model, tok = world.load("policy")
     samples = sample_policy(model, tok, [p.prompt for p in posts], 0.9, seed=world.seed, desc="SFT samples T=0.9")
@@ -1275,8 +1267,10 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
     say(f"   ended with EOS {s['eos_rate']:.1%} (mean {s['mean_tokens']:.1f} tokens); mean gold utility: random words "
         f"{s['utility_random_words']:.2f} < SFT {s['utility_sft']:.2f} < references {s['utility_reference']:.2f}")
 
-    # 3) labeler size (Tables 3-4)
-    comps = world.comparisons("validation")[:n]
+# %% ../nbs/09_toy_world.ipynb
+def _wr_sizes(world:ToyWorld, comps:list, out:dict, say:Callable):
+    "Alignment and position bias of the three labeler sizes (paper Tables 3-4)"
+    from rlaif_repro.labeler_analysis import sweep
     sizes = sweep(lambda c, name: _labels(world, name, c), comps, {s: {"name": f"labeler-{s}"} for s in ("XS", "S", "L")}, key="size")
     out["sizes"] = sizes.to_dict("records")
     say(f"== Labeler size (paper Tables 3-4; detailed_cot_0shot, both orders, {len(comps)} validation pairs)")
@@ -1285,14 +1279,18 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
     say("   paper: " + " / ".join(f"{k} {v:.1%}" for k, v in ps["alignment"].items()) + " alignment; same position "
         + " / ".join(f"{v:.0%}" for v in ps["same_position_rate"]))
 
-    # 4) prompt variants (Table 2)
+def _wr_variants(world:ToyWorld, comps:list, variants, out:dict, say:Callable):
+    "Alignment of labeler L by prompt variant (paper Table 2)"
+    from rlaif_repro.labeler_analysis import sweep
     variants = list(variants) if variants is not None else list_variants("toy")
     tab = sweep(lambda c, variant: _labels(world, "labeler-L", c, variant=variant), comps, {v: {"variant": v} for v in variants}, key="prompt")
     out["variants"] = tab.to_dict("records")
     say("== Prompt variants on labeler-L (paper Table 2)")
     say(tab[["variant", "alignment", "ci_low", "ci_high", "same_position_rate"]].round(3).to_string(index=False))
 
-    # 5) self-consistency (Table 14)
+def _wr_self_consistency(world:ToyWorld, comps:list, sc_temperatures, out:dict, say:Callable):
+    "Alignment of labeler L with sampled rationales (paper Table 14)"
+    from rlaif_repro.labeler_analysis import sweep
     sc = {"1 sample, T=0 (greedy)": {"self_consistency": 1, "temperature": 0.0}} | \
          {f"4 samples, T={t}": {"self_consistency": 4, "temperature": t} for t in sc_temperatures}
     tab = sweep(lambda c, self_consistency, temperature: _labels(world, "labeler-L", c, self_consistency=self_consistency,
@@ -1303,7 +1301,8 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
     say(f"== Self-consistency on labeler-L, detailed_cot_0shot (paper Table 14: {greedy:.1%} greedy, {many.max():.1%}-{many.min():.1%} with 16 samples)")
     say(tab[["setting", "alignment", "ci_low", "ci_high"]].round(3).to_string(index=False))
 
-    # 6) d-RLAIF scores
+def _wr_scores(world:ToyWorld, n_scores:int, out:dict, say:Callable):
+    "How well each labeler's expected 1-10 score (d-RLAIF) ranks responses by gold utility"
     from rlaif_repro.config import LabelerConfig
     from rlaif_repro.labeler import Labeler
     rows = world.comparisons("validation", extra=True)[:n_scores]
@@ -1317,7 +1316,10 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
     say(f"== d-RLAIF: Spearman correlation of the expected 1-10 score with the gold utility ({len(rows)} responses): " +
         ", ".join(f"{k} {v:.2f}" for k, v in out["d_rlaif"].items()))
 
-    # 7) the checks
+# %% ../nbs/09_toy_world.ipynb
+def _wr_checks(out:dict, say:Callable):
+    "The world's calibration targets, each passed or failed"
+    h, s, t_cached = out["humans"], out["sft"], out["build"]["cached_rebuild_seconds"]
     al = {r["size"]: r for r in out["sizes"]}
     checks = {"L alignment >= 70%": al["L"]["alignment"] >= 0.70,
               "XS at least 8 points below L": al["L"]["alignment"] - al["XS"]["alignment"] >= 0.08,
@@ -1330,3 +1332,25 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
     say("== Checks")
     for k, v in checks.items(): say(f"   [{'ok' if v else 'FAIL'}] {k}")
     return out
+
+def world_report(seed:int|None=None, # world seed (default `world_seed()`)
+                 n:int=500, # validation comparisons to label for each labeler setting
+                 *,
+                 variants:Sequence[str]|None=None, # prompt variants for the Table 2 analog (default: all toy variants)
+                 sc_temperatures:Sequence[float]=(0.3, 0.7, 1.0), # self-consistency temperatures (4 samples each)
+                 n_scores:int=300, # (post, response) pairs for the d-RLAIF correlation
+                 root:str|Path|None=None, # worlds folder (default `world_root()`)
+                 workers:int|None=None, # build processes (see `build_world`)
+                 print_fn:Callable=print, # where the report lines go
+                )->dict:
+    "Build or load a toy world and print how it compares with the paper's setting; returns the numbers"
+    out, say = {}, print_fn
+    world = _wr_build(seed, root, workers, out, say)
+    _wr_humans(world, out, say)
+    _wr_sft(world, out, say)
+    comps = world.comparisons("validation")[:n]
+    _wr_sizes(world, comps, out, say)
+    _wr_variants(world, comps, variants, out, say)
+    _wr_self_consistency(world, comps, sc_temperatures, out, say)
+    _wr_scores(world, n_scores, out, say)
+    return _wr_checks(out, say)
