@@ -221,10 +221,10 @@ def read_jsonl(path:str|Path, # a JSON-lines file
     return rows
 
 # %% ../nbs/00_core.ipynb
-def patch_method(cls:type):
-    "Decorator: add the function (or property) to `cls` under its own name, as a method defined in a later cell"
+def patch_method(cls:type, name:str|None=None):
+    "Decorator: add the function (or property) to `cls` as a method defined in a later cell, under its own name or `name`"
     def add(f):
-        setattr(cls, (f.fget if isinstance(f, property) else f).__name__, f)
+        setattr(cls, name or (f.fget if isinstance(f, property) else f).__name__, f)
         return f
     return add
 

@@ -283,7 +283,7 @@ class Exemplar:
 def _post(sub, title, post): return f"SUBREDDIT: r/{sub}\n\nTITLE: {title}\n\nPOST: {post}"
 
 # %% ../nbs/04_prompts.ipynb
-TLDR_EXEMPLARS = (
+_TLDR_WITH_RATIONALE = (   # the two TL;DR exemplars that carry a written rationale (the CoT shots)
     Exemplar(_post("Cooking", "My homemade pizza dough never rises. What am I doing wrong?",
         "I (27F) have tried making pizza dough from scratch four times this month and every time it stays flat and "
         "dense. I use a packet of dry yeast, flour, salt, and water straight from the kettle so the yeast gets warm. "
@@ -319,6 +319,10 @@ TLDR_EXEMPLARS = (
              ("Accuracy", 9, "Everything it says is in the post."),
              ("Coverage", 9, "It keeps the pain, the missing strength work and all three options."),
              ("Overall quality", 8, "A faithful stand-in for the post; only the race date is dropped.")])),
+)
+
+# %% ../nbs/04_prompts.ipynb
+TLDR_EXEMPLARS = _TLDR_WITH_RATIONALE + (
     Exemplar(_post("cats", "Cat scratches the sofa even though she has a scratching post",
         "We adopted a two-year-old tabby three months ago. She's lovely but keeps scratching the arm of our new sofa. "
         "We have a small carpeted scratching post in the bedroom, which she ignores. We tried a spray bottle, but it "

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_reward_model.ipynb 5
 from __future__ import annotations
-import dataclasses, math, random, shutil
+import dataclasses, math, random, shutil, time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -347,7 +347,6 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
                        log_dir:str|Path|None=None, # where `metrics.jsonl` and the trackers' `tracking/` folder go (None: `out_dir`)
                       )->RewardModelResult:
     "Train a reward model on AI soft labels or human labels with the soft-label loss (TRL `RewardTrainer` subclass) and save it"
-    import time
     log = get_logger("rlaif_repro.reward_model")
     out_dir = Path(out_dir); log_dir = Path(log_dir) if log_dir is not None else out_dir
     check_trackers(report_to)   # a missing tracker fails now, not after the data are prepared

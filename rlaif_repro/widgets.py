@@ -266,24 +266,26 @@ class ResponseViewer:
         "Position, the order of the columns and whether the names are shown"
         return {"position": self.position, "order": self.order(self.position), "revealed": self.revealed, "blind": self.blind}
 
-    def render(self, i:int)->str:
-        "The HTML of context `i`"
-        r = self.df.iloc[i]
-        scores = {p: _num(r[f"{p}_score"]) for p in self.policies if f"{p}_score" in self.df.columns}
-        best = max((v for v in scores.values() if np.isfinite(v)), default=None)
-        cols = []
-        for k, p in enumerate(self.order(i)):
-            name = p if self.revealed else chr(ord("A") + k)
-            color = policy_color(p) if self.revealed else "#8c8c8c"
-            resp = r[p]
-            words = len(str(resp).split()) if not _missing(resp) else 0
-            sc = scores.get(p, math.nan)
-            badge = (f" · score {sc:.3g}" + (" ★" if best is not None and sc == best else "")) if np.isfinite(sc) else ""
-            cols.append(f"<div style='flex:1;min-width:0'><div style='border-bottom:3px solid {color};font-weight:bold'>"
-                        f"{_esc(name)}</div><small>{words} words{badge}</small>{_text_block('' if _missing(resp) else resp)}</div>")
-        head = f"<b>context {i + 1} of {len(self.df)}</b>" + (f" (id <code>{_esc(r['id'])}</code>)" if "id" in self.df.columns else "")
-        return (f"<div style='font-family:sans-serif;font-size:13px'>{head}<br><b>Context</b>{_text_block(r['context'])}"
-                f"<div style='display:flex;gap:10px'>{''.join(cols)}</div></div>")
+# %% ../nbs/15_widgets.ipynb
+@patch_method(ResponseViewer, "render")   # AnnotationWidget and LabelerExplorer have a `render` too
+def _viewer_render(self, i:int)->str:
+    "The HTML of context `i`"
+    r = self.df.iloc[i]
+    scores = {p: _num(r[f"{p}_score"]) for p in self.policies if f"{p}_score" in self.df.columns}
+    best = max((v for v in scores.values() if np.isfinite(v)), default=None)
+    cols = []
+    for k, p in enumerate(self.order(i)):
+        name = p if self.revealed else chr(ord("A") + k)
+        color = policy_color(p) if self.revealed else "#8c8c8c"
+        resp = r[p]
+        words = len(str(resp).split()) if not _missing(resp) else 0
+        sc = scores.get(p, math.nan)
+        badge = (f" · score {sc:.3g}" + (" ★" if best is not None and sc == best else "")) if np.isfinite(sc) else ""
+        cols.append(f"<div style='flex:1;min-width:0'><div style='border-bottom:3px solid {color};font-weight:bold'>"
+                    f"{_esc(name)}</div><small>{words} words{badge}</small>{_text_block('' if _missing(resp) else resp)}</div>")
+    head = f"<b>context {i + 1} of {len(self.df)}</b>" + (f" (id <code>{_esc(r['id'])}</code>)" if "id" in self.df.columns else "")
+    return (f"<div style='font-family:sans-serif;font-size:13px'>{head}<br><b>Context</b>{_text_block(r['context'])}"
+            f"<div style='display:flex;gap:10px'>{''.join(cols)}</div></div>")
 
 # %% ../nbs/15_widgets.ipynb
 def response_viewer(items, # table with `context` and one column per policy (optional `<policy>_score`)
