@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 import matplotlib.pyplot as plt
 
 from .core import patch_method, progress
@@ -68,15 +69,12 @@ def wilson_ci(k:float, # successes (may be fractional, e.g. ties counted as half
               n:float, # trials
               confidence_level:float=0.95, # two-sided coverage
              )->tuple[float, float]:
-    "Wilson score interval for the proportion `k/n`; `(nan, nan)` when `n` is 0"
+    "Wilson score interval for the proportion `k/n` (statsmodels' `proportion_confint`); `(nan, nan)` when `n` is 0"
     if not 0 < confidence_level < 1: raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level}")
     if n <= 0: return (math.nan, math.nan)
     if not 0 <= k <= n: raise ValueError(f"successes k={k} must lie in [0, n={n}]")
-    z = stats.norm.ppf(0.5 + confidence_level/2)
-    p, z2 = k/n, z*z
-    centre = (p + z2/(2*n)) / (1 + z2/n)
-    half = z*math.sqrt(p*(1-p)/n + z2/(4*n*n)) / (1 + z2/n)
-    return (float(max(0.0, centre-half)), float(min(1.0, centre+half)))
+    lo, hi = proportion_confint(k, n, alpha=1 - confidence_level, method="wilson")
+    return (float(max(0.0, lo)), float(min(1.0, hi)))
 
 # %% ../nbs/06_labeler_analysis.ipynb
 TIE_POLICIES = ("half", "drop", "wrong")
