@@ -204,7 +204,7 @@ class TaskSpec(TaskHooks):
 
 # %% ../nbs/02_data.ipynb
 TASKS: dict[str, TaskSpec] = {}
-_PROVIDED_BY = {"toy": "rlaif_repro.toy_world"}   # tasks registered by a later module, imported on first use
+_PROVIDED_BY = {"toy": "rlaif_repro.toy.task"}   # tasks registered by a later module, imported on first use
 _BUILT_IN = frozenset(_config.TASKS)
 
 def register_task(spec:TaskSpec)->None:

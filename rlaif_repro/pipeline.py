@@ -583,7 +583,7 @@ def _mean_ci(x:np.ndarray, seed:int, n_boot:int, level:float)->tuple[float, floa
     means = x[rng.integers(0, len(x), (n_boot, len(x)))].mean(1)
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))
 
-_MOVED = {"pin_toy_name": "toy_world", "pin_toy_world": "toy_world", "ToyRater": "toy_world"}   # name -> the module that holds it now
+_MOVED = {"pin_toy_name": "toy.task", "pin_toy_world": "toy.task", "ToyRater": "toy.task"}   # name -> the module that holds it now
 
 # %% ../nbs/14_pipeline.ipynb
 def __getattr__(name:str):

@@ -9,7 +9,7 @@ from scipy import stats
 
 from rlaif_repro.human_eval import RATE_COLUMNS, WIN_COLUMNS, RaterProtocol, evaluate, item_test, rank_items, win_rate
 from rlaif_repro.paper import PAPER
-from rlaif_repro.toy_world import generate_posts, gold_utility, make_raters, make_summary
+from rlaif_repro.toy.world import generate_posts, gold_utility, make_raters, make_summary
 
 
 @pytest.fixture(scope="module")

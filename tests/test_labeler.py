@@ -156,7 +156,7 @@ def test_d_rlaif_reads_every_way_of_writing_10(style):
     """Hand-set next-token probabilities under three tokenizer styles: ' 10' one token but '10' = '1', '0' (tiny GPT-2),
     every number split into digits (tiny Llama), '10' one token (the toy world's word-level tokenizer)"""
     if style == "toy":
-        from rlaif_repro.toy_world import build_toy_tokenizer
+        from rlaif_repro.toy.lms import build_toy_tokenizer
         tok = build_toy_tokenizer()
     else: tok = load_causal_lm(f"tiny:{style}", device="cpu")[1]
     ids = lambda s: tok.encode(s, add_special_tokens=False)

@@ -35,7 +35,7 @@ def test_run_outputs_are_readable_by_others(run):
 
 def test_toy_world_parts_are_readable_by_others(tmp_path):
     "A world part built through `build_once` (a `mkdtemp` folder renamed into place) is 0755 with 0644 files"
-    from rlaif_repro.toy_world import ensure_part
+    from rlaif_repro.toy.lms import ensure_part
     old = os.umask(0o022)
     try: d = ensure_part("tokenizer", seed=0, root=tmp_path)
     finally: os.umask(old)

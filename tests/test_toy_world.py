@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import rlaif_repro.toy_world as tw
+import rlaif_repro.toy.lms as tw
+import rlaif_repro.toy.world as tww
+from rlaif_repro.core import content_key
+from rlaif_repro.toy.report import world_report
 from rlaif_repro.data import COMPARISON_FEATURES, PROMPT_FEATURES, load_task
 from rlaif_repro.models import load_causal_lm, load_tokenizer
 
@@ -31,7 +34,7 @@ def test_same_seed_same_posts_and_labels():
     a, b = tw.generate_posts(3, "train", 50), tw.generate_posts(3, "train", 50)
     assert a == b and a != tw.generate_posts(4, "train", 50)
     raters = tw.make_raters(3)
-    votes = lambda: [tw.panel_compare(raters, p, p.reference, tw.toy_summary(p, ["what"]), key=p.id) for p in a]
+    votes = lambda: [tw.panel_compare(raters, p, p.reference, tww.toy_summary(p, ["what"]), key=p.id) for p in a]
     assert votes() == votes()
     assert tw.judging_corpus(3, 40) == tw.judging_corpus(3, 40)
 
@@ -80,7 +83,7 @@ def test_two_processes_build_a_part_once(tmp_path):
     "Two processes asking for the same part at once: one builds, the other waits and reuses it"
     log = tmp_path / "builds.txt"
     code = textwrap.dedent(f"""
-        import os, rlaif_repro.toy_world as tw
+        import os, rlaif_repro.toy.lms as tw
         inner = tw._BUILDERS["tokenizer"]
         def counting(d, seed, root):
             open({str(log)!r}, "a").write(str(os.getpid()) + "\\n")
@@ -98,7 +101,7 @@ def test_two_processes_build_a_part_once(tmp_path):
 @pytest.mark.slow
 def test_default_world_passes_its_checks():
     "The real default world (built once, about 4 minutes on 2 cores; cached afterwards) meets every check of `world_report`"
-    out = tw.world_report(n=300, variants=["base_0shot", "detailed_cot_0shot"], sc_temperatures=(0.7,), print_fn=lambda *a: None)
+    out = world_report(n=300, variants=["base_0shot", "detailed_cot_0shot"], sc_temperatures=(0.7,), print_fn=lambda *a: None)
     assert all(out["checks"].values()), out["checks"]
 
 # ---- rater pools, the drifted judge, names and folders (none of these trains a model)
@@ -116,25 +119,25 @@ def _at_12_digits(x):
 
 def test_drift_zero_is_the_judge_as_before():
     for seed in (0, 1):
-        assert tw.content_key(tw.judging_corpus(seed, 300)) == GOLDEN["corpus"][seed]
-        assert tw.content_key(tw.judging_corpus(seed, 300, judge_drift=0.0)) == GOLDEN["corpus"][seed]
-        assert tw.content_key(_at_12_digits([r.__dict__ for r in tw.make_raters(seed)])) == GOLDEN["raters"][seed]
+        assert content_key(tw.judging_corpus(seed, 300)) == GOLDEN["corpus"][seed]
+        assert content_key(tw.judging_corpus(seed, 300, judge_drift=0.0)) == GOLDEN["corpus"][seed]
+        assert content_key(_at_12_digits([r.__dict__ for r in tw.make_raters(seed)])) == GOLDEN["raters"][seed]
     import transformers
     recipe = {"hidden": 48, "layers": 2, "heads": 4, "steps": 800, "lr": 0.005, "batch_size": 32, "corpus": 12800,
               "formats": tw.JUDGING_FORMATS, "kinds": tw.JUDGING_KINDS, "miscount": 0.04, "loss": {"prompt_weight": 0.3, "answer_weight": 12.0},
               "reliability": tw.RELIABILITY}
     meta = {"part": "labeler-S", "seed": 0, "version": 1, "recipe": recipe, "splits": {"train": 4000, "validation": 500, "test": 500},
             "transformers": transformers.__version__.split(".")[0]}
-    assert tw._meta("labeler-S", 0) == meta and tw._meta("labeler-S", 0, judge_drift=0.0) == meta
-    drifted = tw._meta("labeler-S", 0, judge_drift=0.5)
+    assert tw.part_meta("labeler-S", 0) == meta and tw.part_meta("labeler-S", 0, judge_drift=0.0) == meta
+    drifted = tw.part_meta("labeler-S", 0, judge_drift=0.5)
     assert drifted["recipe"] == recipe | {"judge_drift": 0.5, "judge": {"invented_weight": 0.75, "word_bonus": 0.15, "ramble_penalty": 0.5}}
-    assert tw._meta("policy", 0, judge_drift=0.5) == tw._meta("policy", 0)   # the policy does not depend on the judge
+    assert tw.part_meta("policy", 0, judge_drift=0.5) == tw.part_meta("policy", 0)   # the policy does not depend on the judge
 
 def test_judge_drift_moves_the_label():
     p = tw.generate_posts(0, "validation", 3)[0]
-    brief = tw.toy_summary(p)                                                    # 3 facts, nothing invented, 9 words
-    other = next(w for ws in tw.WHO.values() for w in ws if w not in p.content)
-    long = tw.toy_summary(p, when=True) + f" My {other} is upset too. We had soup on Friday."   # one invented fact, 21 words
+    brief = tww.toy_summary(p)                                                    # 3 facts, nothing invented, 9 words
+    other = next(w for ws in tww.WHO.values() for w in ws if w not in p.content)
+    long = tww.toy_summary(p, when=True) + f" My {other} is upset too. We had soup on Friday."   # one invented fact, 21 words
     cb, cl = tw.labeler_view(p, brief), tw.labeler_view(p, long)
     assert cb == (3, 0) and cl == (3, 1)
     base = tw.JudgeRule()
