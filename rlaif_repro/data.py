@@ -20,8 +20,8 @@ from .core import seeded_coin, stable_hash
 __all__ = ['SFT_SOURCES', 'TASKS', 'SPLITS', 'PROMPT_FEATURES', 'COMPARISON_FEATURES', 'DATA_FILES_ENV', 'HH_SUBSETS',
            'TLDR_SPLITS', 'HIGH_CONFIDENCE', 'DataFormatError', 'DataWarning', 'DataUnavailableError',
            'UnknownTaskError', 'RowIssues', 'read_jsonl_rows', 'TaskHooks', 'TaskSpec', 'register_task',
-           'unregister_task', 'task_names', 'get_task', 'load_task', 'local_data_files', 'split_transcript',
-           'hh_resplit', 'load_hh', 'tldr_context', 'tldr_prompt', 'load_tldr']
+           'unregister_task', 'task_names', 'get_task', 'load_task', 'local_data_files', 'hub_offline',
+           'split_transcript', 'hh_resplit', 'load_hh', 'tldr_context', 'tldr_prompt', 'load_tldr']
 
 # %% ../nbs/02_data.ipynb
 class DataFormatError(ValueError):
@@ -306,27 +306,27 @@ def local_data_files(name:str, # a task name
 # %% ../nbs/02_data.ipynb
 _TRUE = {"1", "ON", "YES", "TRUE"}
 
-def _hub_offline()->bool:
+def hub_offline()->bool:
     "Whether Hub access is switched off (`HF_HUB_OFFLINE` / `HF_DATASETS_OFFLINE`, read now)"
     import huggingface_hub.constants as hc
     env = (os.environ.get("HF_HUB_OFFLINE", ""), os.environ.get("HF_DATASETS_OFFLINE", ""))
     return any(v.upper() in _TRUE for v in env) or bool(hc.HF_HUB_OFFLINE)
 
 def _hub_error(what:str, e:Exception, hint:str)->DataUnavailableError:
-    mode = "offline mode is on (HF_HUB_OFFLINE)" if _hub_offline() else "no network or the Hub did not answer"
+    mode = "offline mode is on (HF_HUB_OFFLINE)" if hub_offline() else "no network or the Hub did not answer"
     return DataUnavailableError(f"could not load {what} from the Hugging Face Hub ({mode}; {type(e).__name__}: "
                                 f"{str(e)[:200]}). Download it where there is network access and pass it as {hint}")
 
 def _hub_file(repo_id:str, filename:str, hint:str)->Path:
     "A file of a Hub dataset repo, downloaded (or from the cache when offline)"
     from huggingface_hub import hf_hub_download
-    try: return Path(hf_hub_download(repo_id, filename, repo_type="dataset", local_files_only=_hub_offline()))
+    try: return Path(hf_hub_download(repo_id, filename, repo_type="dataset", local_files_only=hub_offline()))
     except Exception as e: raise _hub_error(f"{repo_id}/{filename}", e, hint) from e
 
 def _hub_dataset(path:str, hint:str, **kwargs)->datasets.Dataset:
     "`datasets.load_dataset(path, **kwargs)`, cache-only when offline, with a clear error"
     with ExitStack() as stack:
-        if _hub_offline():
+        if hub_offline():
             import huggingface_hub.constants as hc
             stack.enter_context(mock.patch.object(datasets.config, "HF_HUB_OFFLINE", True))
             stack.enter_context(mock.patch.object(hc, "HF_HUB_OFFLINE", True))

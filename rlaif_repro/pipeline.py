@@ -32,15 +32,30 @@ def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `con
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)
 
 # %% ../nbs/14_pipeline.ipynb
-import dataclasses, functools, importlib, importlib.util, os, shutil, time
+import dataclasses, functools, importlib, importlib.util, os, shutil, time, warnings
 from types import SimpleNamespace
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
+from datasets import Dataset
+from huggingface_hub import try_to_load_from_cache
+from scipy import stats
 
-from .core import (RunDir, atomic_write, patch_method, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
+from .core import (RunDir, RunLocked, atomic_write, patch_method, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
                               read_jsonl, save_json, save_jsonl, set_seed, stable_hash, stage_key, progress, quiet_dependencies)
-from .data import get_task, load_task, local_data_files, task_names
-from .models import is_hub_id, loading_whole, resolve_model_path, use_stand_ins
+from . import figures as F
+from .data import get_task, hub_offline, load_task, local_data_files, task_names
+from .figures import save_figure, variant_label
+from .human_eval import evaluate, judge_pool, rank_items, win_rate
+from .labeler import Labeler
+from .labeler_analysis import alignment, same_position_rate, wilson_ci, sweep as study_sweep
+from .paper import PAPER
+from .prompts import list_variants
+from .models import (apply_lora, cache_dir, is_hub_id, load_causal_lm, load_reward_model, load_value_model, loading_whole,
+                                resolve_model_path, use_stand_ins, write_stand_ins)
+from .plan import check_fits, format_plan, plan
 
 RL_RUNS = {   # policy name -> the reward it is trained against
     "RLAIF": "rm_ai", "RLHF": "rm_human", "same-size RLAIF": "rm_same_size", "d-RLAIF": "scorer", "RLHF+RLAIF": "mix"}
@@ -68,7 +83,6 @@ def prompt_contexts(task:str, # the registered task
 # %% ../nbs/14_pipeline.ipynb
 def _visible_gpus()->int:
     "CUDA devices this process sees (1 on a machine without one): vLLM's default tensor-parallel size"
-    import torch
     return max(1, torch.cuda.device_count()) if torch.cuda.is_available() else 1
 
 # %% ../nbs/14_pipeline.ipynb
@@ -156,14 +170,12 @@ def table(self, stage:str, name:str)->list[dict]:
 
 @patch_method(Reproduction)
 def _load_lm(self, name, **kw):
-    from rlaif_repro.models import load_causal_lm
     m = self.cfg.models
     with loading_whole():   # under ZeRO-3 too: the trainers shard what they train, everything else runs whole
         return load_causal_lm(name, dtype=m.dtype, device=m.device, trust_remote_code=m.trust_remote_code, **kw)
 
 @patch_method(Reproduction)
 def _labeler(self, name:str, **overrides):
-    from rlaif_repro.labeler import Labeler
     cfg = dataclasses.replace(self.cfg.labeler, **overrides)
     if cfg.backend == "vllm":   # vLLM builds its own engine from the (stand-in-resolved) name
         if not self.alone:
@@ -245,7 +257,7 @@ def stage_sft(self):
         m = self.cfg.models
         if src == "task": return self.spec.sft_policy(self.cfg)
         if src == "references":
-            from rlaif_repro.sft import train_sft
+            from rlaif_repro.sft import train_sft   # trl, loaded by the stages that train: the CLI's other commands start without it
             res = train_sft(m.policy, None, self._prompts("train"), self.cfg.sft, d/"model", seed=self.cfg.seed, device=m.device,
                             max_prompt_tokens=self.cfg.data.max_prompt_tokens, max_completion_tokens=self.cfg.data.max_response_tokens,
                             report_to=self.cfg.report_to, log_dir=d)   # d/metrics.jsonl, d/tracking (report_to is in no stage key)
@@ -259,7 +271,6 @@ def stage_sft(self):
 @patch_method(Reproduction)
 def stage_labels(self, role:str="labeler"):
     "AI soft labels of the training comparisons (both orders) by `cfg.models.<role>`"
-    from rlaif_repro.labeler_analysis import alignment, same_position_rate
     stage = "labels" if role == "labeler" else "labels_same_size"
     def fn(d:Path):
         name = getattr(self.cfg.models, role)
@@ -275,8 +286,7 @@ def stage_labels(self, role:str="labeler"):
 @patch_method(Reproduction)
 def stage_reward_model(self, which:str):
     "A reward model on AI labels (`ai`), human labels (`human`) or same-size AI labels (`same_size`)"
-    from rlaif_repro.reward_model import train_reward_model, reward_model_init
-    from rlaif_repro.labeler_analysis import wilson_ci
+    from rlaif_repro.reward_model import train_reward_model, reward_model_init   # trl, loaded by the stages that train: the CLI's other commands start without it
     src = {"ai": "labels", "human": "data", "same_size": "labels_same_size"}[which]
     def fn(d:Path):
         rows = self.table("labels", "labels.jsonl") if which == "ai" else self.table("labels_same_size", "labels.jsonl") if which == "same_size" else self._comparisons("train")
@@ -298,8 +308,7 @@ def stage_reward_model(self, which:str):
 @patch_method(Reproduction)
 def stage_rl(self, policy_name:str):
     "One RL run from SFT: `RL_RUNS[policy_name]` names its reward"
-    from rlaif_repro.a2c import LabelerScoreReward, MixedReward, RewardModelReward, select_checkpoint, train_a2c
-    from rlaif_repro.models import apply_lora, load_reward_model, load_value_model
+    from rlaif_repro.a2c import LabelerScoreReward, MixedReward, RewardModelReward, select_checkpoint, train_a2c   # trl, loaded by the stages that train: the CLI's other commands start without it
     reward = RL_RUNS[policy_name]
     inputs = ["data", "sft"] + ([reward] if reward.startswith("rm_") else ["rm_human", "rm_ai"] if reward == "mix" else [])
     fields = (self._part("rl", but=() if reward == "mix" else ("mix_weight",)) + ["seed", "models.dtype", "data.max_prompt_tokens"]
@@ -349,7 +358,6 @@ def stage_rl(self, policy_name:str):
 def _raters(self):
     "The evaluation's rater pool: the task's own (the toy world's evaluation raters, none of whom wrote a training label), else LLM judges"
     if (own := self.spec.raters(self.cfg)) is not None: return own
-    from rlaif_repro.human_eval import judge_pool
     judges = list(self.cfg.eval.judges) or [self.cfg.models.labeler]
     if self.cfg.models.labeler in judges:
         get_logger("rlaif_repro.pipeline").warning("the training labeler is also a judge; set eval.judges to separate them")
@@ -358,8 +366,7 @@ def _raters(self):
 @patch_method(Reproduction)
 def stage_eval(self, policies:Sequence[str]):
     "Responses of SFT and every RL policy (and the reference) on test prompts, ranked and rated by simulated humans"
-    from rlaif_repro.human_eval import evaluate
-    from rlaif_repro.sft import generate_completions
+    from rlaif_repro.sft import generate_completions   # trl, loaded by the stages that train: the CLI's other commands start without it
     inputs = ["data", "sft"] + [_rl_stage(p) for p in policies]
     def fn(d:Path):
         e = self.cfg.eval
@@ -433,10 +440,7 @@ def _study_pairs(self)->list[dict]:
 @patch_method(Reproduction)
 def stage_studies(self, rm_sizes:Sequence[int]|None=None):
     "Labeler studies on validation pairs (size, prompt variant, self-consistency) and RM accuracy against training-set size"
-    from rlaif_repro.labeler_analysis import sweep
-    from rlaif_repro.prompts import list_variants
-    from rlaif_repro.reward_model import data_size_curve, log_sizes
-    from rlaif_repro.models import load_reward_model
+    from rlaif_repro.reward_model import data_size_curve, log_sizes   # trl, loaded by the stages that train: the CLI's other commands start without it
     def fn(d:Path):
         m = self.cfg.models
         sizes = (self.spec.labeler_sizes(self.cfg)   # the toy world's XS, S, L
@@ -446,13 +450,12 @@ def stage_studies(self, rm_sizes:Sequence[int]|None=None):
             lab = self._labeler(name, **kw)
             tag = content_key(str(name), kw)
             return lab.label(c, cache_dir=d/"batches"/tag, desc=f"{name} {kw or ''}".strip())
-        tabs = {"labeler_size": sweep(lambda c, name: label(c, name), comps, {s: {"name": n} for s, n in sizes.items()}, key="size"),
-                "prompt_variants": sweep(lambda c, variant: label(c, variant=variant), comps,
+        tabs = {"labeler_size": study_sweep(lambda c, name: label(c, name), comps, {s: {"name": n} for s, n in sizes.items()}, key="size"),
+                "prompt_variants": study_sweep(lambda c, variant: label(c, variant=variant), comps,
                                          {v: {"variant": v} for v in list_variants(self.task)}, key="prompt"),
-                "self_consistency": sweep(lambda c, samples, temperature: label(c, self_consistency=samples, sc_temperature=temperature or 0.3),
+                "self_consistency": study_sweep(lambda c, samples, temperature: label(c, self_consistency=samples, sc_temperature=temperature or 0.3),
                                           comps, [{"samples": 1, "temperature": 0.0}] + [{"samples": 4, "temperature": t} for t in (0.3, 0.7, 1.0)])}
         train = self.table("labels", "labels.jsonl")
-        from datasets import Dataset
         sft = self.result("sft")["path"]
         def make(seed):
             with loading_whole(): return load_reward_model(sft, dtype=m.dtype, device=m.device, padding_side="right")
@@ -478,9 +481,7 @@ def stage_report(self):
     "Figures (PNG and PDF) and `report.md`: our numbers beside the paper's"
     inputs = [k for k in self.keys if k not in ("report",)]
     def fn(d:Path):
-        import matplotlib; matplotlib.use("Agg", force=True)
-        import matplotlib.pyplot as plt
-        from rlaif_repro import figures as F
+        matplotlib.use("Agg", force=True)
         ev, st = self.dir("eval"), self.dir("studies")
         wr, hr = pd.read_csv(ev/"win_rates.csv"), pd.read_csv(ev/"harmless_rates.csv")
         wr["task"] = self.task
@@ -563,14 +564,12 @@ def _local_model_stamp(cfg:ExperimentConfig)->dict:
 
 def check_model_names(cfg:ExperimentConfig):
     "Raise a `ConfigError` naming every model of `cfg` that cannot load: unknown scheme, missing folder, or a Hub id absent offline"
-    from rlaif_repro.data import _hub_offline
     bad = []
     for role, name in cfg.model_names().items():
         try: where = resolve_model_path(name) if not str(name).startswith("toy:") else None   # toy names: the world builds them
         except (ValueError, OSError) as e: bad.append(f"{role} ({e})"); continue
         if where is None or where != name: continue
-        if is_hub_id(name) and _hub_offline():
-            from huggingface_hub import try_to_load_from_cache
+        if is_hub_id(name) and hub_offline():
             if not isinstance(try_to_load_from_cache(name, "config.json"), str):
                 bad.append(f"{role} {name!r} (a Hub id, not in the local Hugging Face cache, and HF_HUB_OFFLINE is set: download it "
                            "first, or use stand-ins: rlaif-repro stand-ins)")
@@ -589,7 +588,6 @@ _MOVED = {"pin_toy_name": "toy.task", "pin_toy_world": "toy.task", "ToyRater": "
 def __getattr__(name:str):
     "Names that moved to the module of the task they belong to still import from here, with a warning"
     if name not in _MOVED: raise AttributeError(f"module 'rlaif_repro.pipeline' has no attribute {name!r}")
-    import warnings
     warnings.warn(f"rlaif_repro.pipeline.{name} moved to rlaif_repro.{_MOVED[name]}.{name}", FutureWarning, stacklevel=2)
     return getattr(importlib.import_module(f"rlaif_repro.{_MOVED[name]}"), name)
 
@@ -628,7 +626,6 @@ def _show_path(rep, p)->str:
     q = Path(p).resolve()
     if q.is_relative_to(root := rep.run.root.resolve()): return q.relative_to(root).as_posix()
     if name := rep.spec.model_name(q): return name
-    from rlaif_repro.models import cache_dir
     for base, name in ((cache_dir().resolve(), "<model cache>"), (Path.home().resolve(), "~")):
         if q.is_relative_to(base): return f"{name}/{q.relative_to(base).as_posix()}"
     return str(q)
@@ -702,7 +699,6 @@ def budget_win_rates(run_dir:str|Path, # an A2C run folder (`train_a2c`'s out_di
                      n_bootstrap:int=2000, confidence_level:float=0.95,
                     )->pd.DataFrame: # one row per step: step, win_rate, ci_low, ci_high, n_items, p_value (+ gold_win_rate)
     "Win rate of each RL evaluation step's validation responses against step 0's (the SFT policy), judged by `raters`"
-    from rlaif_repro.human_eval import rank_items, win_rate
     steps = _step_files(Path(run_dir))
     if 0 not in steps: raise FileNotFoundError(f"{run_dir}/eval_responses/step_0.jsonl is missing: it holds the SFT policy's "
                                                "responses; run train_a2c with eval_prompts from step 0")
@@ -727,7 +723,6 @@ def plot_rl_budget(runs:dict, # policy -> (rows of its metrics.jsonl, selected s
                    budget:dict|None=None, # policy -> its `budget_win_rates` table (a win-rate panel; None: no panel)
                   ):
     "Validation reward, win rate against SFT, validation gold utility (when logged) and KL to SFT against the RL step, one line per policy"
-    import matplotlib.pyplot as plt
     gold = any("gold/eval_mean" in r for rows, _ in runs.values() for r in rows)
     keys = [("reward/eval_mean", "validation reward (the policy's own reward)")] + (
            [("win", "win rate vs SFT (validation, raters)")] if budget else []) + (
@@ -770,7 +765,6 @@ def _report_head(ctx:SimpleNamespace)->list[str]:
 
 def _report_wins(ctx:SimpleNamespace)->list[str]:
     "The paper's findings in this run, then the win-rate table and its figures"
-    from rlaif_repro.paper import PAPER
     ptask, wr, rms, tabs, figs = ctx.ptask, ctx.wr, ctx.rms, ctx.tabs, ctx.figs
     out = []
     pw = PAPER["win_rates"]; pw = pw[pw["task"] == ptask].set_index("comparison")
@@ -795,7 +789,6 @@ def _report_wins(ctx:SimpleNamespace)->list[str]:
 
 def _report_rates(ctx:SimpleNamespace)->list[str]:
     "The yes/no rates (harmless, or the task's own) and, where the task knows it, each policy's gold utility"
-    from rlaif_repro.paper import PAPER
     rep, spec, words, hr = ctx.rep, ctx.spec, ctx.words, ctx.hr
     out = []
     ph = PAPER["harmless_rates"].set_index("policy")
@@ -839,7 +832,6 @@ def _report_rl(ctx:SimpleNamespace)->list[str]:
 
 def _report_reward_models(ctx:SimpleNamespace)->list[str]:
     "Reward-model accuracy on held-out human preferences (paper Table 5)"
-    from rlaif_repro.paper import PAPER
     rep, ptask, rms, figs = ctx.rep, ctx.ptask, ctx.rms, ctx.figs
     out = []
     pr = PAPER["rm_accuracy"]; pr = pr[(pr["task"] == ptask) & (pr["table"].astype(str).str.startswith("5"))].set_index("labels")["accuracy"]
@@ -854,7 +846,6 @@ def _report_reward_models(ctx:SimpleNamespace)->list[str]:
 # %% ../nbs/14_pipeline.ipynb
 def _report_labeler_size(ctx:SimpleNamespace)->list[str]:
     "Labeler size: alignment and position bias (paper Tables 3-4)"
-    from rlaif_repro.paper import PAPER
     words, tabs, figs = ctx.words, ctx.tabs, ctx.figs
     out = []
     sz, psz = tabs["labeler_size"], PAPER["labeler_size"].set_index("size")
@@ -871,8 +862,6 @@ def _report_labeler_size(ctx:SimpleNamespace)->list[str]:
 
 def _report_prompt_variants(ctx:SimpleNamespace)->list[str]:
     "Alignment by labeling prompt (paper Table 2)"
-    from rlaif_repro.paper import PAPER
-    from rlaif_repro.figures import variant_label
     ptask, words, tabs, figs = ctx.ptask, ctx.words, ctx.tabs, ctx.figs
     out = []
     pv, ppv = tabs["prompt_variants"], PAPER["labeler_alignment"]
@@ -890,7 +879,6 @@ def _report_prompt_variants(ctx:SimpleNamespace)->list[str]:
 # %% ../nbs/14_pipeline.ipynb
 def _report_self_consistency(ctx:SimpleNamespace)->list[str]:
     "Self-consistency (paper Table 14)"
-    from rlaif_repro.paper import PAPER
     tabs, figs = ctx.tabs, ctx.figs
     out = []
     sc, psc = tabs["self_consistency"], PAPER["self_consistency"]
@@ -1014,7 +1002,6 @@ def across_seeds(values:Sequence[float], level:float=0.95,
                  bounds:tuple|None=None, # e.g. (0, 1) for a rate: the interval is clipped to them
                 )->dict:
     "Mean of per-seed values with a t-interval (`ci_low`/`ci_high` are None for fewer than 2 values)"
-    from scipy import stats
     x = np.asarray([v for v in values if v is not None and not _na(v)], float)
     if len(x) == 0: return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
     if len(x) < 2: return {"mean": float(x[0]), "ci_low": None, "ci_high": None, "n": 1}
@@ -1024,7 +1011,6 @@ def across_seeds(values:Sequence[float], level:float=0.95,
 
 def paper_value(metric:str, task:str|None=None)->float|None:
     "The paper's number for a headline metric of `run_headline` on `task` (default: the default preset's; TL;DR's for the toy world), or None"
-    from rlaif_repro.paper import PAPER
     ptask = get_task(task or PRESETS[DEFAULT_PRESET]().data.task).compared_with
     kind, _, what = metric.partition(": ")
     if kind.startswith("win rate"):
@@ -1143,7 +1129,6 @@ def plot_sweep_spread(summary:dict, # what `summarize_sweep` returned
                       kl_coef:float|None=None, # and its KL coefficient (None: the first group with that drift)
                      ):
     "Per-seed values of the headline rates (dots), their mean and 95% t-interval (bar) and the paper's value (cross)"
-    import matplotlib.pyplot as plt
     g = next(x for x in summary["groups"] if x["judge_drift"] == judge_drift and kl_coef in (None, x.get("kl_coef")))
     names = _spread_metrics(g)
     fig, ax = plt.subplots(figsize=(9, 0.42 * len(names) + 1.6))
@@ -1173,7 +1158,6 @@ def _study_line(ax, rows:list, x:list, key:str, label:str, scale:float=1.0, styl
 
 def plot_judge_drift(summary:dict):
     "The judge-drift study: RLAIF vs RLHF win rate (left) and gold utility of each policy (right) against the judge's drift"
-    import matplotlib.pyplot as plt
     rows = summary["judge_drift_study"]
     x = [r["judge_drift"] for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -1191,7 +1175,6 @@ def plot_judge_drift(summary:dict):
 # %% ../nbs/14_pipeline.ipynb
 def plot_kl_coef_study(summary:dict):
     "The β study: proxy reward, gold utility and KL to SFT of RLAIF and RLHF against RL's KL coefficient"
-    import matplotlib.pyplot as plt
     rows = summary["kl_coef_study"]
     x = [r["kl_coef"] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
@@ -1275,9 +1258,7 @@ def sweep_markdown(summary:dict)->str:
 
 def write_sweep(summary:dict, out_dir:str|Path)->Path:
     "Write `summary.md`, `summary.json` and the figures of a sweep into `out_dir`; returns the path of summary.md"
-    import matplotlib; matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    from rlaif_repro.figures import save_figure
+    matplotlib.use("Agg", force=True)
     out = Path(out_dir)
     for g in summary["groups"]:
         if g["ok_seeds"] and _spread_metrics(g):
@@ -1464,7 +1445,6 @@ def _cmd_config(a)->int:
     return 0
 
 def _cmd_data(a)->int:
-    from rlaif_repro.data import load_task
     files = a.data_files
     if files and files.lstrip().startswith("{"): files = json.loads(files)
     ds = load_task(a.task, a.split, data_files=files, limit=a.limit, seed=a.seed)
@@ -1478,7 +1458,6 @@ def _cmd_data(a)->int:
     return 0
 
 def _cmd_stand_ins(a)->int:
-    from rlaif_repro.models import write_stand_ins
     own = PRESETS[a.preset]().data.task   # a preset of a world (toy, tiny) runs its own task; a GPU preset runs every real one
     tasks = [a.task] if a.task else [own] if get_task(own).has_world else [t for t in task_names() if not get_task(t).has_world]
     names = sorted({n for t in tasks for n in resolve_config(a.preset, a.overrides, None, t).model_names().values()})
@@ -1503,7 +1482,6 @@ def _cmd_sweep(a)->int:
     return 0 if all(r["status"] == "ok" for r in s["runs"].values()) else 1
 
 def _cmd_plan(a)->int:
-    from rlaif_repro.plan import check_fits, format_plan, plan
     cfg = resolve_config(a.preset, a.overrides, a.config_file, a.task)
     df = plan(cfg, a.gpu, a.num_gpus)
     print(format_plan(df))
@@ -1536,7 +1514,6 @@ def main(argv:list[str]|None=None)->int:
 
 def _user_errors()->tuple:
     "Exceptions that mean a problem with the user's input or machine, reported as one line with exit code 2"
-    from rlaif_repro.core import RunLocked
     errs = [ConfigError, ValueError, OSError, RunLocked]   # OSError: missing files, DataUnavailableError, unloadable models
     if "rlaif_repro.a2c" in sys.modules: errs.append(sys.modules["rlaif_repro.a2c"].A2CDivergence)
     try: from safetensors import SafetensorError; errs.append(SafetensorError)   # a damaged weights file
