@@ -8,6 +8,7 @@ import torch
 import rlaif_repro.toy.lms as tw
 import rlaif_repro.toy.world as tww
 from rlaif_repro.core import content_key
+import rlaif_repro.toy.report as twr
 from rlaif_repro.toy.report import world_report
 from rlaif_repro.data import COMPARISON_FEATURES, PROMPT_FEATURES, load_task
 from rlaif_repro.models import load_causal_lm, load_tokenizer
@@ -25,7 +26,7 @@ def _offline(monkeypatch):
 def tiny_world(tmp_path, monkeypatch):
     "A world with a handful of posts and models trained for a few steps, in a temporary root"
     monkeypatch.setenv("RLAIF_REPRO_TOY_ROOT", str(tmp_path / "worlds"))
-    monkeypatch.setattr(tw, "TOY_SPLITS", TINY_SPLITS)
+    for mod in (tww, tw, twr): monkeypatch.setattr(mod, "TOY_SPLITS", TINY_SPLITS)   # defined in world; lms and report import it
     monkeypatch.setattr(tw, "TOY_MODELS", TINY_MODELS)
     monkeypatch.setattr(tw, "RELIABILITY", tw.RELIABILITY | {"pairs": 12, "attempts": 2})   # a short check, one retry
     return tmp_path / "worlds"
