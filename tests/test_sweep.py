@@ -36,7 +36,7 @@ def test_sweep_refuses_judge_drift_on_a_real_task(tmp_path):
     r = subprocess.run([str(Path(sys.executable).parent/"rlaif-repro"), "sweep", "--preset", "tiny", "--task", "tldr", "--seeds", "0",
                         "--judge-drift", "0", "0.5", "--out", str(tmp_path/"s")], capture_output=True, text=True, timeout=300, cwd=ROOT,
                        env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    assert r.returncode == 2 and "judge drift needs the toy task" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 2 and "judge drift needs a task with a world (the toy task)" in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 def test_kl_coef_study_on_tiny(tmp_path, tiny_run):
     "`--kl-coef` adds the over-optimisation study: one run per β, a table of proxy reward, gold utility and KL against β, and its figure"
