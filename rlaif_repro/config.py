@@ -11,10 +11,10 @@ from pathlib import Path
 from .core import patch_method, atomic_write
 
 # %% auto 0
-__all__ = ['TASKS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'DEFAULT_PRESET', 'F', 'ConfigError', 'DataConfig',
-           'ModelConfig', 'LabelerConfig', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig', 'RewardModelConfig',
-           'A2CConfig', 'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset', 'colab_preset',
-           'single_gpu_preset', 'paper_preset', 'parse_overrides', 'paper_table', 'reads_of']
+__all__ = ['TASKS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'DEFAULT_PRESET', 'STAGES', 'F', 'ConfigError',
+           'DataConfig', 'ModelConfig', 'LabelerConfig', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig',
+           'RewardModelConfig', 'A2CConfig', 'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset',
+           'colab_preset', 'single_gpu_preset', 'paper_preset', 'parse_overrides', 'paper_table', 'reads_of']
 
 # %% ../nbs/01_config.ipynb
 def F(default=dataclasses.MISSING, help:str="", paper:str|None=None, sec:str|None=None, default_factory=dataclasses.MISSING):
@@ -495,6 +495,7 @@ def paper_preset(task:str="tldr")->ExperimentConfig:
 
 PRESETS = {"tiny": tiny_preset, "toy": toy_preset, "colab": colab_preset, "single_gpu": single_gpu_preset, "paper": paper_preset}
 DEFAULT_PRESET = "toy"   # what the command line and `resolve_config` start from: the offline world, no GPU, no Hub
+STAGES = ("data", "sft", "labels", "rm", "rl", "eval", "studies", "report")   # a run's stage groups, in order (`pipeline.reproduce` runs them)
 
 # %% ../nbs/01_config.ipynb
 def parse_overrides(items:list[str])->dict:

@@ -6,10 +6,10 @@
 from __future__ import annotations
 import ast, contextlib, dataclasses, fcntl, hashlib, inspect, json, logging, os, random, socket, stat, sys, tempfile, textwrap, time, warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import numpy as np
-import torch
+if TYPE_CHECKING: import torch   # for the annotations only: torch is imported by the functions that use it
 from tqdm import tqdm as std_tqdm
 from tqdm.auto import tqdm
 from tqdm.notebook import tqdm as notebook_tqdm
@@ -30,6 +30,7 @@ def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices
     if not isinstance(seed, int) or seed < 0: raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
+    import torch   # imported where used: `rlaif-repro --help` and the config commands start without torch
     torch.manual_seed(seed)
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
     if deterministic:
@@ -48,11 +49,11 @@ def seeded_coin(seed:int, key:str)->bool:
     return stable_hash("coin", seed, key) & 1 == 1
 
 # %% ../nbs/00_core.ipynb
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-           "float16": torch.float16, "fp16": torch.float16}
+_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16"}
 
 def get_device(device:str|torch.device="auto")->torch.device:
     "Resolve `'auto'` to cuda, then mps, then cpu; pass anything else to `torch.device`"
+    import torch
     if isinstance(device, torch.device): return device
     if device != "auto": return torch.device(device)
     if torch.cuda.is_available(): return torch.device("cuda")
@@ -61,13 +62,14 @@ def get_device(device:str|torch.device="auto")->torch.device:
 
 def get_dtype(dtype:str|torch.dtype="auto", device:str|torch.device="auto")->torch.dtype:
     "Resolve a dtype name; `'auto'` is bf16 (or fp16) on CUDA and fp32 elsewhere"
+    import torch
     if isinstance(dtype, torch.dtype): return dtype
     if dtype == "auto":
         dev = get_device(device)
         if dev.type == "cuda": return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
     if dtype not in _DTYPES: raise ValueError(f"dtype={dtype!r} is not known; use 'auto' or one of {sorted(_DTYPES)}")
-    return _DTYPES[dtype]
+    return getattr(torch, _DTYPES[dtype])
 
 # %% ../nbs/00_core.ipynb
 def umask()->int:
@@ -112,13 +114,18 @@ def atomic_write(path:str|Path, # the file to (over)write
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
+def _is_tensor(o)->bool:
+    "A torch tensor, without importing torch: where torch was never imported, nothing is a tensor"
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(o, torch.Tensor)
+
 def _jsonable(o):
     if dataclasses.is_dataclass(o) and not isinstance(o, type): return dataclasses.asdict(o)
     if isinstance(o, Path): return str(o)
     if isinstance(o, (np.integer,)): return int(o)
     if isinstance(o, (np.floating,)): return float(o)
     if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, torch.Tensor): return o.tolist()
+    if _is_tensor(o): return o.tolist()
     if isinstance(o, (set, frozenset)): return sorted(o)
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
@@ -199,7 +206,7 @@ class MetricsLogger:
     def read(self)->list[dict]: return read_jsonl(self.path, torn_tail=True) if self.path.exists() else []
 
 def _scalar(v):
-    if isinstance(v, torch.Tensor) and v.numel() == 1: return v.item()
+    if _is_tensor(v) and v.numel() == 1: return v.item()
     if isinstance(v, (np.generic,)): return v.item()
     return v
 
@@ -351,7 +358,7 @@ def per_process_accumulation(batch_size:int, # the global batch (what the paper 
 def barrier():
     "Wait until every process gets here (nothing to wait for when alone); starts torch.distributed through accelerate if needed"
     if process_rank()[1] == 1: return
-    import torch.distributed as dist
+    import torch, torch.distributed as dist
     if not dist.is_initialized():
         from accelerate import PartialState   # gloo on a machine without CUDA (accelerate would otherwise count one process)
         PartialState(**({} if torch.cuda.is_available() else {"backend": "gloo"}))

@@ -4,18 +4,18 @@
 
 # %% ../nbs/14_pipeline.ipynb 5
 from __future__ import annotations
-import argparse, json, sys
+import json, sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .config import DEFAULT_PRESET, ExperimentConfig, ConfigError, PRESETS, parse_overrides, paper_table, reads_of
+from .config import DEFAULT_PRESET, ExperimentConfig, ConfigError, PRESETS, STAGES, parse_overrides, reads_of
 
 # %% auto 0
-__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'STAGES', 'BETA_METRICS', 'DRIFT_METRICS', 'resolve_config',
+__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'BETA_METRICS', 'DRIFT_METRICS', 'resolve_config',
            'prompt_contexts', 'Reproduction', 'stage_code', 'files_digest', 'check_model_names', 'md_table',
            'paper_findings', 'budget_win_rates', 'plot_rl_budget', 'reproduce', 'run_headline', 'across_seeds',
            'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift', 'plot_kl_coef_study',
-           'sweep_markdown', 'write_sweep', 'main']
+           'sweep_markdown', 'write_sweep']
 
 # %% ../nbs/14_pipeline.ipynb
 def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `config_file` is None
@@ -32,7 +32,7 @@ def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `con
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)
 
 # %% ../nbs/14_pipeline.ipynb
-import dataclasses, functools, importlib, importlib.util, os, shutil, time, warnings
+import dataclasses, functools, importlib, importlib.util, shutil, time, warnings
 from types import SimpleNamespace
 import matplotlib
 import matplotlib.pyplot as plt
@@ -43,10 +43,10 @@ from datasets import Dataset
 from huggingface_hub import try_to_load_from_cache
 from scipy import stats
 
-from .core import (RunDir, RunLocked, atomic_write, patch_method, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
-                              read_jsonl, save_json, save_jsonl, set_seed, stable_hash, stage_key, progress, quiet_dependencies)
+from .core import (RunDir, atomic_write, patch_method, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
+                              read_jsonl, save_json, save_jsonl, set_seed, stable_hash, stage_key, progress)
 from . import figures as F
-from .data import get_task, hub_offline, load_task, local_data_files, task_names
+from .data import get_task, hub_offline, load_task, local_data_files
 from .figures import save_figure, variant_label
 from .human_eval import evaluate, judge_pool, rank_items, win_rate
 from .labeler import Labeler
@@ -54,8 +54,7 @@ from .labeler_analysis import alignment, same_position_rate, wilson_ci, sweep as
 from .paper import PAPER
 from .prompts import list_variants
 from .models import (apply_lora, cache_dir, is_hub_id, load_causal_lm, load_reward_model, load_value_model, loading_whole,
-                                resolve_model_path, use_stand_ins, write_stand_ins)
-from .plan import check_fits, format_plan, plan
+                                resolve_model_path, use_stand_ins)
 
 RL_RUNS = {   # policy name -> the reward it is trained against
     "RLAIF": "rm_ai", "RLHF": "rm_human", "same-size RLAIF": "rm_same_size", "d-RLAIF": "scorer", "RLHF+RLAIF": "mix"}
@@ -925,8 +924,6 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     return "\n".join(line for section in _REPORT_SECTIONS for line in section(ctx))
 
 # %% ../nbs/14_pipeline.ipynb
-STAGES = ("data", "sft", "labels", "rm", "rl", "eval", "studies", "report")
-
 def reproduce(cfg:ExperimentConfig, # the resolved config
               out_dir:str|Path|None=None, # run folder (default `cfg.run_dir`)
               *,
@@ -1274,252 +1271,3 @@ def write_sweep(summary:dict, out_dir:str|Path)->Path:
     save_json(summary, out/"summary.json")
     with atomic_write(out/"summary.md") as f: f.write(sweep_markdown(summary))
     return out/"summary.md"
-
-# %% ../nbs/14_pipeline.ipynb
-from . import __version__
-
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    "Descriptions and examples printed as written; `(default: X)` after every option whose default is a value (not None, off or empty)"
-    def _get_help_string(self, action):
-        d = action.default
-        if d is None or d is False or (isinstance(d, list) and not d): return action.help
-        return super()._get_help_string(action)
-
-def _command(sub, name:str, summary:str, description:str, examples:str)->argparse.ArgumentParser:
-    "A subcommand: `summary` in the command list, `description` and `examples` in its own --help"
-    return sub.add_parser(name, help=summary, description=description, epilog="examples:\n" + examples.strip("\n"),
-                          formatter_class=_HelpFormatter)
-
-def _config_args(q:argparse.ArgumentParser, preset:str=DEFAULT_PRESET, config_file:bool=True):
-    "The options that choose a config: --preset, --task, --config and --set"
-    q.add_argument("--preset", default=preset, choices=list(PRESETS), help="named preset to start from")
-    q.add_argument("--task", choices=task_names(), default=None, help="the task (default: the preset's own task)")
-    if config_file:
-        q.add_argument("--config", dest="config_file", default=None, metavar="JSON",
-                       help="start from a saved config (e.g. a run's config.json) instead of --preset")
-    q.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. rl.kl_coef=0.1 or data.limit=64 (repeatable)")
-
-# %% ../nbs/14_pipeline.ipynb
-def _add_config_command(sub):
-    "The `config` command"
-    c = _command(sub, "config", "print (and optionally save) the resolved config of a preset",
-        "Print, as JSON, the config a run would use: a preset (or a saved config) plus --set overrides, validated.\n"
-        "--save writes it for `reproduce --config`; --show-paper lists each setting beside the paper's value.",
-        "  rlaif-repro config --preset colab --task hh_harmless\n"
-        "  rlaif-repro config --preset toy --set rl.kl_coef=0.1 --save cfg.json --show-paper\n"
-        "  rlaif-repro reproduce --config cfg.json --out runs/kl01")
-    _config_args(c)
-    c.add_argument("--save", default=None, metavar="JSON", help="also write the resolved config to this file")
-    c.add_argument("--show-paper", action="store_true", help="also print the field / ours / paper / section table")
-
-def _add_data_command(sub):
-    "The `data` command"
-    d = _command(sub, "data", "load a task split and summarise its prompts and comparisons",
-        "Load one split of a task in the package's schema (policy prompts, human comparisons) and print its sizes, how\n"
-        "often humans preferred response_2, and example comparisons. Without --data-files the data comes from\n"
-        "$RLAIF_REPRO_DATA_FILES or the Hugging Face Hub; the toy task is built on this machine on first use.",
-        "  rlaif-repro data --task hh_harmless --split test --data-files harmless-base-test.jsonl.gz\n"
-        "  rlaif-repro data --task tldr --split validation --limit 200 --show 2\n"
-        "  rlaif-repro data --task toy --split test")
-    d.add_argument("--task", required=True, choices=task_names(), help="the task to load")
-    d.add_argument("--split", default="train", choices=["train", "validation", "test"],
-                   help="the split (HH's validation and test are the paper's 2/3 and 1/3 of its test file)")
-    d.add_argument("--data-files", default=None, metavar="PATH|JSON",
-                   help="a local source file, or a JSON mapping such as '{\"train\": PATH, \"test\": PATH}' (default: the Hub)")
-    d.add_argument("--limit", type=int, default=None, metavar="N", help="keep the first N rows of each table (default: all)")
-    d.add_argument("--seed", type=int, default=0, help="seed of the per-pair placement of chosen and rejected (HH)")
-    d.add_argument("--show", type=int, default=1, metavar="N", help="print this many example comparisons")
-
-# %% ../nbs/14_pipeline.ipynb
-def _add_run_command(sub):
-    "The `reproduce` and `stage` commands (the same options)"
-    r = _command(sub, "reproduce", "run the whole paper to a report (every stage cached; a rerun resumes)",
-        "Run every stage of the paper: data, SFT, AI labels, reward models on AI and on human labels, the RL policies,\n"
-        "simulated human evaluation, the side studies, and report.md with every figure beside the paper's numbers.\n"
-        "Finished stages are kept in the run folder: a rerun reuses them and a killed run resumes where it stopped.",
-        "  rlaif-repro reproduce --preset tiny --out runs/tiny    # tiny random models: checks that everything runs\n"
-        "  rlaif-repro reproduce --preset toy --out runs/toy      # the whole paper, offline, on a CPU (about 10 minutes)\n"
-        "  rlaif-repro reproduce --preset toy --out runs/toy --policies RLAIF,RLHF --force-stage rm_ai\n"
-        "  rlaif-repro reproduce --preset colab --task hh_harmless --out runs/colab_hh   # one T4 GPU")
-    s_ = _command(sub, "stage", "run the pipeline up to one stage group, then stop",
-        "Run the stages of `reproduce` up to and including one group, with the same run folder and cache: a later\n"
-        "`reproduce` with the same options reuses them. Use it to look at one stage's output, or to label with vLLM in\n"
-        "one process before a launched (multi-GPU) training run.",
-        "  rlaif-repro stage labels --preset toy --out runs/toy       # data, SFT and the AI labels\n"
-        "  rlaif-repro stage rm --preset toy --out runs/toy --force-stage rm_human")
-    s_.add_argument("name", choices=list(STAGES), help="the last stage group to run")
-    for q in (r, s_):
-        _config_args(q)
-        q.add_argument("--out", default=None, metavar="DIR", help="run folder (default: the config's out_dir, else runs/<preset>)")
-        q.add_argument("--policies", default=None, help="comma-separated RL runs, e.g. 'RLAIF,RLHF,RLHF+RLAIF' (default: RLAIF, RLHF, "
-                                                        "and same-size RLAIF and d-RLAIF when the config names their models)")
-        q.add_argument("--force-stage", dest="force", action="append", default=[], metavar="NAME",
-                       help="compute this stage again even if finished, e.g. rm_ai or rl_RLAIF (repeatable); stages that read it follow")
-        q.add_argument("--stand-ins", dest="stand_ins", default=None, metavar="DIR",
-                       help="load Hub models as the stand-ins in DIR (from `rlaif-repro stand-ins`); sets models.stand_ins")
-
-def _add_stand_ins_command(sub):
-    "The `stand-ins` command"
-    si = _command(sub, "stand-ins", "write tiny random stand-ins of every Hub model a preset names (offline test runs)",
-        "Write, for every Hub model the preset names (for every task, or --task), a tiny random checkpoint of the same\n"
-        "architecture and tokenizer style, and a stand_ins.json map. `reproduce --stand-ins DIR` then runs the preset's\n"
-        "exact stages offline on a CPU (Hub data needs local files too: $RLAIF_REPRO_DATA_FILES or --set data.data_files=...).\n"
-        "Stand-in numbers measure nothing but whether the code runs.",
-        "  rlaif-repro stand-ins --preset colab --out stand_ins/\n"
-        "  rlaif-repro stand-ins --preset paper --task tldr --out stand_ins_paper/\n"
-        "  RLAIF_REPRO_DATA_FILES=files.json rlaif-repro reproduce --preset colab --task hh_harmless --stand-ins stand_ins/ --out runs/offline")
-    _config_args(si, preset="colab", config_file=False)
-    si.add_argument("--out", required=True, metavar="DIR", help="folder for the stand-ins and stand_ins.json")
-
-# %% ../nbs/14_pipeline.ipynb
-def _add_plan_command(sub):
-    "The `plan` command"
-    pl = _command(sub, "plan", "estimate GPU memory and time per stage of a preset; exit 2 if a stage cannot fit the GPU",
-        "Estimate, for each stage of a run, the memory it needs on each GPU and its time, from the config alone (nothing is\n"
-        "loaded or downloaded). A stage that does not fit is named with what to change, and the exit code is 2.",
-        "  rlaif-repro plan --preset colab --gpu T4\n"
-        "  rlaif-repro plan --preset paper --gpu H100-80GB --num-gpus 8\n"
-        "  rlaif-repro plan --preset paper --gpu H100-80GB --num-gpus 8 --set models.vllm_tensor_parallel_size=4")
-    _config_args(pl)
-    pl.add_argument("--gpu", default="A100-80GB", help="GPU model, e.g. T4, L4, A10G, A100-40GB, A100-80GB, H100-80GB, H200-141GB")
-    pl.add_argument("--num-gpus", type=int, default=1, metavar="N", help="how many GPUs the run is spread over, sharded by ZeRO-3 when more than one")
-
-def _add_sweep_command(sub):
-    "The `sweep` command"
-    sw = _command(sub, "sweep", "run the pipeline in several toy worlds (and judge drifts); summarise which findings hold",
-        "Run `reproduce` once per world seed (world and training seed both N), each in <out>/seed<N>, then write\n"
-        "<out>/summary.md and summary.json: each headline number per seed, the mean across seeds with a 95% interval, and for\n"
-        "each of the paper's findings the seeds in which it holds. With two or more --judge-drift values, the same worlds run\n"
-        "with labelers taught by a judge that departs from the truth, and the summary adds the judge-drift study; with two\n"
-        "or more --kl-coef values, the summary adds the over-optimisation study (proxy reward, gold utility, KL against β).\n"
-        "Both together run every β at the first drift and the other drifts at the preset's β (not the whole grid). Folder\n"
-        "names say only what differs from the preset (seed1, seed1-drift1, seed1-beta0.2), so sweeps into one --out share\n"
-        "their common runs. A failed run is reported and the others go on; rerun the command to resume.",
-        "  rlaif-repro sweep --preset toy --seeds 0 1 2 --out runs/sweep\n"
-        "  rlaif-repro sweep --preset toy --seeds 0 1 2 --judge-drift 0 0.5 1 --out runs/drift\n"
-        "  rlaif-repro sweep --preset toy --seeds 0 1 2 --kl-coef 0.01 0.05 0.2 --out runs/beta\n"
-        "  rlaif-repro sweep --preset toy --seeds 0 1 2 --judge-drift 0 1 --kl-coef 0.01 0.05 0.2 --out runs/all   # 12 runs\n"
-        "  rlaif-repro sweep --preset tiny --seeds 0 1 --out runs/sweep_tiny   # a quick check that it all runs")
-    _config_args(sw, config_file=False)
-    sw.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="N", help="world seeds")
-    sw.add_argument("--judge-drift", dest="judge_drifts", type=float, nargs="+", default=[0.0], metavar="D",
-                    help="judge drifts in [0, 1] (toy task)")
-    sw.add_argument("--kl-coef", dest="kl_coefs", type=float, nargs="+", default=None, metavar="B",
-                    help="RL's KL coefficients β; two or more add the over-optimisation study (default: the preset's)")
-    sw.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and the summary")
-    sw.add_argument("--force-stage", dest="force", action="append", default=[], metavar="NAME",
-                    help="compute this stage of every run again, e.g. report (repeatable); stages that read it follow")
-
-# %% ../nbs/14_pipeline.ipynb
-def _parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rlaif-repro", formatter_class=_HelpFormatter,
-        description="RLAIF vs. RLHF (Lee et al. 2023), reproduced: inspect configs and task data, run the paper's pipeline\n"
-                    "(whole, or up to one stage), write offline stand-ins for Hub models, and plan GPU memory and time.",
-        epilog="examples:\n"
-               "  rlaif-repro reproduce --preset toy --out runs/toy   # the whole paper, offline, on a CPU (about 10 minutes)\n"
-               "  rlaif-repro config --preset colab --show-paper      # a preset's settings beside the paper's\n"
-               "  rlaif-repro plan --preset paper --gpu H100-80GB --num-gpus 8\n"
-               "  rlaif-repro COMMAND --help                          # a command's options, defaults and examples")
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="show the full log (trainer steps, warnings) and tracebacks")
-    sub = p.add_subparsers(dest="cmd", required=True, title="commands", metavar="COMMAND")
-    _add_config_command(sub)
-    _add_data_command(sub)
-    _add_run_command(sub)
-    _add_stand_ins_command(sub)
-    _add_plan_command(sub)
-    _add_sweep_command(sub)
-    return p
-
-# %% ../nbs/14_pipeline.ipynb
-def _cmd_config(a)->int:
-    cfg = resolve_config(a.preset, a.overrides, a.config_file, a.task)
-    print(cfg.to_json())
-    if a.show_paper:
-        with pd.option_context("display.width", 200, "display.max_colwidth", 48, "display.max_rows", 200):
-            print("\nOurs vs the paper (fields the paper speaks about):")
-            print(paper_table(cfg)[["field", "ours", "paper", "section"]].to_string(index=False))
-    if a.save:
-        cfg.to_json(a.save); print(f"\nsaved {a.save}", file=sys.stderr)
-    return 0
-
-def _cmd_data(a)->int:
-    files = a.data_files
-    if files and files.lstrip().startswith("{"): files = json.loads(files)
-    ds = load_task(a.task, a.split, data_files=files, limit=a.limit, seed=a.seed)
-    cmp = ds["comparisons"]
-    print(f"{a.task}/{a.split}: {ds['prompts'].num_rows} prompts, {cmp.num_rows} comparisons")
-    if cmp.num_rows:
-        share = sum(cmp["human_choice"]) / cmp.num_rows
-        print(f"human_choice = 1 (response_2 preferred) in {share:.1%} of comparisons")
-    for row in cmp.select(range(min(a.show, cmp.num_rows))):
-        print(json.dumps({k: (v[-300:] if isinstance(v, str) else v) for k, v in row.items()}, indent=1, ensure_ascii=False))
-    return 0
-
-def _cmd_stand_ins(a)->int:
-    own = PRESETS[a.preset]().data.task   # a preset of a world (toy, tiny) runs its own task; a GPU preset runs every real one
-    tasks = [a.task] if a.task else [own] if get_task(own).has_world else [t for t in task_names() if not get_task(t).has_world]
-    names = sorted({n for t in tasks for n in resolve_config(a.preset, a.overrides, None, t).model_names().values()})
-    si = write_stand_ins(names, a.out)
-    for n in names: print(f"{n:40s} -> {si[n]}" if n in si else f"{n:40s}    (needs no stand-in)")
-    print(f"map: {Path(a.out).resolve()/'stand_ins.json'}; use: rlaif-repro reproduce --preset {a.preset} --stand-ins {a.out}", file=sys.stderr)
-    return 0
-
-def _cmd_reproduce(a)->int:
-    if a.stand_ins: a.overrides = [*a.overrides, f"models.stand_ins={Path(a.stand_ins).expanduser().resolve()}"]
-    cfg = resolve_config(a.preset, a.overrides, a.config_file, a.task)
-    pol = [p.strip() for p in a.policies.split(",")] if a.policies else None
-    r = reproduce(cfg, a.out, policies=pol, until=getattr(a, "name", "report"), force=a.force)
-    if not r.main: return 0   # one line from the launch, not one per process
-    if getattr(a, "name", "report") == "report": print(f"report: {r.report_path}")
-    else: print(f"stages up to {a.name} done in {r.run.root}")
-    return 0
-
-def _cmd_sweep(a)->int:
-    s = sweep(a.preset, a.seeds, a.out, judge_drifts=a.judge_drifts, kl_coefs=a.kl_coefs, overrides=a.overrides, task=a.task, force=a.force)
-    print(f"summary: {Path(a.out)/'summary.md'}")
-    return 0 if all(r["status"] == "ok" for r in s["runs"].values()) else 1
-
-def _cmd_plan(a)->int:
-    cfg = resolve_config(a.preset, a.overrides, a.config_file, a.task)
-    df = plan(cfg, a.gpu, a.num_gpus)
-    print(format_plan(df))
-    check_fits(df, a.gpu)   # raises ValueError naming the stages that do not fit
-    return 0
-
-# %% ../nbs/14_pipeline.ipynb
-_COMMANDS = {"config": _cmd_config, "data": _cmd_data, "reproduce": _cmd_reproduce, "stage": _cmd_reproduce,
-             "stand-ins": _cmd_stand_ins, "plan": _cmd_plan, "sweep": _cmd_sweep}   # subcommand -> the function that runs it
-
-def main(argv:list[str]|None=None)->int:
-    "Entry point of the `rlaif-repro` command"
-    a = _parser().parse_args(argv)
-    was = os.environ.get("RLAIF_REPRO_VERBOSE")
-    if a.verbose: os.environ["RLAIF_REPRO_VERBOSE"] = "1"   # launched processes and world builders inherit it
-    quiet_dependencies()
-    try: return _COMMANDS[a.cmd](a)
-    except KeyboardInterrupt:
-        print(f"rlaif-repro {a.cmd}: interrupted; rerun the same command to resume", file=sys.stderr); return 130
-    except Exception as e:
-        if a.verbose: raise
-        rank, world = process_rank()
-        who = f"rlaif-repro {a.cmd}" + ("" if world == 1 else f" (process {rank} of {world})")
-        if isinstance(e, _user_errors()):   # bad config, data or files, an unreachable Hub, a held run folder, a diverged run
-            print(f"{who}: error: {e}", file=sys.stderr); return 2
-        print(f"{who}: internal error: {type(e).__name__}: {e} (rerun with --verbose for the traceback)", file=sys.stderr)
-        return 1
-    finally:
-        if a.verbose: os.environ.pop("RLAIF_REPRO_VERBOSE") if was is None else os.environ.update(RLAIF_REPRO_VERBOSE=was)
-
-def _user_errors()->tuple:
-    "Exceptions that mean a problem with the user's input or machine, reported as one line with exit code 2"
-    errs = [ConfigError, ValueError, OSError, RunLocked]   # OSError: missing files, DataUnavailableError, unloadable models
-    if "rlaif_repro.a2c" in sys.modules: errs.append(sys.modules["rlaif_repro.a2c"].A2CDivergence)
-    try: from safetensors import SafetensorError; errs.append(SafetensorError)   # a damaged weights file
-    except ImportError: pass
-    return tuple(errs)
-
-# %% ../nbs/14_pipeline.ipynb
-#| eval: false
-if __name__ == "__main__": sys.exit(main())   # `python -m rlaif_repro.pipeline ...` (not run in the notebook, where __name__ is __main__ too)

@@ -53,8 +53,8 @@ def test_paper_preset_fits_eight_80gb_gpus_with_activation_checkpointing():
 SUBCOMMANDS = ["config", "data", "reproduce", "stage", "stand-ins", "plan", "sweep"]
 
 def in_process(capsys, *args)->tuple:
-    "`rlaif-repro ARGS` through `pipeline.main` (what the script calls), for answers argparse gives itself: (exit code, stdout, stderr)"
-    from rlaif_repro.pipeline import main
+    "`rlaif-repro ARGS` through `cli.main` (what the script calls), for answers argparse gives itself: (exit code, stdout, stderr)"
+    from rlaif_repro.cli import main
     with pytest.raises(SystemExit) as e: main(list(args))
     out, err = capsys.readouterr()
     return e.value.code, out, err

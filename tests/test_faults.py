@@ -42,7 +42,7 @@ elif point == "perturb-labels":                                             # a 
         res["p_1"] = [min(1.0, p + 0.01) for p in res["p_1"]]
         return res
     Labeler._label_batch = shifted
-from rlaif_repro.pipeline import main
+from rlaif_repro.cli import main
 sys.exit(main(args))
 '''
 
@@ -141,7 +141,7 @@ def test_damaged_marker_and_weights(copy_of):
     one_line_error(r, str(weights.parent), "damaged or incomplete")
 
 def test_nan_and_infinity_in_configs(tmp_path, capsys):
-    from rlaif_repro.pipeline import main   # in-process: five CLI calls without five interpreter starts
+    from rlaif_repro.cli import main   # in-process: five CLI calls without five interpreter starts
     for override in ("rl.max_kl=NaN", "rl.epochs=Infinity", "rl.lr=NaN", "eval.confidence_level=NaN"):
         assert main(["config", *TINY, "--set", override]) == 2
         err = capsys.readouterr().err

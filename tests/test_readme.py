@@ -47,11 +47,11 @@ def commands()->list[str]:
 def skip_reason(cmd:str)->str|None: return next((why for pre, why in SKIP.items() if cmd.startswith(pre)), None)
 
 def run(cmd:str, cwd:Path)->tuple[int, str]:
-    "Run a README command in folder `cwd`: (exit code, output). `rlaif-repro` runs in this process through `pipeline.main`,"
+    "Run a README command in folder `cwd`: (exit code, output). `rlaif-repro` runs in this process through `cli.main`,"
     "what the script calls (each Python start-up with torch costs seconds; tests/test_cli.py runs the script itself)"
     argv = shlex.split(cmd)
     if argv[0] == "rlaif-repro":
-        from rlaif_repro.pipeline import main
+        from rlaif_repro.cli import main
         out = io.StringIO()
         with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             try: code = main(argv[1:])
