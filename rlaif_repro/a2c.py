@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_a2c.ipynb 5
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os, shutil
+import contextlib, dataclasses, json, math, os, shutil, time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -407,9 +407,12 @@ def _ref_logprobs(run:_A2CRun, ro:Rollouts)->torch.Tensor:
 def _micro_step(run:_A2CRun, mb:list[str], step:int, g:int, stats:dict):
     "One micro-batch of step `step` (global index `g`): sample, score, loss, backward; its numbers go into `stats`"
     acc, cfg = run.acc, run.cfg
+    t0 = time.perf_counter()
     ro = sample_rollouts(run.unwrap(run.policy), run.tokenizer, mb, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
                          synced_gpus=run.synced, seed=stable_hash(run.seed, "rollout", step, g), max_prompt_tokens=run.max_prompt_tokens)
+    t1 = time.perf_counter()
     r = torch.tensor(_rewards(run.reward_fn, mb, ro.texts, ro.ended.tolist(), f"A2C step {step + 1}"), dtype=torch.float, device=acc.device)
+    t2 = time.perf_counter()
     if cfg.missing_eos_penalty is not None: r = r - cfg.missing_eos_penalty * (~ro.ended).float()
     ref_lp = _ref_logprobs(run, ro)
     if run.head:
@@ -433,6 +436,7 @@ def _micro_step(run:_A2CRun, mb:list[str], step:int, g:int, stats:dict):
     stats["kl"] += L.kl.tolist(); stats["entropy"].append(((ent * m).sum() / m.sum()).item())
     stats["reward"] += r.tolist(); stats["length"] += m.sum(-1).tolist(); stats["ended"] += ro.ended.float().tolist()
     if run.gold_fn is not None: stats["gold"] += list(run.gold_fn(mb, ro.texts))
+    stats["time_sample"].append(t1 - t0); stats["time_reward"].append(t2 - t1); stats["time_update"].append(time.perf_counter() - t2)
 
 # %% ../nbs/10_a2c.ipynb
 def _optimizer_step(run:_A2CRun, step:int):
@@ -457,6 +461,8 @@ def _step_row(acc, stats:dict)->dict:
            "reward/mean": gathered["reward"].mean().item(), "reward/std": gathered["reward"].std(unbiased=False).item(),
            "rl/response_length": gathered["length"].mean().item(), "rl/ended": gathered["ended"].mean().item()}
     if gathered["gold"] is not None: row["gold/mean"] = gathered["gold"].mean().item()
+    for k in ("sample", "reward", "update"):   # seconds this step spent on each, per process (the profile of a run)
+        row[f"time/{k}"] = gathered[f"time_{k}"].sum().item() / acc.num_processes
     return row
 
 def _checkpoint(run:_A2CRun, out_dir:Path, evals:list, done:int):
@@ -473,19 +479,20 @@ def _checkpoint(run:_A2CRun, out_dir:Path, evals:list, done:int):
 # %% ../nbs/10_a2c.ipynb
 def _train_step(run:_A2CRun, batch:list[str], step:int)->dict:
     "One optimizer step on `batch` (this process takes its micro-batches); returns the step's metrics row"
-    stats = {k: [] for k in ("policy_loss", "value_loss", "kl", "entropy", "reward", "length", "ended", "gold")}
+    stats = {k: [] for k in ("policy_loss", "value_loss", "kl", "entropy", "reward", "length", "ended", "gold", "time_sample", "time_reward", "time_update")}
     mbs = run.cfg.micro_batch_size
     for j in range(run.n_micro):
         g = j * run.world + run.acc.process_index                  # global micro-batch index
         _micro_step(run, batch[g * mbs:(g + 1) * mbs], step, g, stats)
-    _optimizer_step(run, step)
+    t = time.perf_counter(); _optimizer_step(run, step); stats["time_update"].append(time.perf_counter() - t)
     return _step_row(run.acc, stats)
 
 def _validate(run:_A2CRun, prompts:Sequence[str], step:int, out_dir:Path, evals:list, mlog:MetricsLogger, keep:int|None):
     "Score the policy on the validation prompts; from step 1 on it is also a checkpoint candidate (the best `keep` are kept)"
     save = (lambda path: _save_policy(run, path)) if step else (lambda path: False)   # step 0 (SFT) is the baseline, not a candidate
+    t = time.perf_counter()
     evals.append(_evaluate(run.unwrap(run.policy), run.tokenizer, prompts, run.reward_fn, run.cfg, step, out_dir/"candidates", run.acc,
-                           run.seed, run.max_prompt_tokens, run.gold_fn, save, run.synced, out_dir))
+                           run.seed, run.max_prompt_tokens, run.gold_fn, save, run.synced, out_dir) | {"time/validation": time.perf_counter() - t})
     row = {k: v for k, v in evals[-1].items() if k not in ("step", "path")}
     if step: run.acc.log(row, step=step)
     if run.acc.is_main_process:
@@ -495,7 +502,8 @@ def _validate(run:_A2CRun, prompts:Sequence[str], step:int, out_dir:Path, evals:
 @torch.no_grad()
 def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, seed, max_prompt_tokens, gold_fn, save_policy, synced=False, out_dir=None):
     # micro-batches dealt out in turn, each seeded by its index: the same responses on any number of processes
-    chunks = [list(prompts[i:i + cfg.micro_batch_size]) for i in range(0, len(prompts), cfg.micro_batch_size)]
+    n = cfg.eval_batch_size or cfg.micro_batch_size
+    chunks = [list(prompts[i:i + n]) for i in range(0, len(prompts), n)]
     mine = _split(list(enumerate(chunks)), acc.process_index, acc.num_processes)
     rows = []   # (prompt index, response, reward, gold)
     for k in range(math.ceil(len(chunks) / acc.num_processes)):   # the same on every process
@@ -507,7 +515,7 @@ def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, s
         if not mb: continue   # this process had run out of prompts: it generated only to keep the others company
         rewards = _rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"validation at step {step}")
         golds = list(gold_fn(mb, ro.texts)) if gold_fn is not None else [None] * len(mb)
-        rows += [(c * cfg.micro_batch_size + j, t, float(r), g) for j, (t, r, g) in enumerate(zip(ro.texts, rewards, golds))]
+        rows += [(c * n + j, t, float(r), g) for j, (t, r, g) in enumerate(zip(ro.texts, rewards, golds))]
     # every process's rows, in prompt order: the same numbers to the last bit on any number of processes
     from accelerate.utils import gather_object
     rows = sorted(gather_object(rows))

@@ -325,6 +325,8 @@ class A2CConfig(_Config, _TrainMixin):
     eval_every: int = F(50, "score validation prompts every this many steps (checkpoint selection)")
     eval_prompts: int = F(256, "validation prompts scored at each evaluation (checkpoint selection, the budget curve); 64 left the "
                           "toy's choice to noise", "not stated")
+    eval_batch_size: int | None = F(None, "prompts sampled together at each validation (None: micro_batch_size); sampling needs no "
+                                    "gradients, so it can take larger batches than training")
     max_kl: float = F(100.0, "stop with a clear message when the mean KL per response exceeds this (runaway guard)")
     def _validate(self):
         self._validate_train(); self._range("kl_coef", 0, 1); self._range("temperature", 0, lo_open=True)
@@ -335,7 +337,7 @@ class A2CConfig(_Config, _TrainMixin):
         if not self.kl_in_reward and self.kl_estimator != "k2":   # as a loss, k1's expected gradient is 0 and k3's is the forward KL's
             self._bad("kl_estimator", self.kl_estimator, "kl_in_reward=False adds the KL as a loss term, where only 'k2' has the "
                       "gradient of KL(policy || SFT); set kl_estimator='k2' or keep kl_in_reward=True")
-        self._range("checkpoint_every", 1); self._range("eval_every", 1); self._range("eval_prompts", 1); self._range("max_kl", 0, lo_open=True)
+        self._range("checkpoint_every", 1); self._range("eval_every", 1); self._range("eval_prompts", 1); self._range("eval_batch_size", 1); self._range("max_kl", 0, lo_open=True)
 
 # %% ../nbs/01_config.ipynb
 @dataclass
@@ -376,9 +378,11 @@ class ExperimentConfig(_Config):
     eval: EvalConfig = F(default_factory=EvalConfig, help="simulated human evaluation")
     report_to: str = F("none", "experiment tracking of SFT, reward-model and RL training: 'none', 'tensorboard', 'wandb', 'trackio', ... "
                        "(several: 'tensorboard,wandb'); logs go to each stage's `tracking` folder. Not part of any stage key")
+    parallel_stages: int = F(0, "processes that compute independent stages side by side, one share of the cores each (0: 2 for a "
+                             "CPU run on 2+ cores that is not launched, else 1). Not part of any stage key")
     def _validate(self):
         if not re.fullmatch(r"[\w.-]+", self.name): self._bad("name", self.name, "use letters, digits, '_', '-' or '.'")
-        self._range("seed", 0)
+        self._range("seed", 0); self._range("parallel_stages", 0)
         try: report_to_list(self.report_to)
         except ConfigError: self._bad("report_to", self.report_to, f"use 'none' or one or more of {', '.join(TRACKERS)}, comma-separated")
 
@@ -458,7 +462,7 @@ def toy_preset(task:str="toy")->ExperimentConfig:
         reward_model=RewardModelConfig(batch_size=32, micro_batch_size=32, lr=3e-4, epochs=2.0, max_length=224, optimizer="adamw",
                                        init="sft"),   # the toy world has no pre-SFT base model: both reward models start from SFT
         rl=A2CConfig(batch_size=32, micro_batch_size=32, lr=1e-4, value_lr=3e-4, epochs=1.0, max_new_tokens=32,
-                     optimizer="adamw", checkpoint_every=20, eval_every=10, eval_prompts=500),   # every validation post
+                     optimizer="adamw", checkpoint_every=20, eval_every=10, eval_prompts=500, eval_batch_size=128),   # every validation post
         eval=EvalConfig(num_items=300, policy_temperature=0.9, budget_items=500))   # greedy SFT already writes the canonical
                                                                  # summary here; policies are compared as they sample in training
 

@@ -18,7 +18,7 @@ from tqdm.notebook import tqdm as notebook_tqdm
 __all__ = ['NOISE', 'set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'umask', 'umask_mode', 'share_modes',
            'atomic_write', 'save_json', 'save_jsonl', 'load_json', 'content_key', 'pick_fields', 'stage_key',
            'source_digest', 'code_digest', 'get_logger', 'MetricsLogger', 'read_jsonl', 'patch_method', 'RunDir',
-           'RunLocked', 'file_sha256', 'folder_fingerprint', 'process_rank', 'is_main_process',
+           'RunLocked', 'file_sha256', 'folder_fingerprint', 'process_rank', 'exit_with_parent', 'is_main_process',
            'per_process_accumulation', 'barrier', 'progress_enabled', 'LineProgress', 'progress', 'verbose',
            'quiet_dependencies', 'chunked']
 
@@ -339,6 +339,14 @@ def folder_fingerprint(d:str|Path, skip:tuple=("DONE.json", ".lock"))->str:
 def process_rank()->tuple[int, int]:
     "(rank, number of processes) of this process, as `accelerate launch` / `torchrun` set them; (0, 1) when run alone"
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+def exit_with_parent(parent:int):
+    "In a helper process: exit as soon as process `parent` is gone (a killed run must not leave its helpers running)"
+    import threading
+    def watch():
+        while os.getppid() == parent: time.sleep(0.5)
+        os._exit(3)
+    threading.Thread(target=watch, daemon=True).start()
 
 def is_main_process()->bool:
     "Is this the process that writes shared files (rank 0)?"

@@ -20,8 +20,8 @@ from .core import seeded_coin, stable_hash
 __all__ = ['SFT_SOURCES', 'TASKS', 'SPLITS', 'PROMPT_FEATURES', 'COMPARISON_FEATURES', 'DATA_FILES_ENV', 'HH_SUBSETS',
            'TLDR_SPLITS', 'HIGH_CONFIDENCE', 'DataFormatError', 'DataWarning', 'DataUnavailableError',
            'UnknownTaskError', 'RowIssues', 'read_jsonl_rows', 'TaskHooks', 'TaskSpec', 'register_task',
-           'unregister_task', 'task_names', 'get_task', 'load_task', 'local_data_files', 'hub_offline',
-           'split_transcript', 'hh_resplit', 'load_hh', 'tldr_context', 'tldr_prompt', 'load_tldr']
+           'unregister_task', 'task_loads_anywhere', 'task_names', 'get_task', 'load_task', 'local_data_files',
+           'hub_offline', 'split_transcript', 'hh_resplit', 'load_hh', 'tldr_context', 'tldr_prompt', 'load_tldr']
 
 # %% ../nbs/02_data.ipynb
 class DataFormatError(ValueError):
@@ -221,6 +221,10 @@ def unregister_task(name:str)->None:
     if name in _BUILT_IN: raise ValueError(f"task {name!r} is built in and cannot be removed")
     TASKS.pop(name, None)
     _config.TASKS = tuple(t for t in _config.TASKS if t != name); _config.PAPER_VARIANTS.pop(name, None)
+
+def task_loads_anywhere(name:str)->bool:
+    "Does a fresh interpreter know task `name` (built in, or provided by a module of the package), not only this one?"
+    return name in _BUILT_IN or name in _PROVIDED_BY
 
 def task_names()->list[str]:
     "Every task `get_task` knows, including those a later module registers when first asked"

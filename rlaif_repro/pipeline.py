@@ -13,9 +13,9 @@ from .config import DEFAULT_PRESET, ExperimentConfig, ConfigError, PRESETS, STAG
 # %% auto 0
 __all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'BETA_METRICS', 'DRIFT_METRICS', 'resolve_config',
            'prompt_contexts', 'Reproduction', 'stage_code', 'files_digest', 'check_model_names', 'md_table',
-           'paper_findings', 'budget_win_rates', 'plot_rl_budget', 'reproduce', 'run_headline', 'across_seeds',
-           'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift', 'plot_kl_coef_study',
-           'sweep_markdown', 'write_sweep']
+           'paper_findings', 'budget_win_rates', 'plot_rl_budget', 'StageClaims', 'reproduce', 'run_headline',
+           'across_seeds', 'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift',
+           'plot_kl_coef_study', 'sweep_markdown', 'write_sweep']
 
 # %% ../nbs/14_pipeline.ipynb
 def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `config_file` is None
@@ -32,7 +32,7 @@ def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `con
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)
 
 # %% ../nbs/14_pipeline.ipynb
-import dataclasses, functools, importlib, importlib.util, shutil, time, warnings
+import dataclasses, functools, importlib, importlib.util, os, shutil, time, warnings
 from types import SimpleNamespace
 import matplotlib
 import matplotlib.pyplot as plt
@@ -43,10 +43,10 @@ from datasets import Dataset
 from huggingface_hub import try_to_load_from_cache
 from scipy import stats
 
-from .core import (RunDir, atomic_write, patch_method, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
+from .core import (RunDir, atomic_write, exit_with_parent, get_device, patch_method, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process, load_json, process_rank,
                               read_jsonl, save_json, save_jsonl, set_seed, stable_hash, stage_key, progress)
 from . import figures as F
-from .data import get_task, hub_offline, load_task, local_data_files
+from .data import get_task, hub_offline, load_task, local_data_files, task_loads_anywhere
 from .figures import save_figure, variant_label
 from .human_eval import evaluate, judge_pool, rank_items, win_rate
 from .labeler import Labeler
@@ -91,8 +91,9 @@ class Reproduction:
                  out_dir:str|Path|None=None, # run folder (default `cfg.run_dir`)
                  log:Callable|None=None, # where progress lines go (default: stderr)
                  force:Sequence[str]=(), # stages to compute again even when finished (e.g. after damage)
+                 claims:StageClaims|None=None, # with several lanes (`reproduce`'s side-by-side stages): who computes which stage
                 ):
-        self.cfg, self.force = cfg, set(force)
+        self.cfg, self.force, self.claims = cfg, set(force), claims
         self.main, self.alone = is_main_process(), process_rank()[1] == 1   # under `accelerate launch`: one of several processes
         self.log = (log or (lambda msg: print(msg, file=sys.stderr, flush=True))) if self.main else (lambda msg: None)
         self.keys, self.times, self.reused = {}, {}, set()   # reused: stages finished by an earlier invocation
@@ -106,14 +107,17 @@ class Reproduction:
         check_model_names(cfg)   # a bad name is found now, not after labels and reward models were computed
         self._extra |= _local_model_stamp(cfg)
         self.run = RunDir(out_dir or cfg.run_dir)
-        if self.main:   # one run per folder: the main process holds it and writes what all processes share
+        if self.main and not (claims and claims.lane):   # one run per folder: the main process holds it and writes what all share
             self.run.lock(); self.run.write_json("config.json", json.loads(cfg.to_json()))
         barrier()
 
     def _stage(self, name:str, fields, inputs, fn, together:bool=False, **extra):
+        if self.claims is not None and (missing := [i for i in inputs if i not in self.keys]):
+            raise _NotReady(f"{name} reads {missing[0]}, which this lane has not reached")
         # an input enters as its key and the fingerprint of what it wrote: a recomputed input reruns this stage
         key = stage_key(self.cfg, fields, [f"{self.keys[i]}:{self.run.fingerprint(i, self.keys[i])}" for i in inputs],
                         **extra, **self._extra, code=stage_code(name, self.task))
+        if self.claims is not None and not self.claims.claim(name, key): return self._from_other_lane(name, key)
         self.keys[name] = key
         barrier()   # several processes: all agree on what is done before the main process clears anything
         if self.main and name in self.force and self.run.path(name, key).exists():
@@ -137,10 +141,14 @@ class Reproduction:
             if together and not cached: run(self.run.stage_dir(name, key))
             while not self.run.is_done(name, key): time.sleep(1)
             res = self.run.result(name, key)
-        res = self._absolute(res)
-        self.times[name] = 0.0 if cached else round(time.time() - t0, 1)
+        if self.claims is not None: self.claims.finish(name, key, cached)
+        return self._finished(name, self._absolute(res), cached, round(time.time() - t0, 1))
+
+    def _finished(self, name:str, res, cached:bool, seconds:float, where:str=""):
+        "Record and log the end of stage `name` in this invocation"
+        self.times[name] = 0.0 if cached else seconds
         (self.reused.add if cached else self.reused.discard)(name)
-        self.log(f"[{name}] {'cached' if cached else f'done in {self.times[name]:.0f} s'}" + (f": {res['summary']}" if isinstance(res, dict) and res.get("summary") else ""))
+        self.log(f"[{name}] {'cached' if cached else f'done in {seconds:.0f} s{where}'}" + (f": {res['summary']}" if isinstance(res, dict) and res.get("summary") else ""))
         return res
 
 # %% ../nbs/14_pipeline.ipynb
@@ -924,6 +932,127 @@ def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path
     return "\n".join(line for section in _REPORT_SECTIONS for line in section(ctx))
 
 # %% ../nbs/14_pipeline.ipynb
+class _NotReady(Exception):
+    "A stage another lane is computing, or one whose inputs this lane has not reached: the lane tries a later step first"
+
+def _alive(pid:int)->bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass   # alive, someone else's
+    return True
+
+class StageClaims:
+    "Which lane computes which stage in one invocation: a file per stage key, created atomically; a dead lane's claims are taken over"
+    def __init__(self, root:str|Path, # the folder of this invocation's claims
+                 lane:int=0, # this process's lane (0: the one that holds the run folder)
+                ):
+        self.root, self.lane = Path(root), lane
+        self.root.mkdir(parents=True, exist_ok=True)
+    def _file(self, name:str, key:str)->Path: return self.root/f"{name}@{key}.json"
+    def owner(self, name:str, key:str)->dict:
+        "What the claim of a stage says: lane and pid, and once finished whether it was cached"
+        try: return json.loads(self._file(name, key).read_text() or "{}")
+        except (FileNotFoundError, ValueError): return {}
+    def claim(self, name:str, key:str)->bool:
+        "True if this lane now computes the stage (the first to ask, or its claimant stopped); False if another lane has it"
+        f = self._file(name, key)
+        try: fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            o = self.owner(name, key)
+            if "cached" in o or o.get("pid") is None or _alive(o["pid"]): return False
+            f.unlink(missing_ok=True); return self.claim(name, key)   # its lane stopped half-way: take the stage over
+        with os.fdopen(fd, "w") as fh: json.dump({"lane": self.lane, "pid": os.getpid()}, fh)
+        return True
+    def finish(self, name:str, key:str, cached:bool): save_json(self.owner(name, key) | {"cached": cached}, self._file(name, key))
+
+# %% ../nbs/14_pipeline.ipynb
+@patch_method(Reproduction)
+def _from_other_lane(self, name:str, key:str):
+    "The result of a stage another lane claimed, once it has finished (`_NotReady` until then)"
+    o = self.claims.owner(name, key)
+    if "cached" not in o or not self.run.is_done(name, key): raise _NotReady(f"lane {o.get('lane')} is computing {name}")
+    self.keys[name] = key   # only now: a later stage of this lane may read it
+    seconds = round(self.run.marker(name, key).get("seconds") or 0.0, 1)
+    return self._finished(name, self.result(name), o["cached"], seconds, where=f" beside this one (lane {o['lane']})")
+
+def _run_lane(steps:list, # (group, call) pairs
+              wait:Callable, # called when no step can run now
+             ):
+    "Run every step, each as soon as its inputs are ready and no other lane holds it, earliest first"
+    queue = list(steps)
+    while queue:
+        for i, (_, step) in enumerate(queue):
+            try: step()
+            except _NotReady: continue
+            del queue[i]; break
+        else: wait()
+
+def _lane_order(steps:list, lane:int)->list:
+    """The order a lane tries `steps` in: the studies (the longest stage, needing only labels and reward models) right after
+    the reward models, so that a lane starts them while the other runs RL; lanes after the first take each group last first"""
+    groups = {}
+    for s in steps: groups.setdefault(s[0], []).append(s)
+    order = [g for g in groups if g != "studies"]
+    if "studies" in groups: order.insert(order.index("rm") + 1 if "rm" in order else len(order), "studies")
+    return [s for g in order for s in (reversed(groups[g]) if lane else groups[g])]
+
+# %% ../nbs/14_pipeline.ipynb
+def _lanes(cfg:ExperimentConfig, r:Reproduction)->int:
+    "How many processes compute stages: `cfg.parallel_stages`, or (0) 2 when a CPU run with 2+ cores is alone and its task loads anywhere"
+    if not r.alone: return 1   # under `accelerate launch` the processes share each stage instead
+    if cfg.parallel_stages: return cfg.parallel_stages
+    on_cpu = get_device(cfg.models.device).type == "cpu"
+    return 2 if on_cpu and (os.cpu_count() or 1) >= 2 and task_loads_anywhere(r.task) else 1
+
+def _lane_main(args:dict):
+    "A helper lane started by `reproduce`: computes the stages it can claim beside lane 0 (all but the report), then exits"
+    exit_with_parent(args["parent"])
+    torch.set_num_threads(args["threads"])
+    r = Reproduction(ExperimentConfig.from_json(args["config"]), args["out_dir"], log=lambda msg: None, force=args["force"],
+                     claims=StageClaims(args["claims"], args["lane"]))
+    _run_lane([s for s in _lane_order(_steps(r, args["policies"], args["until"]), args["lane"]) if s[0] != "report"],
+              wait=lambda: time.sleep(0.3))
+
+# %% ../nbs/14_pipeline.ipynb
+def _side_by_side(r:Reproduction, cfg:ExperimentConfig, steps:list, lanes:int, **args):
+    "Run `steps` here (lane 0) with `lanes - 1` helper processes beside it, each process on cores/lanes torch threads"
+    import subprocess, tempfile
+    shutil.rmtree(r.run.path(".lanes"), ignore_errors=True)   # this process holds the run folder: older claims are a dead run's
+    r.claims = StageClaims(r.run.path(".lanes", str(os.getpid())), 0)
+    threads = max(1, (os.cpu_count() or 1) // lanes)
+    args |= {"config": cfg.to_json(), "claims": str(r.claims.root), "threads": threads, "parent": os.getpid()}
+    helpers, old = [], torch.get_num_threads()
+    for k in range(1, lanes):   # plain subprocesses, as the world build uses: they work from notebooks and scripts alike
+        err = tempfile.TemporaryFile("w+")   # a file, not a pipe: a chatty lane cannot fill a pipe and stall
+        helpers.append((err, subprocess.Popen([sys.executable, "-c", f"from rlaif_repro.pipeline import _lane_main; _lane_main({args | {'lane': k}!r})"],
+                                              stdout=subprocess.DEVNULL, stderr=err, text=True,
+                                              env=os.environ | {"RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": str(threads)})))
+    def wait():
+        for _, p in helpers: p.poll()   # reaps a lane that stopped, so that its claims read as free
+        time.sleep(0.3)
+    torch.set_num_threads(threads); ok = False
+    try: _run_lane(_lane_order(steps, 0), wait); ok = True
+    finally:
+        torch.set_num_threads(old)
+        for err, p in helpers:   # after success a helper is only walking past finished stages; after an error, stop it now
+            try: p.wait(timeout=30 if ok else 0.1)
+            except subprocess.TimeoutExpired: p.kill(); p.wait()
+            err.seek(0); tail = err.read().strip().splitlines()[-1:]; err.close()
+            if p.returncode not in (0, -9): r.log(f"[lanes] a helper lane stopped early (exit {p.returncode}: {tail[0] if tail else 'no message'}); "
+                                                 "this process computed its stages")
+        shutil.rmtree(r.claims.root, ignore_errors=True); r.claims = None
+
+# %% ../nbs/14_pipeline.ipynb
+def _steps(r:Reproduction, policies:Sequence[str], until:str)->list:
+    "The stage calls of a run, in order, as (group, call) pairs, up to group `until`"
+    steps = [("data", r.stage_data), ("sft", r.stage_sft), ("labels", lambda: r.stage_labels("labeler"))]
+    if "same-size RLAIF" in policies: steps.append(("labels", lambda: r.stage_labels("same_size_labeler")))
+    steps += [("rm", lambda: r.stage_reward_model("ai")), ("rm", lambda: r.stage_reward_model("human"))]
+    if "same-size RLAIF" in policies: steps.append(("rm", lambda: r.stage_reward_model("same_size")))
+    steps += [("rl", (lambda p=p: r.stage_rl(p))) for p in policies]
+    steps += [("eval", lambda: r.stage_eval(policies)), ("studies", r.stage_studies), ("report", r.stage_report)]
+    return [s for s in steps if STAGES.index(s[0]) <= STAGES.index(until)]
+
 def reproduce(cfg:ExperimentConfig, # the resolved config
               out_dir:str|Path|None=None, # run folder (default `cfg.run_dir`)
               *,
@@ -949,17 +1078,13 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
     if unknown := [f for f in force if f not in names]:
         raise ValueError(f"--force-stage {unknown[0]!r} is not a stage of this run; stages: {', '.join(sorted(names))}")
     r = Reproduction(cfg, out_dir, log, force=force)
-    t0 = time.time()
-    steps = [("data", r.stage_data), ("sft", r.stage_sft), ("labels", lambda: r.stage_labels("labeler"))]
-    if "same-size RLAIF" in policies: steps.append(("labels", lambda: r.stage_labels("same_size_labeler")))
-    steps += [("rm", lambda: r.stage_reward_model("ai")), ("rm", lambda: r.stage_reward_model("human"))]
-    if "same-size RLAIF" in policies: steps.append(("rm", lambda: r.stage_reward_model("same_size")))
-    steps += [("rl", (lambda p=p: r.stage_rl(p))) for p in policies]
-    steps += [("eval", lambda: r.stage_eval(policies)), ("studies", r.stage_studies), ("report", r.stage_report)]
-    last = STAGES.index(until)
-    for group, step in steps:
-        if STAGES.index(group) > last: break
-        step()
+    t0, steps = time.time(), _steps(r, policies, until)
+    if (lanes := _lanes(cfg, r)) == 1:
+        for _, step in steps: step()
+    else:   # the report reads every stage: it comes last, after the lanes
+        _side_by_side(r, cfg, [s for s in steps if s[0] != "report"], lanes, out_dir=str(r.run.root), policies=list(policies),
+                      until=until, force=list(force))
+        if steps[-1][0] == "report": steps[-1][1]()
     r.log(f"finished in {time.time() - t0:.0f} s" + (f"; report: {r.report_path}" if until == "report" else ""))
     return r
 

@@ -35,6 +35,8 @@ ONLY_WHEN = {
     "models.vllm_max_model_len": "labeler.backend='vllm'", "models.vllm_kv_cache_gb": "labeler.backend='vllm'",
     "models.vllm_enforce_eager": "labeler.backend='vllm'",
 }
+# read by `reproduce` itself, outside every stage: how the stages are run, never what they compute
+OUTSIDE_STAGES = {"parallel_stages": "how many processes compute stages side by side"}
 
 def leaves(cfg=None, prefix:str="")->list[str]:
     "Dotted names of every field of the config"
@@ -63,7 +65,7 @@ def undeclared_reads(run:Path)->dict:
 def never_read(runs)->list[str]:
     "Fields that no stage of `runs` read and that are not keyed some other way or read only in other settings"
     seen = {r for run in runs for m in markers(run) for r in m["reads"]}
-    return [f for f in leaves() if f not in seen and f not in THROUGH_DATA and f not in ONLY_WHEN]
+    return [f for f in leaves() if f not in seen and f not in THROUGH_DATA and f not in ONLY_WHEN and f not in OUTSIDE_STAGES]
 
 def unread_declared(runs)->dict:
     "stage -> fields in its key that it read in none of `runs` (whole parts count field by field)"

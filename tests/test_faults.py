@@ -42,6 +42,8 @@ elif point == "perturb-labels":                                             # a 
         res["p_1"] = [min(1.0, p + 0.01) for p in res["p_1"]]
         return res
     Labeler._label_batch = shifted
+import rlaif_repro.pipeline as _p
+_p._lanes = lambda cfg, r: 1   # the kill points patch this process: every stage runs in it (a helper lane is killed in its own test)
 from rlaif_repro.cli import main
 sys.exit(main(args))
 '''

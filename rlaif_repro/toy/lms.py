@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..core import patch_method, get_logger, load_json, progress, save_json, stable_hash
+from ..core import exit_with_parent, patch_method, get_logger, load_json, progress, save_json, stable_hash
 from ..data import tldr_prompt
 from ..prompts import TOY_EXEMPLARS, build_label_prompt, build_score_prompt, list_variants, toy_rationale
 from .world import (BRIEF_WORDS, Rater, SUMMARY_KINDS, TOY_SPLITS, ToyPost, UtilityParts, VOCABULARY, fact_counts,
@@ -676,16 +676,8 @@ register_model_scheme("toy", _resolve_toy)
 # %% ../../nbs/09a_toy_lms.ipynb
 _GROUPS = (("labeler-L",), ("policy", "comparisons", "labeler-S", "labeler-XS"))
 
-def _exit_with_parent(parent:int):
-    "In a builder process: exit as soon as `parent` is gone (a killed parent must not leave builders running)"
-    import threading
-    def watch():
-        while os.getppid() == parent: time.sleep(0.5)
-        os._exit(3)
-    threading.Thread(target=watch, daemon=True).start()
-
 def _build_parts(parts:Sequence[str], seed:int, root, parent:int|None=None, judge_drift:float=0.0)->list[str]:
-    if parent is not None: _exit_with_parent(parent)
+    if parent is not None: exit_with_parent(parent)
     for k in [k for k in os.environ if k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE") or k.startswith("ACCELERATE_")]:
         del os.environ[k]   # a builder trains alone, even when its parent is one process of an `accelerate launch`
     for p in parts: ensure_part(p, seed, root, judge_drift)
