@@ -1035,10 +1035,11 @@ def _side_by_side(r:Reproduction, cfg:ExperimentConfig, steps:list, lanes:int, *
     finally:
         torch.set_num_threads(old)
         for err, p in helpers:   # after success a helper is only walking past finished stages; after an error, stop it now
+            stopped = p.poll() is not None
             try: p.wait(timeout=30 if ok else 0.1)
             except subprocess.TimeoutExpired: p.kill(); p.wait()
             err.seek(0); tail = err.read().strip().splitlines()[-1:]; err.close()
-            if p.returncode not in (0, -9): r.log(f"[lanes] a helper lane stopped early (exit {p.returncode}: {tail[0] if tail else 'no message'}); "
+            if stopped and p.returncode: r.log(f"[lanes] a helper lane stopped early (exit {p.returncode}: {tail[0] if tail else 'no message'}); "
                                                  "this process computed its stages")
         shutil.rmtree(r.claims.root, ignore_errors=True); r.claims = None
 

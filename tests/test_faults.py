@@ -90,6 +90,27 @@ def test_killed_at_five_points_resumes_to_the_same_report(baseline, tmp_path):
             assert (key_dir(run, "eval")/table).read_text() == (key_dir(baseline, "eval")/table).read_text(), table
     assert (key_dir(run, "labels")/"labels.jsonl").read_text() == (key_dir(baseline, "labels")/"labels.jsonl").read_text()
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: reproduce runs every stage in one process")
+def test_a_killed_helper_lane_leaves_its_stage_to_the_main_process(baseline, tmp_path):
+    "The second lane (a helper process) is SIGKILLed in the middle of a stage it claimed: the run still ends with the same report"
+    run = tmp_path/"run"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RLAIF_REPRO_PROGRESS": "0"}
+    p = subprocess.Popen([sys.executable, "-m", "rlaif_repro", "reproduce", *TINY, "--out", str(run)], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim, deadline = None, time.time() + 600
+    while victim is None and p.poll() is None and time.time() < deadline:   # the first stage a helper lane is computing
+        for f in run.glob(".lanes/*/*.json"):
+            try: claim = json.loads(f.read_text() or "{}")
+            except ValueError: continue
+            if claim.get("lane") == 1 and "cached" not in claim: victim = (f.name, claim["pid"]); break
+        time.sleep(0.02)
+    assert victim is not None, "no helper lane was seen computing a stage"
+    os.kill(victim[1], signal.SIGKILL)
+    out, err = p.communicate(timeout=900)
+    assert p.returncode == 0, err[-3000:]
+    assert "[lanes] a helper lane stopped early (exit -9" in err, (victim, err[-3000:])
+    assert comparable_report(run) == comparable_report(baseline)
+
 def test_a_second_process_on_the_same_folder_is_refused(copy_of):
     run = copy_of()
     holder = subprocess.Popen([sys.executable, "-c", f"import time; from rlaif_repro.core import RunDir; RunDir({str(run)!r}).lock(); "
