@@ -109,8 +109,9 @@ class Labeler:
     def fingerprint(self)->str:
         "Content key of everything that decides a label except the pair itself"
         instr = self._parts("c", "a", "b", "rationale" if self.variant.cot else "label").text
-        return content_key(self.name, self.task, self.variant.name, instr, self.chat, dataclasses.asdict(self.cfg) |
-                           {"batch_size": None, "backend": None, "price_input_per_1k": None, "price_output_per_1k": None})
+        greedy = {"sc_temperature": None, "top_k": None} if self.cfg.self_consistency == 1 else {}   # one greedy rationale: no sampling
+        return content_key(self.name, self.task, self.variant.name, instr, self.chat, dataclasses.asdict(self.cfg) | greedy |
+                           {"variant": None, "batch_size": None, "backend": None, "price_input_per_1k": None, "price_output_per_1k": None})
 
     # -- rendering ------------------------------------------------------------------------------------------
     def _encode(self, text:str)->list[int]:

@@ -455,8 +455,9 @@ def stage_studies(self, rm_sizes:Sequence[int]|None=None):
         comps = self._study_pairs()
         def label(c, name=m.labeler, **kw):
             lab = self._labeler(name, **kw)
-            tag = content_key(str(name), kw)
-            return lab.label(c, cache_dir=d/"batches"/tag, desc=f"{name} {kw or ''}".strip())
+            # one batch cache for every setting: batches are keyed by the labeler's fingerprint, so settings that label alike
+            # (the L labeler in the size study, its default prompt in the prompt study, one greedy rationale) label once
+            return lab.label(c, cache_dir=d/"batches", desc=f"{name} {kw or ''}".strip())
         tabs = {"labeler_size": study_sweep(lambda c, name: label(c, name), comps, {s: {"name": n} for s, n in sizes.items()}, key="size"),
                 "prompt_variants": study_sweep(lambda c, variant: label(c, variant=variant), comps,
                                          {v: {"variant": v} for v in list_variants(self.task)}, key="prompt"),

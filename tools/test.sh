@@ -9,6 +9,12 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=
 export RLAIF_REPRO_CACHE=${RLAIF_REPRO_CACHE:-$PWD/.cache}
 snapshot() { find nbs rlaif_repro README.md -type f \( -name '*.ipynb' -o -name '*.py' -o -name '*.md' \) -not -path '*/.ipynb_checkpoints/*' -print0 | sort -z | xargs -0 sha256sum; }
 
+# the vLLM environment (about 4 GB, mostly download and unpacking) is built in the background while the other checks run
+if [ "${RLAIF_REPRO_SKIP_VLLM:-0}" != 1 ]; then
+  (VLLM_SETUP_ONLY=1 bash tools/test_vllm.sh > .vllm-setup.log 2>&1; echo $? > .vllm-setup.rc) &
+  vllm_setup=$!
+fi
+
 echo "== 1/7 notebooks are clean (nbdev_clean changes nothing)"
 before=$(snapshot); nbdev_clean; after=$(snapshot)
 if [ "$before" != "$after" ]; then diff <(echo "$before") <(echo "$after") || true; echo "FAIL: run nbdev_clean and commit"; exit 1; fi
@@ -32,4 +38,9 @@ echo "== 6/7 pytest"
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} python -m pytest -q -n ${PYTEST_WORKERS:-2} --dist loadfile --durations=25 tests
 
 echo "== 7/7 vLLM as the labeling engine, in its own environment (tools/test_vllm.sh)"
-if [ "${RLAIF_REPRO_SKIP_VLLM:-0}" = 1 ]; then echo "skipped (RLAIF_REPRO_SKIP_VLLM=1)"; else deactivate; bash tools/test_vllm.sh; fi
+if [ "${RLAIF_REPRO_SKIP_VLLM:-0}" = 1 ]; then echo "skipped (RLAIF_REPRO_SKIP_VLLM=1)"; else
+  wait $vllm_setup || true
+  cat .vllm-setup.log
+  if [ "$(cat .vllm-setup.rc 2>/dev/null)" != 0 ]; then echo "FAIL: building the vLLM environment (log above)"; exit 1; fi
+  deactivate; bash tools/test_vllm.sh
+fi
