@@ -76,7 +76,7 @@ def _add_run_command(sub):
         "simulated human evaluation, the side studies, and report.md with every figure beside the paper's numbers.\n"
         "Finished stages are kept in the run folder: a rerun reuses them and a killed run resumes where it stopped.",
         "  rlaif-repro reproduce --preset tiny --out runs/tiny    # tiny random models: checks that everything runs\n"
-        "  rlaif-repro reproduce --preset toy --out runs/toy      # the whole paper, offline, on a CPU (about 10 minutes)\n"
+        "  rlaif-repro reproduce --preset toy --out runs/toy      # the whole paper, offline, on a CPU (about 10 minutes on 2 cores)\n"
         "  rlaif-repro reproduce --preset toy --out runs/toy --policies RLAIF,RLHF --force-stage rm_ai\n"
         "  rlaif-repro reproduce --preset colab --task hh_harmless --out runs/colab_hh   # one T4 GPU")
     s_ = _command(sub, "stage", "run the pipeline up to one stage group, then stop",
@@ -154,7 +154,7 @@ def _parser()->argparse.ArgumentParser:
         description="RLAIF vs. RLHF (Lee et al. 2023), reproduced: inspect configs and task data, run the paper's pipeline\n"
                     "(whole, or up to one stage), write offline stand-ins for Hub models, and plan GPU memory and time.",
         epilog="examples:\n"
-               "  rlaif-repro reproduce --preset toy --out runs/toy   # the whole paper, offline, on a CPU (about 10 minutes)\n"
+               "  rlaif-repro reproduce --preset toy --out runs/toy   # the whole paper, offline, on a CPU (about 10 minutes on 2 cores)\n"
                "  rlaif-repro config --preset colab --show-paper      # a preset's settings beside the paper's\n"
                "  rlaif-repro plan --preset paper --gpu H100-80GB --num-gpus 8\n"
                "  rlaif-repro COMMAND --help                          # a command's options, defaults and examples")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb 5
 from __future__ import annotations
-import ast, contextlib, dataclasses, fcntl, hashlib, inspect, json, logging, os, random, socket, stat, sys, tempfile, textwrap, time, warnings
+import ast, contextlib, dataclasses, fcntl, functools, hashlib, inspect, json, logging, os, random, socket, stat, sys, tempfile, textwrap, time, warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -175,14 +175,16 @@ def _strip_docstrings(tree:ast.AST)->ast.AST:
                 and isinstance(body[0].value.value, str)): node.body = body[1:] or [ast.Pass()]
     return tree
 
+@functools.lru_cache(maxsize=256)   # a run digests the same modules for several stages
+def _tree_text(source:str)->str: return ast.dump(_strip_docstrings(ast.parse(textwrap.dedent(source))), include_attributes=False)
+
 def source_digest(*sources:str, n:int=16)->str:
     "Hex digest (length `n`) of Python source texts, blind to comments, docstrings and layout"
-    trees = [ast.dump(_strip_docstrings(ast.parse(textwrap.dedent(s))), include_attributes=False) for s in sources]
-    return hashlib.sha256("\n".join(trees).encode()).hexdigest()[:n]
+    return hashlib.sha256("\n".join(map(_tree_text, sources)).encode()).hexdigest()[:n]
 
 def code_digest(*objs, n:int=16)->str:
-    "`source_digest` of the code of modules, classes or functions `objs`"
-    return source_digest(*(inspect.getsource(o) for o in objs), n=n)
+    "`source_digest` of the code of modules, classes or functions `objs` (a `Path`: that source file, read without importing it)"
+    return source_digest(*(o.read_text(encoding="utf-8") if isinstance(o, Path) else inspect.getsource(o) for o in objs), n=n)
 
 # %% ../nbs/00_core.ipynb
 def get_logger(name:str="rlaif_repro", level:str|int|None=None)->logging.Logger:

@@ -94,6 +94,7 @@ class Reproduction:
                  claims:StageClaims|None=None, # with several lanes (`reproduce`'s side-by-side stages): who computes which stage
                 ):
         self.cfg, self.force, self.claims = cfg, set(force), claims
+        self._before_compute = None   # called before a stage is computed (not when it is cached): starts `reproduce`'s helper lanes
         self.main, self.alone = is_main_process(), process_rank()[1] == 1   # under `accelerate launch`: one of several processes
         self.log = (log or (lambda msg: print(msg, file=sys.stderr, flush=True))) if self.main else (lambda msg: None)
         self.keys, self.times, self.reused = {}, {}, set()   # reused: stages finished by an earlier invocation
@@ -127,6 +128,7 @@ class Reproduction:
             shutil.rmtree(self.run.path(name, key))   # its partial state belongs to the lost outputs
         barrier()
         cached = self.run.is_done(name, key)
+        if not cached and self._before_compute: self._before_compute()
         t0 = time.time()
         reads = set()
         def run(d):   # seeded per stage: its random draws (a new value head, say) do not depend on which stages ran before it
@@ -524,7 +526,8 @@ def stage_report(self):
 
 # %% ../nbs/14_pipeline.ipynb
 def _code_objects(kind:str)->list:
-    R, mod = Reproduction, lambda m: importlib.import_module(f"rlaif_repro.{m}")
+    # a module enters as its source file, not imported: a run whose stages are all cached never loads trl
+    R, mod = Reproduction, lambda m: Path(importlib.util.find_spec(f"rlaif_repro.{m}").origin)
     return {"data": [R.stage_data, mod("data")], "sft": [R.stage_sft, mod("sft")],
             "labels": [R.stage_labels, R._labeler, mod("labeler"), mod("prompts")],
             "rm": [R.stage_reward_model, mod("reward_model")],
@@ -1016,30 +1019,32 @@ def _lane_main(args:dict):
 
 # %% ../nbs/14_pipeline.ipynb
 def _side_by_side(r:Reproduction, cfg:ExperimentConfig, steps:list, lanes:int, **args):
-    "Run `steps` here (lane 0) with `lanes - 1` helper processes beside it, each process on cores/lanes torch threads"
+    """Run `steps` here (lane 0) with `lanes - 1` helper processes beside it, each process on cores/lanes torch threads. The
+    helpers start with the first stage this process has to compute: a run whose stages are all finished starts none"""
     import subprocess, tempfile
     shutil.rmtree(r.run.path(".lanes"), ignore_errors=True)   # this process holds the run folder: older claims are a dead run's
     r.claims = StageClaims(r.run.path(".lanes", str(os.getpid())), 0)
     threads = max(1, (os.cpu_count() or 1) // lanes)
     args |= {"config": cfg.to_json(), "claims": str(r.claims.root), "threads": threads, "parent": os.getpid()}
     helpers, old = [], torch.get_num_threads()
-    for k in range(1, lanes):   # plain subprocesses, as the world build uses: they work from notebooks and scripts alike
-        err = tempfile.TemporaryFile("w+")   # a file, not a pipe: a chatty lane cannot fill a pipe and stall
-        helpers.append((err, subprocess.Popen([sys.executable, "-c", f"from rlaif_repro.pipeline import _lane_main; _lane_main({args | {'lane': k}!r})"],
-                                              stdout=subprocess.DEVNULL, stderr=err, text=True,
-                                              env=os.environ | {"RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": str(threads)})))
+    def start():
+        if helpers: return
+        for k in range(1, lanes):   # plain subprocesses, as the world build uses: they work from notebooks and scripts alike
+            err = tempfile.TemporaryFile("w+")   # a file, not a pipe: a chatty lane cannot fill a pipe and stall
+            code = f"from rlaif_repro.pipeline import _lane_main; _lane_main({args | {'lane': k}!r})"
+            helpers.append((err, subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err, text=True,
+                                                  env=os.environ | {"RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": str(threads)})))
     def wait():
         for _, p in helpers: p.poll()   # reaps a lane that stopped, so that its claims read as free
         time.sleep(0.3)
-    torch.set_num_threads(threads); ok = False
-    try: _run_lane(_lane_order(steps, 0), wait); ok = True
-    finally:
-        torch.set_num_threads(old)
-        for err, p in helpers:   # after success a helper is only walking past finished stages; after an error, stop it now
+    torch.set_num_threads(threads); r._before_compute = start
+    try: _run_lane(_lane_order(steps, 0), wait)
+    finally:   # every step is done here (or one failed): nothing is left for a helper to compute, so stop them now
+        torch.set_num_threads(old); r._before_compute = None
+        for err, p in helpers:
             stopped = p.poll() is not None
-            try: p.wait(timeout=30 if ok else 0.1)
-            except subprocess.TimeoutExpired: p.kill(); p.wait()
-            err.seek(0); tail = err.read().strip().splitlines()[-1:]; err.close()
+            if not stopped: p.kill()
+            p.wait(); err.seek(0); tail = err.read().strip().splitlines()[-1:]; err.close()
             if stopped and p.returncode: r.log(f"[lanes] a helper lane stopped early (exit {p.returncode}: {tail[0] if tail else 'no message'}); "
                                                  "this process computed its stages")
         shutil.rmtree(r.claims.root, ignore_errors=True); r.claims = None
