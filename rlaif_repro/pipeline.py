@@ -489,7 +489,7 @@ def stage_studies(self, rm_sizes:Sequence[int]|None=None):
 @patch_method(Reproduction)
 def stage_report(self):
     "Figures (PNG and PDF) and `report.md`: our numbers beside the paper's"
-    inputs = [k for k in self.keys if k not in ("report",)]
+    inputs = sorted(k for k in self.keys if k != "report")   # sorted: stages side by side finish in any order
     def fn(d:Path):
         matplotlib.use("Agg", force=True)
         ev, st = self.dir("eval"), self.dir("studies")
