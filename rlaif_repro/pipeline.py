@@ -1002,11 +1002,11 @@ def _lane_order(steps:list, lane:int)->list:
 
 # %% ../nbs/14_pipeline.ipynb
 def _lanes(cfg:ExperimentConfig, r:Reproduction)->int:
-    "How many processes compute stages: `cfg.parallel_stages`, or (0) 2 when a CPU run with 2+ cores is alone and its task loads anywhere"
+    "How many processes compute stages: `cfg.parallel_stages`, or (0) 2 when a CPU run with 2+ torch threads is alone and its task loads anywhere"
     if not r.alone: return 1   # under `accelerate launch` the processes share each stage instead
     if cfg.parallel_stages: return cfg.parallel_stages
     on_cpu = get_device(cfg.models.device).type == "cpu"
-    return 2 if on_cpu and (os.cpu_count() or 1) >= 2 and task_loads_anywhere(r.task) else 1
+    return 2 if on_cpu and torch.get_num_threads() >= 2 and task_loads_anywhere(r.task) else 1   # the threads torch may use are the cores this run may use
 
 def _lane_main(args:dict):
     "A helper lane started by `reproduce`: computes the stages it can claim beside lane 0 (all but the report), then exits"
@@ -1024,7 +1024,7 @@ def _side_by_side(r:Reproduction, cfg:ExperimentConfig, steps:list, lanes:int, *
     import subprocess, tempfile
     shutil.rmtree(r.run.path(".lanes"), ignore_errors=True)   # this process holds the run folder: older claims are a dead run's
     r.claims = StageClaims(r.run.path(".lanes", str(os.getpid())), 0)
-    threads = max(1, (os.cpu_count() or 1) // lanes)
+    threads = max(1, torch.get_num_threads() // lanes)
     args |= {"config": cfg.to_json(), "claims": str(r.claims.root), "threads": threads, "parent": os.getpid()}
     helpers, old = [], torch.get_num_threads()
     def start():

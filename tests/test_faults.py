@@ -95,7 +95,7 @@ def test_a_killed_helper_lane_leaves_its_stage_to_the_main_process(baseline, tmp
     "The second lane (a helper process) is SIGKILLed in the middle of a stage it claimed: the run still ends with the same report"
     run = tmp_path/"run"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "RLAIF_REPRO_PROGRESS": "0"}
-    p = subprocess.Popen([sys.executable, "-m", "rlaif_repro", "reproduce", *TINY, "--out", str(run)], cwd=ROOT, env=env,
+    p = subprocess.Popen([sys.executable, "-m", "rlaif_repro", "reproduce", *TINY, "--set", "parallel_stages=2", "--out", str(run)], cwd=ROOT, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim, deadline = None, time.time() + 600
     while victim is None and p.poll() is None and time.time() < deadline:   # the first stage a helper lane is computing
