@@ -442,6 +442,8 @@ def quiet_dependencies():
         if not any(isinstance(f, _DropMessages) for f in log.filters): log.addFilter(_DropMessages(*parts))
     from transformers.utils import logging as tlog
     tlog.disable_progress_bar()   # "Writing model shards" for every checkpoint: the stage's own bar shows progress
+    if not progress_enabled():   # no bars means none: also datasets' own (trl's "Building labels for train dataset", say)
+        from datasets import disable_progress_bars; disable_progress_bars()
 
 # %% ../nbs/00_core.ipynb
 def chunked(seq, size:int)->Iterator:
