@@ -515,7 +515,7 @@ def stage_report(self):
         (d/"report.md").write_text(text, encoding="utf-8")
         return {"report": str(d/"report.md"), "figures": made, "summary": f"{len(made)} figures and report.md"}
     fields = ["name", "preset", "data.world_seed", "data.judge_drift", "models.stand_ins", "eval.budget_items", "eval.raters_per_item",
-              "rl.eval_every", "rl.eval_prompts"]   # what its text says about the run
+              "rl.eval_every", "rl.eval_prompts", "models.labeler"]   # what its text says about the run (the labeler: how a task words its size study)
     res = self._stage("report", fields, inputs, fn)
     src = Path(res["report"]).parent                       # copy the report and its figures to the top of the run folder
     if self.main:

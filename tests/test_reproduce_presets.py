@@ -55,6 +55,7 @@ def test_colab_preset_every_task(task, tmp_path, stand_ins, data_files, request)
     if task == "tldr":   # with the tiny toy run, this run reads every field of the config (TL;DR trains SFT; colab uses LoRA)
         both = [run, request.getfixturevalue("tiny_run")]
         assert never_read(both) == []                    # no dead field
+        assert undeclared_reads(both[1]) == {}           # the toy run's keys tell the truth too
         assert unread_declared(both) == CONDITIONAL      # no stage keyed on a field it does not read, but for these
 
 # fields in a stage's key that these small runs do not reach, and why

@@ -54,6 +54,7 @@ class ToyRater:
 def _world_of(seed:int, drift:float, root:str)->ToyWorld: return ToyWorld(seed, root, judge_drift=drift)
 
 def _uses_toy_labelers(cfg)->bool: return any(str(v).startswith("toy:labeler") for v in cfg.model_names().values())
+def _labels_in_world(cfg)->bool: return str(cfg.models.labeler).startswith("toy:labeler")   # the run's AI labels come from the world
 
 class ToyTask(TaskSpec):
     "The toy world as a task: it builds its world, supplies the SFT policy, raters and gold utility, and pins its model names"
@@ -77,7 +78,7 @@ class ToyTask(TaskSpec):
         w = self.world(cfg)
         return lambda prompts, responses: [w.utility(p, r) for p, r in zip(prompts, responses)]
     def labeler_sizes(self, cfg)->dict|None:
-        if not _uses_toy_labelers(cfg): return None   # the run's own same-size and large labelers: no in-world labeler is built
+        if not _labels_in_world(cfg): return None   # the run's own same-size and large labelers: no in-world labeler is built
         return {s: pin_toy_name(f"toy:labeler-{s}", self.world(cfg).seed, cfg.data.judge_drift) for s in ("XS", "S", "L")}
     def unreliable(self, cfg)->list[str]: return self.world(cfg).unreliable() if _uses_toy_labelers(cfg) else []
     def model_name(self, path)->str|None:
@@ -102,7 +103,7 @@ _TOY_REPORT = {   # the run report's words for a toy run, by part
     "rate": lambda cfg: "acceptable rate (binary ratings by simulated raters; the toy world's analog of the harmless rate)",
     "data_stage": lambda cfg: "computed (includes building the toy world, unless it was already in its cache)",
     "sweep": lambda cfg: "Every number comes from the toy world, not from the paper's models; the paper's TL;DR numbers stand beside them for comparison.",
-    "labeler_size": lambda cfg: None if not _uses_toy_labelers(cfg) else ("The paper's sizes are PaLM 2 XS, S and L labeling TL;DR. The toy world's labelers were sized so that L aligns with "
+    "labeler_size": lambda cfg: None if not _labels_in_world(cfg) else ("The paper's sizes are PaLM 2 XS, S and L labeling TL;DR. The toy world's labelers were sized so that L aligns with "
         "humans at 70% or more and XS at least 8 points below it: those levels are calibration targets of the world, not findings. "
         "What the study can show is the order and the position bias."),
     "prompt_variants": lambda cfg: ("The toy labelers learned to judge from a corpus that is 46% Detailed + CoT 0-shot and 16% Base + CoT 0-shot, "
