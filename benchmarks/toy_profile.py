@@ -19,6 +19,10 @@ non-matrix op, and it counts the labeler's prompt tokens as billed (before the p
     python benchmarks/toy_profile.py --baseline 6d188ee --out benchmarks/results/toy_profile.json
     python benchmarks/toy_profile.py --only-current    # the working tree alone (no baseline)
 
+Both versions run world seed 0 with seed 0. A faster code path may draw its random numbers in another order (RL
+validation samples in larger batches, say); `same_seed_numbers` checks that every headline number (win rates, RM
+accuracies, alignment by labeler size) of each version lies inside the other's 95% interval.
+
 Times are wall seconds on this machine as it was during the run (the JSON records the machine and its load average);
 compare versions only within one JSON file.
 """
@@ -116,9 +120,30 @@ def collect(run:Path, world:Path)->dict:
             if any(inside.values()) or any("time/validation" in e for e in evals):
                 inside["validation"] = round(sum(e.get("time/validation", 0) for e in evals), 2)
                 out["rl_inside_s"][s] = inside
+    out["headline"] = headline(run)
     out["gflop_total"] = round(sum(out["gflop"].values()), 1)
     out["gflop"] = {k: round(v, 1) for k, v in out["gflop"].items()}
     return out
+
+
+def headline(run:Path)->dict:
+    "The run's headline numbers, each `[value, ci_low, ci_high]`: win rates (not length-controlled), RM accuracies, alignment by labeler size"
+    import csv
+    rows = lambda stage, name: list(csv.DictReader(open(next((run/stage).glob(f"*/{name}")))))
+    tri = lambda r, v: [round(float(r[k]), 4) for k in (v, "ci_low", "ci_high")]
+    out = {f"win rate: {r['comparison']}": tri(r, "win_rate") for r in rows("eval", "win_rates.csv") if r["length_controlled"] in ("False", "0")}
+    for s in sorted(d.name for d in run.glob("rm_*")):
+        res = _done(run, s)["result"]
+        out[f"RM accuracy: {s[3:]}"] = [round(res[k], 4) for k in ("accuracy", "ci_low", "ci_high")]
+    out |= {f"alignment: labeler {r['size']}": tri(r, "alignment") for r in rows("studies", "labeler_size.csv")}
+    return out
+
+
+def agreement(b:dict, c:dict)->dict:
+    "Per headline number of both runs: does each version's value lie inside the other's 95% CI?"
+    out = {k: {"baseline": b[k], "current": c[k], "each inside the other's CI": b[k][1] <= c[k][0] <= b[k][2] and c[k][1] <= b[k][0] <= c[k][2]}
+           for k in b if k in c}
+    return {"all": all(v["each inside the other's CI"] for v in out.values()), "by_number": out}
 
 
 def profile(code:Path, label:str, work:Path, threads_env:dict)->dict:
@@ -173,6 +198,7 @@ def main(argv=None):
         b, c = out["runs"]["baseline"], out["runs"]["current"]
         out["speedup_baseline_over_current"] = {k: round(b["wall_s"][k] / c["wall_s"][k], 2) for k in c["wall_s"]} | {
             f"stage {k}": round(b["stages_s"][k] / c["stages_s"][k], 2) for k in c["stages_s"] if b["stages_s"].get(k) and c["stages_s"][k]}
+        out["same_seed_numbers"] = agreement(b["headline"], c["headline"])   # a changed random stream must not move a finding
     for label, r in out["runs"].items():
         job = r["wall_s"]["toy_job"]
         r["gflop_per_s_achieved"] = round(r["gflop_total"] / job, 2)
