@@ -194,3 +194,10 @@ def test_drifted_judge_folder_layout(tmp_path, monkeypatch):
     base = tw.ToyWorld(1, root)
     assert base.built()["labeler-L"] is None and base.built()["policy"] is not None   # the world's own labelers are not built
     with pytest.raises(ValueError, match=r"must be a number in \[0, 1\]"): tw.ensure_part("labeler-L", 1, root, judge_drift=2)
+
+def test_a_process_of_a_launch_builds_world_parts_in_a_child(tmp_path, monkeypatch):
+    "Under `accelerate launch` (RANK, WORLD_SIZE set) a part is built by a child process that trains alone, not sharded with the launch"
+    monkeypatch.setenv("RANK", "1"); monkeypatch.setenv("WORLD_SIZE", "2")
+    d = tw.ensure_part("tokenizer", seed=9, root=tmp_path)
+    assert json.loads((d/"build_info.json").read_text())["pid"] != os.getpid()
+    assert tw.ensure_part("tokenizer", seed=9, root=tmp_path) == d   # built: served from the folder

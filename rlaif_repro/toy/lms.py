@@ -4,7 +4,7 @@
 
 # %% ../../nbs/09a_toy_lms.ipynb 5
 from __future__ import annotations
-import contextlib, dataclasses, json, os, random, re, shutil, time
+import contextlib, dataclasses, json, os, random, re, shutil, subprocess, sys, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..core import exit_with_parent, patch_method, get_logger, load_json, progress, save_json, stable_hash
+from ..core import exit_with_parent, patch_method, get_logger, load_json, process_rank, progress, save_json, stable_hash
 from ..data import tldr_prompt
 from ..prompts import TOY_EXEMPLARS, build_label_prompt, build_score_prompt, list_variants, toy_rationale
 from .world import (BRIEF_WORDS, Rater, SUMMARY_KINDS, TOY_SPLITS, ToyPost, UtilityParts, VOCABULARY, fact_counts,
@@ -404,6 +404,11 @@ def ensure_part(part:str, # one of `TOY_PARTS`
     meta = part_meta(part, seed, drift)
     if _is_built(d, meta): return d
     for need in _NEEDS[part]: ensure_part(need, seed, root)
+    if process_rank()[1] > 1:   # one process of an `accelerate launch`: a builder trains alone, in a child without the launcher's variables
+        with tempfile.TemporaryFile("w+") as err:
+            if rc := _builder([part], seed, root, drift, stderr=err).wait():
+                err.seek(0); raise RuntimeError(f"building toy world {seed} part {part!r} failed (exit {rc}):\n{err.read()[-3000:]}")
+        return d
     from rlaif_repro.models import build_once
     with _file_lock(d.parent/f".{part}.lock"):
         if _is_built(d, meta): return d   # another process built it while we waited
@@ -413,7 +418,7 @@ def ensure_part(part:str, # one of `TOY_PARTS`
             t0, c0 = time.time(), time.process_time()
             kw = {"judge_drift": drift} if drift else {}   # drift 0: builders are called as they always were
             with _threads(1): stats = _BUILDERS[part](Path(tmp), seed, root, **kw) or {}
-            save_json(stats | {"seconds": round(time.time() - t0, 2), "cpu_seconds": round(time.process_time() - c0, 2)},
+            save_json(stats | {"seconds": round(time.time() - t0, 2), "cpu_seconds": round(time.process_time() - c0, 2), "pid": os.getpid()},
                       Path(tmp)/"build_info.json")
         get_logger("rlaif_repro.toy").info(f"building toy world part {part!r} (seed {seed}{f', judge drift {drift:g}' if drift else ''}) in {d}")
         build_once(d, build, meta)
@@ -676,6 +681,14 @@ register_model_scheme("toy", _resolve_toy)
 # %% ../../nbs/09a_toy_lms.ipynb
 _GROUPS = (("labeler-L",), ("policy", "comparisons", "labeler-S", "labeler-XS"))
 
+def _builder(parts:Sequence[str], seed:int, root, judge_drift:float=0.0, **popen)->subprocess.Popen:
+    "A child process that builds `parts` of world `seed` (`_build_parts`), one thread, exiting with this process"
+    # plain subprocesses, not multiprocessing: they work from scripts without a `__main__` guard and from notebooks
+    code = (f"from rlaif_repro.toy.lms import _build_parts; "
+            f"_build_parts({list(parts)!r}, {seed!r}, {None if root is None else str(root)!r}, parent={os.getpid()}, judge_drift={judge_drift!r})")
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, text=True,
+                            env=os.environ | {"RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": "1"}, **popen)
+
 def _build_parts(parts:Sequence[str], seed:int, root, parent:int|None=None, judge_drift:float=0.0)->list[str]:
     if parent is not None: exit_with_parent(parent)
     for k in [k for k in os.environ if k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE") or k.startswith("ACCELERATE_")]:
@@ -696,15 +709,11 @@ def build_world(seed:int|None=None, # world seed (default `world_seed()`)
     todo = [p for p in TOY_PARTS if not is_built(p)]
     if workers > 1 and len(todo) > 1:
         # plain subprocesses, not multiprocessing: they work from scripts without a `__main__` guard and from notebooks
-        import subprocess, sys, tempfile
         groups = [g for g in ([p for p in grp if p in todo] for grp in _GROUPS) if g]
         procs = []
         for g in groups:
-            code = (f"from rlaif_repro.toy.lms import _build_parts; "
-                    f"_build_parts({g!r}, {seed!r}, {None if root is None else str(root)!r}, parent={os.getpid()}, judge_drift={judge_drift!r})")
             err = tempfile.TemporaryFile("w+")   # a file, not a pipe: a chatty build cannot fill a pipe and stall
-            procs.append((g, err, subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err, text=True,
-                                                   env=os.environ | {"RLAIF_REPRO_PROGRESS": "0", "OMP_NUM_THREADS": "1"})))
+            procs.append((g, err, _builder(g, seed, root, judge_drift, stderr=err)))
         bar = progress(total=len(todo), desc=f"toy world {seed}", unit="part")
         try:
             while any(pr.poll() is None for _, _, pr in procs):
