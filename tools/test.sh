@@ -23,19 +23,12 @@ echo "== 2/7 the library matches the notebooks (nbdev_export and the README rend
 nbdev_export; python tools/make_readme.py; after2=$(snapshot)
 if [ "$after" != "$after2" ]; then diff <(echo "$after") <(echo "$after2") || true; echo "FAIL: run nbdev_export and tools/make_readme.py, then commit"; exit 1; fi
 
-# the toy world (about 4 minutes of both cores' work) builds in the background from here on: the toy chapters and most
-# tests read it, and the lint and the chapters that do not need it run meanwhile (a chapter that does waits for its parts)
-python -c "from rlaif_repro.toy.lms import build_world; build_world()" > .world-build.log 2>&1 &
-world_build=$!
-
 echo "== 3/7 lint (ruff; rules and their reasons in pyproject.toml): the exported library, the tests and the tools"
 ruff check rlaif_repro tests tools
 
 echo "== 4/7 notebook tests (nbdev_test's rules; tools/run_nbs.py keeps the executed copies for the docs)"
 # two notebooks at a time, one torch thread each: more threads than cores slows every notebook down
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} python tools/run_nbs.py --n-workers 2 --out _build/nbs
-
-if ! wait $world_build; then cat .world-build.log; echo "FAIL: building the toy world (log above)"; exit 1; fi
 
 echo "== 5/7 the docs site builds from the executed chapters (tools/docs.py -> _docs/)"
 python tools/docs.py --src _build/nbs --out _docs
