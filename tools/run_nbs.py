@@ -36,14 +36,14 @@ def run_one(fn: Path, flags: set, out: Path) -> tuple[bool, float]:
     nb = NBProcessor(fn, procs=FrontmatterProc, process=True).nb   # the directives that decide which cells run
     raw = read_nb(fn)                                                # what is written: the notebook as stored, plus outputs
     shell, t0, ok = CaptureShell(fn), time.time(), True
-    cwd = os.getcwd()
+    cwd, env = os.getcwd(), dict(os.environ)   # a worker runs several chapters: each starts from the environment the runner got
     try:
         os.chdir(fn.parent)
         shell.run_all(nb, exc_stop=True, preproc=_skipper(flags))
     except Exception:
         sys.stderr.write(shell.prettytb(fname=fn) + "\n"); ok = False
     finally:
-        os.chdir(cwd)
+        os.chdir(cwd); os.environ.clear(); os.environ.update(env)
     for rc, pc in zip(raw.cells, nb.cells):
         if rc.cell_type == "code": rc.outputs, rc.execution_count = pc.get("outputs", []), pc.get("execution_count")
     out.mkdir(parents=True, exist_ok=True)
