@@ -1019,14 +1019,14 @@ def _lane_main(args:dict):
 
 # %% ../nbs/14_pipeline.ipynb
 def _side_by_side(r:Reproduction, cfg:ExperimentConfig, steps:list, lanes:int, **args):
-    """Run `steps` here (lane 0) with `lanes - 1` helper processes beside it, each process on cores/lanes torch threads. The
+    """Run `steps` here (lane 0) with `lanes - 1` helper processes beside it, sharing this process's torch threads evenly. The
     helpers start with the first stage this process has to compute: a run whose stages are all finished starts none"""
     import subprocess, tempfile
     shutil.rmtree(r.run.path(".lanes"), ignore_errors=True)   # this process holds the run folder: older claims are a dead run's
     r.claims = StageClaims(r.run.path(".lanes", str(os.getpid())), 0)
-    threads = max(1, torch.get_num_threads() // lanes)
+    old = torch.get_num_threads(); threads = max(1, old // lanes)
     args |= {"config": cfg.to_json(), "claims": str(r.claims.root), "threads": threads, "parent": os.getpid()}
-    helpers, old = [], torch.get_num_threads()
+    helpers = []
     def start():
         if helpers: return
         for k in range(1, lanes):   # plain subprocesses, as the world build uses: they work from notebooks and scripts alike

@@ -708,7 +708,6 @@ def build_world(seed:int|None=None, # world seed (default `world_seed()`)
     ensure_part("tokenizer", seed, root)
     todo = [p for p in TOY_PARTS if not is_built(p)]
     if workers > 1 and len(todo) > 1:
-        # plain subprocesses, not multiprocessing: they work from scripts without a `__main__` guard and from notebooks
         groups = [g for g in ([p for p in grp if p in todo] for grp in _GROUPS) if g]
         procs = []
         for g in groups:
