@@ -328,6 +328,10 @@ class A2CConfig(_Config, _TrainMixin):
     eval_batch_size: int | None = F(None, "prompts sampled together at each validation (None: micro_batch_size); sampling needs no "
                                     "gradients, so it can take larger batches than training")
     max_kl: float = F(100.0, "stop with a clear message when the mean KL per response exceeds this (runaway guard)")
+    select_candidates: int = F(4, "checkpoint selection, step 1: the candidates with the highest validation reward", "4", "App. G")
+    select_judge_items: int = F(200, "checkpoint selection, step 2: validation prompts on which the AI labeler judges each candidate's "
+                                "responses against SFT's; the best win rate is used (0: no judge, the highest validation reward)",
+                                "an off-the-shelf LLM judge; how many prompts not stated", "App. G")
     def _validate(self):
         self._validate_train(); self._range("kl_coef", 0, 1); self._range("temperature", 0, lo_open=True)
         self._range("value_lr", 0, lo_open=True); self._range("max_new_tokens", 1); self._range("samples_per_prompt", 1)
@@ -338,6 +342,7 @@ class A2CConfig(_Config, _TrainMixin):
             self._bad("kl_estimator", self.kl_estimator, "kl_in_reward=False adds the KL as a loss term, where only 'k2' has the "
                       "gradient of KL(policy || SFT); set kl_estimator='k2' or keep kl_in_reward=True")
         self._range("checkpoint_every", 1); self._range("eval_every", 1); self._range("eval_prompts", 1); self._range("eval_batch_size", 1); self._range("max_kl", 0, lo_open=True)
+        self._range("select_candidates", 1); self._range("select_judge_items", 0)
 
 # %% ../nbs/01_config.ipynb
 @dataclass
@@ -356,6 +361,8 @@ class EvalConfig(_Config):
     budget_items: int = F(64, "validation responses of each RL evaluation step judged against SFT's by the raters: the win-rate "
                           "budget curve (0: off)")
     judges: tuple[str, ...] = F((), "LLM judges for real tasks (Hub ids or paths); empty: the labeler's family with varied prompts", "human raters")
+    ceiling: bool = F(True, "also rank greedy SFT and, where the task knows the truth, its best possible response: how much room there "
+                      "is above SFT")
     def _validate(self):
         self._range("num_items", 1); self._range("raters_per_item", 1); self._range("policy_temperature", 0)
         self._choice("ci_method", ("bootstrap", "wilson")); self._range("confidence_level", 0, 1, True, True)
@@ -459,9 +466,10 @@ def toy_preset(task:str="toy")->ExperimentConfig:
         models=ModelConfig(device="cpu", dtype="float32"),
         labeler=LabelerConfig(cot_max_new_tokens=48, max_input_tokens=512, batch_size=32),
         sft=SFTConfig(batch_size=32, micro_batch_size=32, lr=1e-3, optimizer="adamw", epochs=3.0),
-        reward_model=RewardModelConfig(batch_size=32, micro_batch_size=32, lr=3e-4, epochs=2.0, max_length=224, optimizer="adamw",
+        reward_model=RewardModelConfig(batch_size=32, micro_batch_size=32, lr=3e-4, epochs=1.0, max_length=224, optimizer="adamw",
                                        init="sft"),   # the toy world has no pre-SFT base model: both reward models start from SFT
         rl=A2CConfig(batch_size=32, micro_batch_size=32, lr=1e-4, value_lr=3e-4, epochs=1.0, max_new_tokens=32,
+                     kl_coef=0.2,   # the toy reward models' scale: at the paper's 0.05 the KL term was under a tenth of the reward gained
                      optimizer="adamw", checkpoint_every=20, eval_every=10, eval_prompts=500, eval_batch_size=128),   # every validation post
         eval=EvalConfig(num_items=300, policy_temperature=0.9, budget_items=500))   # greedy SFT already writes the canonical
                                                                  # summary here; policies are compared as they sample in training

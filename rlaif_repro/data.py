@@ -144,6 +144,9 @@ class TaskHooks:
     def gold(self, cfg)->Callable|None:
         "`gold(prompts, responses)` -> the true utility of each response, where the task knows it"
         return None
+    def best_response(self, cfg)->Callable|None:
+        "`best(prompts)` -> the response of highest true utility for each prompt, where the task knows it (the ceiling of any policy)"
+        return None
     def labeler_sizes(self, cfg)->dict|None:
         "size -> labeler name for the labeler-size study (None: the config's same-size and large labelers)"
         return None

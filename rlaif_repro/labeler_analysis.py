@@ -18,9 +18,10 @@ from .core import patch_method, progress
 
 # %% auto 0
 __all__ = ['TIE_TOL', 'TIE_POLICIES', 'METRIC_COLUMNS', 'RATE_CIS', 'as_frame', 'wilson_ci', 'AlignmentResult', 'alignment',
-           'SamePositionResult', 'same_position_rate', 'LengthBiasResult', 'length_bias', 'calibration_table',
-           'PlantedLabeler', 'planted_labels', 'synthetic_comparisons', 'summarize_labels', 'sweep', 'show_cis',
-           'plot_alignment_by_variant', 'plot_labeler_size', 'plot_self_consistency', 'plot_calibration']
+           'SamePositionResult', 'same_position_rate', 'pair_outcomes', 'LengthBiasResult', 'length_bias',
+           'calibration_table', 'PlantedLabeler', 'planted_labels', 'synthetic_comparisons', 'summarize_labels',
+           'sweep', 'show_cis', 'plot_alignment_by_variant', 'plot_labeler_size', 'plot_self_consistency',
+           'plot_calibration']
 
 # %% ../nbs/06_labeler_analysis.ipynb
 TIE_TOL = 1e-9  # a soft label within this distance of 0.5 counts as a tie
@@ -156,6 +157,21 @@ def same_position_rate(labels, # labels table with `p_1_fwd` and `p_1_rev` (both
     p_value = float(stats.binomtest(n_pos1, same, 0.5).pvalue) if same else math.nan
     return SamePositionResult(same/n if n else math.nan, n, same, n_pos1, n_pos2, n_ties, int((~both).sum()), lo, hi,
                               n_pos1/same if same else math.nan, s_lo, s_hi, p_value, ties, confidence_level)
+
+# %% ../nbs/06_labeler_analysis.ipynb
+def pair_outcomes(labels, # labels table with `id`, `p_1`, `human_choice` (and `p_1_fwd`, `p_1_rev` for the position)
+                 )->pd.DataFrame: # columns `id`, `aligned`, `same_position`
+    "Each pair's alignment (1, 0, 0.5 on a tie) and whether the labeler kept the same position in both orders (NaN: one order)"
+    df = as_frame(labels)
+    _require(df, ["id", "p_1", "human_choice"], "pair_outcomes")
+    p, h = _probs(df, "p_1", "pair_outcomes"), _human(df, "pair_outcomes")
+    aligned = np.where(np.abs(p - 0.5) <= TIE_TOL, 0.5, ((p < 0.5).astype(int) == h).astype(float))
+    same = np.full(len(df), np.nan)
+    if {"p_1_fwd", "p_1_rev"} <= set(df.columns):
+        f, r = _probs(df, "p_1_fwd", "pair_outcomes"), _probs(df, "p_1_rev", "pair_outcomes", allow_missing=True)
+        tie = (np.abs(f - 0.5) <= TIE_TOL) | (np.abs(r - 0.5) <= TIE_TOL)
+        same = np.where(np.isnan(r), np.nan, (~tie & (((f > 0.5) & (r < 0.5)) | ((f < 0.5) & (r > 0.5)))).astype(float))
+    return pd.DataFrame({"id": df["id"].to_numpy(), "aligned": aligned, "same_position": same})
 
 # %% ../nbs/06_labeler_analysis.ipynb
 @dataclass(frozen=True)

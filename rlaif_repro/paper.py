@@ -8,7 +8,7 @@ import pandas as pd
 
 # %% auto 0
 __all__ = ['WIN_RATES', 'HARMLESS_RATES', 'LABELER_ALIGNMENT', 'SELF_CONSISTENCY', 'LABELER_SIZE', 'RM_ACCURACY', 'RM_DATA_SIZE',
-           'FACTS', 'DISCREPANCIES', 'PAPER', 'paper_value']
+           'SUMMARY_LENGTH', 'FACTS', 'DISCREPANCIES', 'PAPER', 'paper_value']
 
 # %% ../nbs/12_paper.ipynb
 _WIN = [  # task, comparison, win rate, length-corrected, table
@@ -57,6 +57,9 @@ RM_ACCURACY = pd.DataFrame([
 RM_DATA_SIZE = pd.DataFrame([("ai", 128, .60, "about 60%"), ("ai", 5000, None, "close to the full-data accuracy; plateaus after a few thousand")],
                             columns=["labels", "examples", "accuracy", "as_stated"]).assign(task="tldr", approximate=True, source="v1 figure")
 
+SUMMARY_LENGTH = pd.DataFrame([("tldr", "RLAIF", 164), ("tldr", "RLHF", 161), ("tldr", "SFT", 132)],   # App. J: summaries sent to raters
+                              columns=["task", "policy", "chars"])
+
 # %% ../nbs/12_paper.ipynb
 FACTS = {
     "human_inter_annotator_agreement": (0.73, 0.77),   # TL;DR, quoted from Stiennon et al. (sec. 4.4)
@@ -78,7 +81,7 @@ DISCREPANCIES = [  # places where the paper's numbers disagree with each other; 
 
 PAPER = {"win_rates": WIN_RATES, "harmless_rates": HARMLESS_RATES, "labeler_alignment": LABELER_ALIGNMENT,
          "self_consistency": SELF_CONSISTENCY, "labeler_size": LABELER_SIZE, "rm_accuracy": RM_ACCURACY,
-         "rm_data_size": RM_DATA_SIZE}
+         "rm_data_size": RM_DATA_SIZE, "summary_length": SUMMARY_LENGTH}
 
 def paper_value(table:str, # a key of `PAPER`
                 column:str, # the number's column, e.g. "win_rate"

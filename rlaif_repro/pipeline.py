@@ -11,11 +11,11 @@ from typing import Callable, Sequence
 from .config import DEFAULT_PRESET, ExperimentConfig, ConfigError, PRESETS, STAGES, parse_overrides, reads_of
 
 # %% auto 0
-__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'FINDINGS', 'BETA_METRICS', 'DRIFT_METRICS', 'resolve_config',
-           'prompt_contexts', 'Reproduction', 'stage_code', 'files_digest', 'check_model_names', 'md_table',
-           'paper_findings', 'budget_win_rates', 'plot_rl_budget', 'StageClaims', 'reproduce', 'run_headline',
-           'across_seeds', 'paper_value', 'sweep', 'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift',
-           'plot_kl_coef_study', 'sweep_markdown', 'write_sweep']
+__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'BETA_METRICS', 'DRIFT_METRICS', 'resolve_config', 'prompt_contexts',
+           'Reproduction', 'stage_code', 'files_digest', 'check_model_names', 'md_table', 'budget_win_rates',
+           'plot_rl_budget', 'StageClaims', 'reproduce', 'run_headline', 'across_seeds', 'paper_value', 'sweep',
+           'summarize_sweep', 'plot_sweep_spread', 'plot_judge_drift', 'plot_kl_coef_study', 'sweep_markdown',
+           'write_sweep']
 
 # %% ../nbs/14_pipeline.ipynb
 def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `config_file` is None
@@ -50,7 +50,8 @@ from .data import get_task, hub_offline, load_task, local_data_files, task_loads
 from .figures import save_figure, variant_label
 from .human_eval import evaluate, judge_pool, rank_items, win_rate
 from .labeler import Labeler
-from .labeler_analysis import alignment, same_position_rate, wilson_ci, sweep as study_sweep
+from .labeler_analysis import alignment, pair_outcomes, same_position_rate, wilson_ci, sweep as study_sweep
+from .findings import ACROSS_WORLDS_SHARE, across_worlds, paper_findings
 from .paper import PAPER
 from .prompts import list_variants
 from .models import (apply_lora, cache_dir, is_hub_id, load_causal_lm, load_reward_model, load_value_model, loading_whole,
@@ -60,7 +61,7 @@ RL_RUNS = {   # policy name -> the reward it is trained against
     "RLAIF": "rm_ai", "RLHF": "rm_human", "same-size RLAIF": "rm_same_size", "d-RLAIF": "scorer", "RLHF+RLAIF": "mix"}
 EVAL_PAIRS = (("RLAIF", "SFT"), ("RLHF", "SFT"), ("RLAIF", "RLHF"), ("same-size RLAIF", "SFT"), ("d-RLAIF", "SFT"),
               ("d-RLAIF", "same-size RLAIF"), ("RLAIF", "reference"), ("RLHF", "reference"), ("RLHF+RLAIF", "SFT"),
-              ("RLHF+RLAIF", "RLHF"))
+              ("RLHF+RLAIF", "RLHF"), ("gold-optimal", "SFT"), ("greedy SFT", "SFT"))   # the last two: the room above SFT (`eval.ceiling`)
 
 def _jsonl(path:Path, rows)->Path:
     "Write `rows` as JSON lines, atomically"
@@ -293,6 +294,20 @@ def stage_labels(self, role:str="labeler"):
     return self._stage(stage, ["labeler", f"models.{role}", "models.dtype"], ["data"], fn, together=True)
 
 @patch_method(Reproduction)
+def _heldout_scores(self, d:Path)->pd.DataFrame:
+    "Each held-out pair's scores by the reward model saved in `d/model`, and whether it agrees with the human choice (`heldout.csv`)"
+    from rlaif_repro.reward_model import score_responses
+    test, m = self._comparisons("test"), self.cfg.models
+    with loading_whole(): model, tok = load_reward_model(d/"model", dtype=m.dtype, device=m.device)
+    ctx = [r["context"] for r in test]
+    s1, s2 = (score_responses(model, tok, self.task, ctx, [r[f"response_{i}"] for r in test]) for i in (1, 2))
+    first = np.array([r["human_choice"] == 0 for r in test])
+    df = pd.DataFrame({"id": [r["id"] for r in test], "score_1": s1, "score_2": s2, "human_choice": [r["human_choice"] for r in test],
+                       "correct": np.where(s1 == s2, 0.5, ((s1 > s2) == first).astype(float))})
+    df.to_csv(d/"heldout.csv", index=False)
+    return df
+
+@patch_method(Reproduction)
 def stage_reward_model(self, which:str):
     "A reward model on AI labels (`ai`), human labels (`human`) or same-size AI labels (`same_size`)"
     from rlaif_repro.reward_model import train_reward_model, reward_model_init   # trl, loaded by the stages that train: the CLI's other commands start without it
@@ -309,7 +324,8 @@ def stage_reward_model(self, which:str):
                                  eval_label="human_choice", center_on=center if center[0] else None, seed=self.cfg.seed,
                                  device=self.cfg.models.device, report_to=self.cfg.report_to, log_dir=d)
         n = len(self._comparisons("test")); lo, hi = wilson_ci(res.eval_accuracy * n, n)
-        return {"path": str(d/"model"), "metrics": str(d/"metrics.jsonl"), "labels": which, "init": str(init), "accuracy": res.eval_accuracy, "ci_low": lo, "ci_high": hi, "n": n,
+        if self.main: self._heldout_scores(d)
+        return {"path": str(d/"model"), "heldout": str(d/"heldout.csv"), "metrics": str(d/"metrics.jsonl"), "labels": which, "init": str(init), "accuracy": res.eval_accuracy, "ci_low": lo, "ci_high": hi, "n": n,
                 "steps": res.steps, "summary": f"{which}-label RM: held-out accuracy vs human choice {res.eval_accuracy:.1%} [{lo:.1%}, {hi:.1%}]"}
     return self._stage(f"rm_{which}", self._part("reward_model", but=("eval_fraction",)) + ["models.policy", "seed"], ["data", "sft", src], fn, together=True)
 
@@ -321,7 +337,8 @@ def stage_rl(self, policy_name:str):
     reward = RL_RUNS[policy_name]
     inputs = ["data", "sft"] + ([reward] if reward.startswith("rm_") else ["rm_human", "rm_ai"] if reward == "mix" else [])
     fields = (self._part("rl", but=() if reward == "mix" else ("mix_weight",)) + ["seed", "models.dtype", "data.max_prompt_tokens"]
-              + (["models.scorer", "labeler"] if reward == "scorer" else []))   # rollouts are rl.max_new_tokens long
+              + (["models.scorer", "labeler"] if reward == "scorer" else [])   # rollouts are rl.max_new_tokens long
+              + (["models.labeler", "labeler"] if self.cfg.rl.select_judge_items else []))   # the judge of checkpoint selection
     if self.cfg.rl.use_lora: fields += ["models.lora_r", "models.lora_alpha", "models.lora_dropout", "models.lora_target_modules"]
     def fn(d:Path):
         m, sft = self.cfg.models, self.result("sft")["path"]
@@ -345,24 +362,53 @@ def stage_rl(self, policy_name:str):
         with loading_whole(): value = None if self.cfg.rl.value_init == "policy_head" else load_value_model(vsrc, dtype=m.dtype, device=m.device)[0]
         res = train_a2c(policy, value, tok, train, reward_fn, self.cfg.rl, d/"run", ref_policy=ref, eval_prompts=evalp,
                         gold_fn=self.spec.gold(self.cfg), seed=self.cfg.seed, max_prompt_tokens=self.cfg.data.max_prompt_tokens,
-                        report_to=self.cfg.report_to, tracking_dir=d/"tracking")
+                        report_to=self.cfg.report_to, tracking_dir=d/"tracking", n_candidates=self.cfg.rl.select_candidates)
         if not self.main: return None   # the main process holds the evaluations and records the stage
-        best = select_checkpoint(res.evals)
+        rc = self.cfg.rl
+        judge = self._checkpoint_judge(d, ctx) if rc.select_judge_items else None
+        best = select_checkpoint(res.evals, judge, k=rc.select_candidates)
+        cands = [{"step": e["step"], "reward": e["reward/eval_mean"], "win_rate": e.get("win_rate")} for e in res.evals if "win_rate" in e or e is best]
         met = [r for r in res.metrics if "reward/mean" in r]   # training rows (validation rows are logged too)
         head, tail = met[:max(1, len(met) // 10)], met[-max(1, len(met) // 10):]
         avg = lambda rows, k: float(np.mean([r[k] for r in rows if k in r])) if any(k in r for r in rows) else None
         out = {"path": best["path"], "selected_step": best["step"], "selected_reward": best["reward/eval_mean"], "selected_se": best.get("reward/eval_se"),
                "eval_prompts": len(evalp), "steps": res.steps, "reward": reward,
                "reward_start": avg(head, "reward/mean"), "reward_end": avg(tail, "reward/mean"), "kl_end": avg(tail, "rl/kl"),
-               "gold_start": avg(head, "gold/mean"), "gold_end": avg(tail, "gold/mean"), "metrics": str(d/"run"/"metrics.jsonl")}
+               "gold_start": avg(head, "gold/mean"), "gold_end": avg(tail, "gold/mean"), "metrics": str(d/"run"/"metrics.jsonl"),
+               "selected_by": f"win rate against SFT judged by {self.cfg.models.labeler} on {judge.n} validation prompts, among the "
+                              f"{len(cands)} checkpoints of highest validation reward" if judge else "validation reward",
+               "selected_win_rate": best.get("win_rate"), "candidates": cands}
         out["summary"] = (f"{res.steps} steps against {reward}: reward {out['reward_start']:.3f} -> {out['reward_end']:.3f}, "
                           f"KL {out['kl_end']:.3f}" + (f", gold utility {out['gold_start']:.2f} -> {out['gold_end']:.2f}" if out["gold_end"] is not None else "")
                           + f"; checkpoint of step {best['step']} selected (validation reward {best['reward/eval_mean']:.3f}"
-                          + (f" ± {best['reward/eval_se']:.3f} s.e." if best.get("reward/eval_se") is not None else "") + f", {len(evalp)} prompts)")
+                          + (f" ± {best['reward/eval_se']:.3f} s.e." if best.get("reward/eval_se") is not None else "") + f", {len(evalp)} prompts"
+                          + (f"; judged win rate vs SFT {best['win_rate']:.1%}" if judge else "") + ")")
         return out
     return self._stage(f"rl_{policy_name.replace(' ', '_')}", fields, inputs, fn, together=True)
 
 # %% ../nbs/14_pipeline.ipynb
+class _CheckpointJudge:
+    "Step 2 of the paper's checkpoint selection: an AI labeler's win rate of a candidate's validation responses against SFT's"
+    def __init__(self, labeler, run_dir:Path, contexts:dict, n:int, cache_dir:Path):
+        self.labeler, self.run_dir, self.contexts, self.cache_dir = labeler, Path(run_dir), contexts, cache_dir
+        self.base = read_jsonl(self.run_dir/"eval_responses"/"step_0.jsonl")[:n]
+        self.n = len(self.base)
+    def __call__(self, path:str)->float:
+        step = int(Path(path).name.split("_")[-1])   # candidates/step_<n>
+        resp = read_jsonl(self.run_dir/"eval_responses"/f"step_{step}.jsonl")[:self.n]
+        pairs = [{"id": f"step{step}/{b['i']}", "context": self.contexts[b["prompt"]], "response_1": r["response"], "response_2": b["response"]}
+                 for b, r in zip(self.base, resp) if r["response"].strip() != b["response"].strip()]   # the same text: half a win, unlabeled
+        p1 = self.labeler.label(pairs, cache_dir=self.cache_dir, desc=f"judging step {step} against SFT").to_pandas()["p_1"] if pairs else []
+        return (float(np.sum(p1)) + 0.5 * (self.n - len(pairs))) / self.n
+
+@patch_method(Reproduction)
+def _checkpoint_judge(self, d:Path, contexts:dict)->_CheckpointJudge:
+    "The judge of an RL stage's candidates: the run's AI labeler, on the first `rl.select_judge_items` validation prompts"
+    if self.cfg.labeler.backend == "vllm" and not self.alone:
+        raise ConfigError("rl.select_judge_items: the checkpoint judge labels with vLLM in one process; run the RL stages without "
+                          "`accelerate launch`, or set rl.select_judge_items=0 (the highest validation reward wins)")
+    return _CheckpointJudge(self._labeler(self.cfg.models.labeler), d/"run", contexts, self.cfg.rl.select_judge_items, d/"judge")
+
 @patch_method(Reproduction)
 def _raters(self):
     "The evaluation's rater pool: the task's own (the toy world's evaluation raters, none of whom wrote a training label), else LLM judges"
@@ -384,12 +430,24 @@ def stage_eval(self, policies:Sequence[str]):
         ctx = prompt_contexts(self.task, prompts)
         items = [{"id": p["id"], "context": ctx[p["prompt"]]} for p in test]
         paths = {"SFT": self.result("sft")["path"]} | {p: self.result(_rl_stage(p))["path"] for p in policies}
-        names = list(paths) + (["reference"] if e.include_reference and all(p.get("reference") for p in test) else [])
+        gold = self.spec.gold(self.cfg)
+        best = self.spec.best_response(self.cfg) if e.ceiling else None
+        greedy = e.ceiling and e.policy_temperature > 0   # greedy SFT: how much of a gain sharper sampling alone gives
+        by_rm = {p: RL_RUNS[p] for p in policies if RL_RUNS[p].startswith("rm_")} if gold else {}
+        second = {}   # a second sample of SFT and of each policy trained on a reward model: that reward model against the truth
+        def sample(model, tok, name, temperature, seed):
+            return [o.text for o in generate_completions(model, tok, prompts, max_new_tokens=self.cfg.data.max_response_tokens, temperature=temperature,
+                                                         batch_size=e.batch_size, max_prompt_tokens=self.cfg.data.max_prompt_tokens, seed=seed, desc=f"responses: {name}")]
         for name, path in paths.items():
             model, tok = self._load_lm(path)
-            outs = generate_completions(model, tok, prompts, max_new_tokens=self.cfg.data.max_response_tokens, temperature=e.policy_temperature,
-                                        batch_size=e.batch_size, max_prompt_tokens=self.cfg.data.max_prompt_tokens, seed=self.cfg.seed, desc=f"responses: {name}")
-            for it, o in zip(items, outs): it[name] = o.text
+            for it, t in zip(items, sample(model, tok, name, e.policy_temperature, self.cfg.seed)): it[name] = t
+            if greedy and name == "SFT":
+                for it, t in zip(items, sample(model, tok, "greedy SFT", 0.0, self.cfg.seed)): it["greedy SFT"] = t
+            if by_rm and (name == "SFT" or name in by_rm): second[name] = sample(model, tok, f"{name}, a second sample", e.policy_temperature, self.cfg.seed + 1)
+        names = list(paths) + (["greedy SFT"] if greedy else []) + (["gold-optimal"] if best else []) + \
+                (["reference"] if e.include_reference and all(p.get("reference") for p in test) else [])
+        if best:
+            for it, t in zip(items, best([it["context"] for it in items])): it["gold-optimal"] = t
         if "reference" in names:
             for it, p in zip(items, test): it["reference"] = p["reference"]
         _jsonl(d/"responses.jsonl", items)
@@ -399,14 +457,19 @@ def stage_eval(self, policies:Sequence[str]):
                           postprocess=e.postprocess, length_control=e.length_control, n_bootstrap=e.n_bootstrap,
                           confidence_level=e.confidence_level, ci_method=e.ci_method)
         for k, df in tables.items(): df.to_csv(d/f"{k}.csv", index=False)
-        if gold := self.spec.gold(self.cfg):   # a task that knows the truth: each policy's gold utility beside its ratings
+        lengths = pd.DataFrame([{"item_id": it["id"], "policy": name, "words": len(it[name].split()), "chars": len(it[name])}
+                                for it in items for name in names])
+        if gold:   # a task that knows the truth: each policy's gold utility beside its ratings, item by item and on average
+            cs = [it["context"] for it in items]
+            lengths["gold"] = np.concatenate([np.asarray(gold(cs, [it[name] for it in items]), float) for name in names])
             rows = []
-            for name in names:
-                u = np.array(gold([it["context"] for it in items], [it[name] for it in items]))
-                lo, hi = _mean_ci(u, self.cfg.seed, e.n_bootstrap, e.confidence_level)
-                rows.append({"policy": name, "gold_utility": float(u.mean()), "ci_low": lo, "ci_high": hi, "n": len(u),
-                             "mean_words": float(np.mean([len(it[name].split()) for it in items]))})
+            for name, g in lengths.groupby("policy", sort=False):
+                lo, hi = _mean_ci(g["gold"].to_numpy(), self.cfg.seed, e.n_bootstrap, e.confidence_level)
+                rows.append({"policy": name, "gold_utility": float(g["gold"].mean()), "ci_low": lo, "ci_high": hi, "n": len(g),
+                             "mean_words": float(g["words"].mean()), "mean_chars": float(g["chars"].mean())})
             pd.DataFrame(rows).to_csv(d/"gold_utility.csv", index=False)
+            if second: self._rm_gold(items, second, by_rm, gold).to_csv(d/"rm_gold.csv", index=False)
+        lengths.to_csv(d/"items.csv", index=False)
         if e.budget_items:   # the win rate against SFT at every RL evaluation step, on the validation responses RL kept
             vals = [p["prompt"] for p in self._prompts("validation")]
             vctx = prompt_contexts(self.task, vals)
@@ -415,11 +478,31 @@ def stage_eval(self, policies:Sequence[str]):
                                         ).assign(policy=p) for p in progress(policies, desc="budget curve")]).to_csv(d/"budget.csv", index=False)
         wr = tables["win_rates"]
         raw = wr[~wr["length_controlled"]]
-        return {"policies": names, "tables": sorted(tables) + (["gold_utility"] if gold else []) + (["budget"] if e.budget_items else []),
+        return {"policies": names, "tables": sorted(tables) + ["items"] + (["gold_utility"] if gold else []) + (["rm_gold"] if second else [])
+                          + (["budget"] if e.budget_items else []),
                 "summary": "; ".join(f"{r.comparison} {r.win_rate:.0%} [{r.ci_low:.0%}, {r.ci_high:.0%}]" for r in raw.itertuples())}
     fields = (["eval", "seed", "models.dtype", "data.max_prompt_tokens", "data.max_response_tokens"]
               + ([] if self.spec.has_world else ["models.labeler"]))   # LLM judges default to the labeler
     return self._stage("eval", fields, inputs, fn)
+
+@patch_method(Reproduction)
+def _rm_gold(self, items:list, second:dict, by_rm:dict, gold:Callable)->pd.DataFrame:
+    """How often each reward model orders two samples of one policy as the truth does: pairs of SFT samples (where RL starts)
+    and pairs of samples of the policy it trained (at the checkpoint used); pairs of equal gold utility are left out"""
+    from rlaif_repro.reward_model import score_responses
+    cs, m, rows = [it["context"] for it in items], self.cfg.models, []
+    for policy, rm in by_rm.items():
+        with loading_whole(): model, tok = load_reward_model(self.result(rm)["path"], dtype=m.dtype, device=m.device)
+        for who in ("SFT", policy):
+            a, b = [it[who] for it in items], second[who]
+            dr = score_responses(model, tok, self.task, cs, a) - score_responses(model, tok, self.task, cs, b)
+            dg = np.asarray(gold(cs, a), float) - np.asarray(gold(cs, b), float)
+            for what, keep in (("any difference", np.abs(dg) > 1e-9), ("a fact or more apart", np.abs(dg) >= 1 - 1e-9)):
+                n = int(keep.sum()); k = float(np.sum(np.sign(dr[keep]) == np.sign(dg[keep])))
+                lo, hi = wilson_ci(k, n) if n else (np.nan, np.nan)
+                rows.append({"reward_model": rm, "policy": policy, "samples_of": "SFT" if who == "SFT" else "policy", "pairs": what,
+                             "n": n, "agreement": k / n if n else np.nan, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/14_pipeline.ipynb
 @patch_method(Reproduction)
@@ -465,6 +548,7 @@ def stage_studies(self, rm_sizes:Sequence[int]|None=None):
                                          {v: {"variant": v} for v in list_variants(self.task)}, key="prompt"),
                 "self_consistency": study_sweep(lambda c, samples, temperature: label(c, self_consistency=samples, sc_temperature=temperature or 0.3),
                                           comps, [{"samples": 1, "temperature": 0.0}] + [{"samples": 4, "temperature": t} for t in (0.3, 0.7, 1.0)])}
+        pd.concat([pair_outcomes(label(comps, n)).assign(size=s) for s, n in sizes.items()]).to_csv(d/"labeler_size_pairs.csv", index=False)   # cached labels
         train = self.table("labels", "labels.jsonl")
         sft = self.result("sft")["path"]
         def make(seed):
@@ -507,7 +591,8 @@ def stage_report(self):
                 "length_control": lambda: F.plot_length_control(wr, task=self.task),
                 "table14": lambda: F.plot_table14(tabs["self_consistency"].assign(task=self.task)),
                 "rl_budget": lambda: plot_rl_budget({k[3:].replace("_", " "): (read_jsonl(self.result(k)["metrics"]), self.result(k).get("selected_step"))
-                                                     for k in self.keys if k.startswith("rl_")}, budget=self._budget_tables())}
+                                                     for k in self.keys if k.startswith("rl_")}, budget=self._budget_tables(),
+                                                    ceiling=_ceiling(wr))}
         made = {}
         for name, make in progress(figs.items(), desc="figures", total=len(figs)):
             fig, _ = make(); F.save_figure(fig, d/"figures"/name); plt.close(fig); made[name] = f"figures/{name}.png"
@@ -515,7 +600,7 @@ def stage_report(self):
         (d/"report.md").write_text(text, encoding="utf-8")
         return {"report": str(d/"report.md"), "figures": made, "summary": f"{len(made)} figures and report.md"}
     fields = ["name", "preset", "data.world_seed", "data.judge_drift", "models.stand_ins", "eval.budget_items", "eval.raters_per_item",
-              "rl.eval_every", "rl.eval_prompts", "models.labeler"]   # what its text says about the run (the labeler: how a task words its size study)
+              "rl.eval_every", "rl.eval_prompts", "rl.select_candidates", "rl.select_judge_items", "models.labeler"]   # what its text says about the run (the labeler: how a task words its size study)
     res = self._stage("report", fields, inputs, fn)
     src = Path(res["report"]).parent                       # copy the report and its figures to the top of the run folder
     if self.main:
@@ -530,11 +615,11 @@ def _code_objects(kind:str)->list:
     R, mod = Reproduction, lambda m: Path(importlib.util.find_spec(f"rlaif_repro.{m}").origin)
     return {"data": [R.stage_data, mod("data")], "sft": [R.stage_sft, mod("sft")],
             "labels": [R.stage_labels, R._labeler, mod("labeler"), mod("prompts")],
-            "rm": [R.stage_reward_model, mod("reward_model")],
-            "rl": [R.stage_rl, mod("a2c"), mod("labeler"), mod("prompts")],   # d-RLAIF's scorer is a labeler
-            "eval": [R.stage_eval, R._raters, budget_win_rates, mod("human_eval"), mod("sft")],
+            "rm": [R.stage_reward_model, R._heldout_scores, mod("reward_model")],
+            "rl": [R.stage_rl, R._checkpoint_judge, _CheckpointJudge, mod("a2c"), mod("labeler"), mod("prompts")],   # d-RLAIF's scorer and the checkpoint judge are labelers
+            "eval": [R.stage_eval, R._raters, R._rm_gold, budget_win_rates, mod("human_eval"), mod("sft"), mod("reward_model")],
             "studies": [R.stage_studies, R._study_pairs, mod("labeler_analysis"), mod("labeler"), mod("prompts"), mod("reward_model")],
-            "report": [R.stage_report, _report_markdown, *_REPORT_SECTIONS, plot_rl_budget, mod("figures"), mod("paper")]}[kind]
+            "report": [R.stage_report, R.finding_inputs, _report_markdown, *_REPORT_SECTIONS, plot_rl_budget, mod("figures"), mod("paper"), mod("findings")]}[kind]
 
 @functools.cache
 def stage_code(stage:str, task:str|None=None)->str:
@@ -659,40 +744,16 @@ def _stage_times(rep:Reproduction)->str:
     return md_table(pd.DataFrame(rows))
 
 # %% ../nbs/14_pipeline.ipynb
-FINDINGS = {"beat_sft": "RLAIF and RLHF beat SFT", "rlaif_eq_rlhf": "RLAIF ≈ RLHF (head-to-head CI contains 50%)",
-            "labeler_size": "bigger labeler: higher alignment, lower position bias", "rm_accuracy": "human-label RM ≥ AI-label RM > 60%",
-            "d_rlaif": "d-RLAIF ≥ same-size RLAIF", "length_control": "length control shrinks win rates against SFT"}
-
-def _pct(r, v="win_rate", lo="ci_low", hi="ci_high")->str: return f"{r[v]:.1%} [{r[lo]:.1%}, {r[hi]:.1%}]"
-
-def paper_findings(wr, # win rates (`eval/win_rates.csv`): comparison, win_rate, ci_low, ci_high, length_controlled
-                   rms, # reward models: labels ('ai', 'human', ...), accuracy, ci_low, ci_high
-                   sizes, # labeler sizes, smallest first: size, alignment, ci_low, ci_high, same_position_rate
-                  )->list[dict]:
-    "For each of `FINDINGS`: `{'finding', 'name', 'holds' (True, False or None: not checked), 'evidence'}`"
-    lcm = wr["length_controlled"].astype(bool)
-    raw, lc = wr[~lcm].set_index("comparison"), wr[lcm].set_index("comparison")
-    acc = rms.set_index("labels")
-    out = {}
-    vs = [c for c in ("RLAIF vs SFT", "RLHF vs SFT") if c in raw.index]
-    if len(vs) == 2: out["beat_sft"] = (all(raw.loc[c, "ci_low"] > 0.5 for c in vs), "; ".join(f"{c} {_pct(raw.loc[c])}" for c in vs))
-    if "RLAIF vs RLHF" in raw.index:
-        r = raw.loc["RLAIF vs RLHF"]; out["rlaif_eq_rlhf"] = (bool(r.ci_low <= 0.5 <= r.ci_high), f"RLAIF vs RLHF {_pct(r)}")
-    if len(sizes) >= 2:
-        a, s = sizes["alignment"].to_numpy(), sizes["same_position_rate"].to_numpy()
-        out["labeler_size"] = (bool((np.diff(a) > 0).all() and (np.diff(s) < 0).all()),
-                               "alignment " + " → ".join(f"{r['size']} {r['alignment']:.1%}" for _, r in sizes.iterrows()) + "; same position " +
-                               " → ".join(f"{r['size']} {r['same_position_rate']:.1%}" for _, r in sizes.iterrows()))
-    if {"ai", "human"} <= set(acc.index):
-        h, a = acc.loc["human"], acc.loc["ai"]
-        out["rm_accuracy"] = (bool(h.accuracy >= a.accuracy > 0.6), f"human {_pct(h, 'accuracy')}, AI {_pct(a, 'accuracy')}")
-    if "d-RLAIF vs same-size RLAIF" in raw.index:
-        r = raw.loc["d-RLAIF vs same-size RLAIF"]; out["d_rlaif"] = (bool(r.win_rate >= 0.5), f"d-RLAIF vs same-size RLAIF {_pct(r)}")
-    if vs and all(c in lc.index for c in vs):
-        out["length_control"] = (all(lc.loc[c, "win_rate"] < raw.loc[c, "win_rate"] for c in vs),
-                                 "; ".join(f"{c} {raw.loc[c, 'win_rate']:.1%} -> {lc.loc[c, 'win_rate']:.1%}" for c in vs))
-    return [{"name": k, "finding": f, "holds": out[k][0] if k in out else None, "evidence": out[k][1] if k in out else "not in this run"}
-            for k, f in FINDINGS.items()]
+@patch_method(Reproduction)
+def finding_inputs(self)->dict:
+    "The per-item tables the findings' tests read (`findings.paper_findings` keywords), from a finished run's folders"
+    ev, st = self.dir("eval"), self.dir("studies")
+    read = lambda f: pd.read_csv(f) if f.exists() else None
+    items = read(ev/"items.csv")
+    heldout = [pd.read_csv(self.result(k)["heldout"]).assign(labels=k[3:]) for k in self.keys if k.startswith("rm_")
+               and self.result(k).get("heldout") and Path(self.result(k)["heldout"]).exists()]
+    return {"rankings": read(ev/"rankings.csv"), "rm_pairs": pd.concat(heldout) if heldout else None,
+            "size_pairs": read(st/"labeler_size_pairs.csv"), "gold_items": items if items is not None and "gold" in items else None}
 
 # %% ../nbs/14_pipeline.ipynb
 def _step_files(run_dir:Path)->dict:
@@ -730,8 +791,14 @@ def budget_win_rates(run_dir:str|Path, # an A2C run folder (`train_a2c`'s out_di
 
 
 # %% ../nbs/14_pipeline.ipynb
+def _ceiling(wr)->float|None:
+    "The raw win rate of the best possible responses against SFT's, if the evaluation ranked them"
+    r = wr[(wr["comparison"] == "gold-optimal vs SFT") & ~wr["length_controlled"].astype(bool)]
+    return float(r["win_rate"].iloc[0]) if len(r) else None
+
 def plot_rl_budget(runs:dict, # policy -> (rows of its metrics.jsonl, selected step or None)
                    budget:dict|None=None, # policy -> its `budget_win_rates` table (a win-rate panel; None: no panel)
+                   ceiling:float|None=None, # win rate of the best possible responses against SFT's (a line on the win-rate panel)
                   ):
     "Validation reward, win rate against SFT, validation gold utility (when logged) and KL to SFT against the RL step, one line per policy"
     gold = any("gold/eval_mean" in r for rows, _ in runs.values() for r in rows)
@@ -757,6 +824,8 @@ def plot_rl_budget(runs:dict, # policy -> (rows of its metrics.jsonl, selected s
             ax.plot(x, y, "o-" if k != "rl/kl" else "-", ms=3, color=f"C{c}", label=name)
             if sel is not None and sel in x and k != "rl/kl": ax.plot(sel, y[x.index(sel)], "*", ms=13, color=f"C{c}", mec="black")
     axes[0][0].legend(fontsize=9)
+    if ceiling is not None and budget:   # the win-rate panel: how far any policy could go
+        axes[0][1].legend(handles=[axes[0][1].axhline(100 * ceiling, ls="-.", c="black", lw=0.9, label="best possible vs SFT (test)")], fontsize=8, loc="lower right")
     fig.suptitle("RL against its budget (stars: the checkpoint each run used" + ("; dotted: how often gold utility prefers the step's response"
                  if budget and any("gold_win_rate" in b for b in budget.values()) else "") + ")", fontsize=11)
     fig.tight_layout()
@@ -787,10 +856,10 @@ def _report_wins(ctx:SimpleNamespace)->list[str]:
                      "design effect": f"{r['design_effect']:.2f}" if "design_effect" in r and not _na(r["design_effect"]) else "–",
                      "ours, length-controlled": _ci(lc.loc[c]) if c in lc.index else "–",
                      "paper": _fmt(pw["win_rate"].get(c), True), "paper, length-corrected": _fmt(pw["length_corrected"].get(c), True)})
-    fnd = paper_findings(wr, rms, tabs["labeler_size"])
-    out += ["## The paper's findings in this run", "", "Each rule and its inputs are spelled out in `paper_findings`; '–' means this run has no "
-            "data for it.", "", md_table(pd.DataFrame([{"finding": f["finding"], "holds": {True: "yes", False: "no", None: "–"}[f["holds"]],
-                                                          "evidence (95% CIs)": f["evidence"]} for f in fnd])), ""]
+    fnd = paper_findings(wr, rms, tabs["labeler_size"], **ctx.rep.finding_inputs())
+    out += ["## The paper's findings in this run", "", "Each verdict is decided by the test named beside it (chapter 13b, `findings`): *holds*, "
+            "*does not hold*, or *inconclusive* when the data cannot tell.", "",
+            md_table(pd.DataFrame([{"finding": f["finding"], "verdict": f["verdict"], "test": f["test"], "evidence (95% CIs)": f["evidence"]} for f in fnd])), ""]
     out += ["## Win rates (simulated human evaluation, 95% CIs)", "",
             "The p-value treats the item as the unit: the ratings of one item by several raters are not independent (see chapter 11).", "",
             md_table(pd.DataFrame(rows)), ""]
@@ -814,8 +883,46 @@ def _report_rates(ctx:SimpleNamespace)->list[str]:
         g = pd.read_csv(gold)
         out += ["## Gold utility of each policy's test responses (known only in the toy world)", "",
                 md_table(pd.DataFrame([{"policy": r["policy"], "gold utility (mean, 95% CI)": f"{r['gold_utility']:.3g} [{r['ci_low']:.3g}, {r['ci_high']:.3g}]",
-                                        "responses": r["n"], "mean length (words)": f"{r['mean_words']:.1f}"} for _, r in g.iterrows()])), ""]
+                                        "responses": r["n"]} for _, r in g.iterrows()])), ""]
+        if "gold-optimal" in set(g["policy"]):
+            out += ["`gold-optimal` is the best possible response to each item (the task's own ceiling) and `greedy SFT` the SFT policy "
+                    "decoded greedily: beside the policies, they show how much room there is above SFT and how much of it sharper "
+                    "sampling alone would take.", ""]
     return out
+
+def _report_lengths(ctx:SimpleNamespace)->list[str]:
+    "Mean response length of each policy on the test items, beside the paper's summary lengths (App. J)"
+    rep, ptask = ctx.rep, ctx.ptask
+    f = rep.dir("eval")/"items.csv"
+    if not f.exists(): return []
+    pl = PAPER["summary_length"]; pl = pl[pl["task"] == ptask].set_index("policy")["chars"]
+    m = pd.read_csv(f).groupby("policy", sort=False)[["chars", "words"]].mean()
+    rows = [{"policy": k, "mean characters": f"{r['chars']:.0f}", "mean words": f"{r['words']:.1f}",
+             "vs SFT (characters)": f"{r['chars'] / m.loc['SFT', 'chars'] - 1:+.0%}" if "SFT" in m.index and k != "SFT" else "–",
+             "paper (characters)": _fmt(pl.get(k))} for k, r in m.iterrows()]
+    return ["## Response length (paper App. J: RLAIF 164, RLHF 161, SFT 132 characters)", "",
+            "Raters who like longer responses reward RL for growing them; length control (above) asks what is left at equal length.", "",
+            md_table(pd.DataFrame(rows)), ""]
+
+def _report_rm_gold(ctx:SimpleNamespace)->list[str]:
+    "How often each reward model orders two samples of one policy as the gold utility does (a task that knows the truth)"
+    f = ctx.rep.dir("eval")/"rm_gold.csv"
+    if not f.exists(): return []
+    g = pd.read_csv(f)
+    def cell(x, who, what):
+        r = x[(x["samples_of"] == who) & (x["pairs"] == what)].iloc[0]
+        return _ci(r, "agreement") + f" (n={int(r['n'])})"
+    rows = []
+    for (rm, pol), x in g.groupby(["reward_model", "policy"], sort=False):
+        rows.append({"reward model": f"`{rm}`", "trained policy": pol, "SFT samples (where RL starts)": cell(x, "SFT", "any difference"),
+                     "the policy's samples (checkpoint used)": cell(x, "policy", "any difference"),
+                     "SFT samples a fact or more apart": cell(x, "SFT", "a fact or more apart"),
+                     "the policy's samples a fact or more apart": cell(x, "policy", "a fact or more apart")})
+    return ["## Reward models against the truth", "",
+            "How often each reward model orders two samples of the same policy (on the same test prompt) as the gold utility does; "
+            "pairs of equal gold utility are left out. A reward model that agrees with the truth on SFT's samples gives RL something "
+            "worth climbing; agreement on the trained policy's own samples says whether it still does where RL ended.", "",
+            md_table(pd.DataFrame(rows)), ""]
 
 # %% ../nbs/14_pipeline.ipynb
 def _report_rl(ctx:SimpleNamespace)->list[str]:
@@ -827,16 +934,26 @@ def _report_rl(ctx:SimpleNamespace)->list[str]:
         res = rep.result(k)
         rl.append({"policy": k[3:].replace("_", " "), "reward from": f"`{res.get('reward')}`", "RL steps": res.get("steps"),
                    "checkpoint used (step)": res.get("selected_step"),
+                   "judged win rate vs SFT": _fmt(res.get("selected_win_rate"), True),
                    "its validation reward (± s.e.)": f"{res['selected_reward']:.3f} ± {res['selected_se']:.3f}" if res.get("selected_se") is not None else "–",
                    "reward (first → last tenth)": _arrow(res.get("reward_start"), res.get("reward_end")),
                    "KL to SFT (last tenth)": _fmt(res.get("kl_end")), "gold utility (first → last tenth)": _arrow(res.get("gold_start"), res.get("gold_end"))})
+    judged = [rep.result(k) for k in rep.keys if k.startswith("rl_") and rep.result(k).get("selected_win_rate") is not None]
+    how = (f"The checkpoint is chosen as in the paper: the {cfg.rl.select_candidates} checkpoints of highest validation reward are "
+           f"candidates, and the one whose validation responses the AI labeler (`{_show_path(rep, cfg.models.labeler)}`, not the "
+           f"evaluation's raters) prefers to SFT's most often is used ({cfg.rl.select_judge_items} prompts; as in the paper, one judge for "
+           f"every run, so RLAIF is judged by the labeler that taught it). "
+           + "Candidates (step: validation reward, judged win rate): " + "; ".join(
+               f"{k[3:].replace('_', ' ')}: " + ", ".join(f"{c['step']}: {c['reward']:.3f}, {c['win_rate']:.0%}" for c in rep.result(k)["candidates"])
+               for k in rep.keys if k.startswith("rl_") and rep.result(k).get("selected_win_rate") is not None) + "."
+           if judged else "The checkpoint of highest validation reward is used.")
     out += ["## RL runs", "", "Averages over the first and the last tenth of training; gold utility is the toy world's true utility of the "
-            "samples (toy task only).", "", md_table(pd.DataFrame(rl)), ""]
+            "samples (toy task only). " + how, "", md_table(pd.DataFrame(rl)), ""]
     if "rl_budget" in figs:
         out += [f"![RL against its budget]({figs['rl_budget']})", ""]
         if (rep.dir("eval")/"budget.csv").exists():
             out += [f"Every {cfg.rl.eval_every} steps each policy answered {cfg.rl.eval_prompts} validation prompts (step 0 is SFT); the checkpoint "
-                    f"is chosen on their mean reward. The win-rate panel shows the first {cfg.eval.budget_items} of those responses beside SFT's "
+                    f"candidates are chosen on their mean reward. The win-rate panel shows the first {cfg.eval.budget_items} of those responses beside SFT's "
                     f"to the evaluation's raters ({cfg.eval.raters_per_item} per item, 95% CIs by item)"
                     + (", and the dotted lines how often gold utility prefers the step's response." if spec.has_world else "."), ""]
     return out
@@ -925,7 +1042,7 @@ def _report_times(ctx:SimpleNamespace)->list[str]:
             "compute (the last column says which).", "", _stage_times(rep), ""]
     return out
 
-_REPORT_SECTIONS = (_report_head, _report_wins, _report_rates, _report_rl, _report_reward_models, _report_labeler_size,
+_REPORT_SECTIONS = (_report_head, _report_wins, _report_rates, _report_lengths, _report_rl, _report_reward_models, _report_rm_gold, _report_labeler_size,
                     _report_prompt_variants, _report_self_consistency, _report_rm_data_size, _report_times)
 
 def _report_markdown(rep:Reproduction, wr, hr, rms, tabs:dict, figs:dict, d:Path)->str:
@@ -1124,7 +1241,7 @@ def run_headline(rep:Reproduction)->dict:
         if r["same_position_rate"] >= 0.9 or r["alignment"] <= 0.55:   # answers by position, or hardly better than chance
             bad.append(f"labeler {r['size']}: alignment {r['alignment']:.1%}, same position in {r['same_position_rate']:.1%} of pairs")
     bad += rep.spec.unreliable(rep.cfg)   # what the task's own checks found (the toy world's build check)
-    return {"metrics": m, "findings": paper_findings(wr, rms, sizes), "failed_labelers": bad, "report": str(rep.report_path)}
+    return {"metrics": m, "findings": paper_findings(wr, rms, sizes, **rep.finding_inputs()), "failed_labelers": bad, "report": str(rep.report_path)}
 
 # %% ../nbs/14_pipeline.ipynb
 def across_seeds(values:Sequence[float], level:float=0.95,
@@ -1228,12 +1345,7 @@ def summarize_sweep(runs:dict, # run name -> what `sweep` recorded (seed, judge_
         names = list(dict.fromkeys(k for _, r in ok for k in r["metrics"]))
         metrics = {k: {"per_seed": {r["seed"]: r["metrics"].get(k, {}).get("value") for _, r in ok}, "paper": paper_value(k, task)}
                       | across_seeds([r["metrics"].get(k, {}).get("value") for _, r in ok], bounds=(0, 1) if _is_rate(k) else None) for k in names}
-        findings = []
-        for k, f in FINDINGS.items():
-            v = {r["seed"]: next(x for x in r["findings"] if x["name"] == k) for _, r in ok}
-            findings.append({"name": k, "finding": f, "holds_in": [s for s, x in v.items() if x["holds"] is True],
-                             "fails_in": [s for s, x in v.items() if x["holds"] is False],
-                             "unchecked_in": [s for s, x in v.items() if x["holds"] is None], "evidence": {s: x["evidence"] for s, x in v.items()}})
+        findings = across_worlds({r["seed"]: r["findings"] for _, r in ok})
         out["groups"].append({"judge_drift": drift, "kl_coef": beta, "seeds": [r["seed"] for _, r in members], "ok_seeds": [r["seed"] for _, r in ok],
                               "failed_runs": {n: r["error"] for n, r in members if r["status"] != "ok"},
                               "failed_labelers": {r["seed"]: r["failed_labelers"] for _, r in ok if r["failed_labelers"]},
@@ -1359,9 +1471,11 @@ def sweep_markdown(summary:dict)->str:
                                    "seconds (this invocation)": f"{r['seconds']:.0f}"} for n, r in runs.items()])), ""]
     for g in summary["groups"]:
         title = _group_title(summary, g)
-        out += [f"## The paper's findings{title}", "", md_table(pd.DataFrame([{"finding": f["finding"], "holds in seeds": _seeds(f["holds_in"]),
-                 "fails in seeds": _seeds(f["fails_in"]), "per seed (95% CIs)": "<br>".join(f"{s}: {e}" for s, e in f["evidence"].items())}
-                 for f in g["findings"]])), ""]
+        out += [f"## The paper's findings{title}", "", "Each world decides each finding with a test (chapter 13b); across worlds a finding holds "
+                f"when it holds in at least {ACROSS_WORLDS_SHARE:.0%} of the worlds that checked it and the across-world interval of its effect agrees.", "",
+                md_table(pd.DataFrame([{"finding": f["finding"], "across worlds": f["verdict"], "rule": f["rule"], "holds in": _seeds(f["holds_in"]),
+                 "does not hold in": _seeds(f["fails_in"]), "inconclusive in": _seeds(f["inconclusive_in"]),
+                 "per world (95% CIs)": "<br>".join(f"{s}: {e}" for s, e in f["evidence"].items())} for f in g["findings"]])), ""]
         if g["failed_runs"]: out += ["Runs that failed: " + "; ".join(f"`{n}`: {e}" for n, e in g["failed_runs"].items()), ""]
         out += ["Labelers that failed to train (the world's build check, or in the size study the same position in 90% or more of pairs, or alignment of 55% or less): " +
                 ("; ".join(f"world {s}: " + ", ".join(b) for s, b in g["failed_labelers"].items()) if g["failed_labelers"] else "none") + ".", ""]

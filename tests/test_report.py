@@ -62,3 +62,22 @@ def test_report_headings_paths_and_stage_notes(run):
     assert rows["rl_RLAIF"][1] == "0" and rows["rl_RLAIF"][3].startswith("reused")   # the second invocation reused it ...
     assert float(rows["rl_RLAIF"][2]) > 0                                              # ... and says what it took when computed
     assert "0 = reused from the cache" not in text
+
+def test_report_decides_findings_by_tests_and_shows_the_room_above_sft(run):
+    "Every finding has a verdict from its test; the ceiling, lengths, reward models against the truth and the judge step are reported"
+    from rlaif_repro.findings import FINDINGS, VERDICTS
+    text = (run/"report.md").read_text()
+    fnd = text.split("## The paper's findings in this run")[1].split("\n## ")[0]
+    head = next(l for l in fnd.splitlines() if l.startswith("| finding"))
+    assert [c.strip() for c in head.strip("|").split("|")][:3] == ["finding", "verdict", "test"]
+    rows = [[c.strip() for c in l.strip("|").split("|")] for l in fnd.splitlines() if l.startswith("| ") and l != head and "---" not in l]
+    assert [r[0] for r in rows] == list(FINDINGS.values()) and all(r[1] in VERDICTS for r in rows), rows
+    assert "| gold-optimal vs SFT |" in text                                # the room above SFT, ranked by the same raters
+    lengths = text.split("## Response length")[1].split("\n## ")[0]
+    assert "| SFT |" in lengths and "paper (characters)" in lengths
+    truth = text.split("## Reward models against the truth")[1].split("\n## ")[0]
+    assert "`rm_ai`" in truth and "`rm_human`" in truth and "SFT samples (where RL starts)" in truth
+    rl = text.split("## RL runs")[1].split("\n## ")[0]
+    assert "judged win rate vs SFT" in rl and "Candidates (step: validation reward, judged win rate)" in rl
+    for f in ("eval/*/items.csv", "eval/*/rm_gold.csv", "rm_ai/*/heldout.csv", "studies/*/labeler_size_pairs.csv"):
+        assert list(run.glob(f)), f

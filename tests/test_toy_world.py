@@ -107,10 +107,10 @@ def test_default_world_passes_its_checks():
 
 # ---- rater pools, the drifted judge, names and folders (none of these trains a model)
 
-# the judging corpus (hashed before drift and the reliability check existed) and the label pool of worlds 0 and 1.
+# the judging corpus and the label pool of worlds 0 and 1, hashed at world version 2 (TL;DR-like references, raters' length taste).
 # The pool's hashes were taken again at 12 significant digits after the full-precision ones stopped matching on another
 # machine with the same code and numpy; the parameters pass through np.exp, whose last bit may differ between CPUs.
-GOLDEN = {"corpus": {0: "c969adee15a44bd9", 1: "38d784693a65a3a1"}, "raters": {0: "6e79f1c6ec47b3d8", 1: "3f44286684ed5b20"}}
+GOLDEN = {"corpus": {0: "4d55917910d7d709", 1: "a7682a89e49fd5d6"}, "raters": {0: "4fa604754b81e74b", 1: "82d2cbbab06220c7"}}
 
 def _at_12_digits(x):
     if isinstance(x, float): return float(f"{x:.12g}")
@@ -127,11 +127,11 @@ def test_drift_zero_is_the_judge_as_before():
     recipe = {"hidden": 48, "layers": 2, "heads": 4, "steps": 800, "lr": 0.005, "batch_size": 32, "corpus": 12800,
               "formats": tw.JUDGING_FORMATS, "kinds": tw.JUDGING_KINDS, "miscount": 0.04, "loss": {"prompt_weight": 0.3, "answer_weight": 12.0},
               "reliability": tw.RELIABILITY}
-    meta = {"part": "labeler-S", "seed": 0, "version": 1, "recipe": recipe, "splits": {"train": 4000, "validation": 500, "test": 500},
+    meta = {"part": "labeler-S", "seed": 0, "version": 2, "recipe": recipe, "splits": {"train": 4000, "validation": 500, "test": 500},
             "transformers": transformers.__version__.split(".")[0]}
     assert tw.part_meta("labeler-S", 0) == meta and tw.part_meta("labeler-S", 0, judge_drift=0.0) == meta
     drifted = tw.part_meta("labeler-S", 0, judge_drift=0.5)
-    assert drifted["recipe"] == recipe | {"judge_drift": 0.5, "judge": {"invented_weight": 0.75, "word_bonus": 0.15, "ramble_penalty": 0.5}}
+    assert drifted["recipe"] == recipe | {"judge_drift": 0.5, "judge": {"invented_weight": 0.75, "length_taste": 0.06, "word_bonus": 0.15, "ramble_penalty": 0.5}}
     assert tw.part_meta("policy", 0, judge_drift=0.5) == tw.part_meta("policy", 0)   # the policy does not depend on the judge
 
 def test_judge_drift_moves_the_label():

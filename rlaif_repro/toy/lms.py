@@ -15,7 +15,7 @@ import torch
 from ..core import exit_with_parent, patch_method, get_logger, load_json, process_rank, progress, save_json, stable_hash
 from ..data import tldr_prompt
 from ..prompts import TOY_EXEMPLARS, build_label_prompt, build_score_prompt, list_variants, toy_rationale
-from .world import (BRIEF_WORDS, Rater, SUMMARY_KINDS, TOY_SPLITS, ToyPost, UtilityParts, VOCABULARY, fact_counts,
+from .world import (BRIEF_WORDS, LENGTH_TASTE, Rater, best_summary, SUMMARY_KINDS, TOY_SPLITS, ToyPost, UtilityParts, VOCABULARY, fact_counts,
                                    generate_posts, gold_utility, make_raters, make_summary, panel_compare, utility_parts, words)
 
 # %% auto 0
@@ -79,21 +79,22 @@ def labeler_view(post:ToyPost, summary:str, rng:random.Random|None=None)->tuple[
 
 @dataclass(frozen=True)
 class JudgeRule:
-    "How the corpus judge values a summary from its counts: `covered - invented_weight * invented + word_bonus * long_words`"
+    "How the corpus judge values a summary: `covered - invented_weight * invented + length_taste * brief_words + word_bonus * long_words`"
     invented_weight: float = 1.5 # value lost per invented fact
-    word_bonus: float = 0.0 # value per word beyond `BRIEF_WORDS` (> 0: the judge likes long summaries)
+    length_taste: float = LENGTH_TASTE # value per word up to `BRIEF_WORDS` (the raters' mean taste for fuller summaries)
+    word_bonus: float = 0.0 # value per word beyond `BRIEF_WORDS` (> 0: the judge likes rambling summaries)
     ramble_penalty: float = 1.0 # score points off a summary longer than `BRIEF_WORDS + 4`
 
     def value(self, counts:tuple, summary:str)->float:
         "The judge's value of a summary with `counts` = (covered, invented)"
-        return counts[0] - self.invented_weight * counts[1] + self.word_bonus * max(0, len(words(summary)) - BRIEF_WORDS)
+        n = len(words(summary))
+        return (counts[0] - self.invented_weight * counts[1] + self.length_taste * min(n, BRIEF_WORDS)
+                + self.word_bonus * max(0, n - BRIEF_WORDS))
 
     def label(self, counts_1:tuple, counts_2:tuple, summary_1:str, summary_2:str)->int:
-        "The judge's answer (1 or 2): the higher value; on a tie the clearly shorter summary, else the first"
+        "The judge's answer (1 or 2): the higher value; on an exact tie the first"
         v1, v2 = self.value(counts_1, summary_1), self.value(counts_2, summary_2)
-        if abs(v1 - v2) > 1e-9: return 1 if v1 > v2 else 2
-        n1, n2 = len(words(summary_1)), len(words(summary_2))
-        return 2 if n2 <= n1 - 3 else 1
+        return 2 if v2 > v1 + 1e-9 else 1
 
     def score(self, counts:tuple, summary:str)->int:
         "The judge's 1-10 score of one summary"
@@ -320,7 +321,7 @@ def labeler_check(model, tokenizer, # an in-world labeler and its tokenizer
             "passed": agree >= s["min_agreement"] and same < s["max_same_position"]}
 
 # %% ../../nbs/09a_toy_lms.ipynb
-TOY_VERSION = 1
+TOY_VERSION = 2   # 2: TL;DR-like references, raters' length taste, two comparisons per training post
 TOY_PARTS = ("tokenizer", "labeler-XS", "labeler-S", "labeler-L", "policy", "comparisons")
 _NEEDS = {"tokenizer": (), "policy": ("tokenizer",), "comparisons": ("policy",),
           **{f"labeler-{s}": ("tokenizer",) for s in ("XS", "S", "L")}}
@@ -478,11 +479,11 @@ def _build_policy(d:Path, seed:int, root)->dict:
 
 
 # %% ../../nbs/09a_toy_lms.ipynb
-COMPARISONS_PER_POST = {"train": 1, "validation": 2, "test": 2}
+COMPARISONS_PER_POST = {"train": 2, "validation": 2, "test": 2}
 COMPARISON_MIX = {"sft-sft": 0.3, "sft-reference": 0.25, "sft-perturbed": 0.2, "reference-perturbed": 0.15,
                   "perturbed-perturbed": 0.1}
-PERTURBED_KINDS = {"full": 1.0, "drop_one": 3.0, "drop_two": 1.0, "swap_fact": 1.0, "verbose": 2.0, "invent": 1.5,
-                   "shuffled": 0.5, "truncated": 0.7, "repeated": 0.4, "lead": 0.8, "vague": 0.4, "random_words": 0.3}
+PERTURBED_KINDS = {"full": 1.5, "drop_one": 3.0, "drop_two": 1.0, "swap_fact": 2.5, "verbose": 2.0, "invent": 2.5,
+                   "shuffled": 0.3, "truncated": 0.5, "repeated": 0.3, "lead": 0.6, "vague": 0.3, "random_words": 0.2}
 SFT_TEMPERATURES = (0.5, 0.9)
 SFT_MAX_NEW_TOKENS = 32
 
@@ -597,6 +598,11 @@ class ToyWorld:
 def utility(self, key, summary:str)->float:
     "The gold utility of `summary` for the post named by `key`"
     return gold_utility(self.post(key), summary)
+
+@patch_method(ToyWorld)
+def best(self, key)->str:
+    "The best possible summary of the post named by `key` (`best_summary`)"
+    return best_summary(self.post(key))
 
 @patch_method(ToyWorld)
 def path(self, part:str)->Path:

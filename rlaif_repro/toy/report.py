@@ -13,7 +13,7 @@ import numpy as np
 from ..core import content_key, stable_hash
 from ..paper import FACTS, LABELER_SIZE, SELF_CONSISTENCY
 from ..prompts import list_variants
-from .world import TOY_SPLITS, gold_utility, make_summary
+from .world import TOY_SPLITS, best_summary, gold_utility, make_summary, toy_summary, words
 from .lms import SFT_MAX_NEW_TOKENS, TOY_MODELS, ToyWorld, build_world, part_meta, sample_policy, toy_model_name
 
 # %% auto 0
@@ -66,28 +66,44 @@ def _wr_humans(world:ToyWorld, out:dict, say:Callable):
     gold = np.mean([int(world.utility(r["post_id"], r["response_2"]) > world.utility(r["post_id"], r["response_1"])) == r["human_choice"] for r in val])
     out["humans"] = {"inter_rater_agreement": float(np.mean(pairs)), "high_confidence_agreement": float(np.mean(hi)),
                      "high_confidence_share": float(np.mean([r["confidence"] in (1, 2, 8, 9) for r in val])),
-                     "gold_vs_majority": float(gold)}
+                     "gold_vs_majority": float(gold), "prefer_longer": _length_taste(world)}
     h = out["humans"]
     say(f"== Simulated humans ({len(val)} validation pairs, panels of 3 from {len(world.raters)} raters)")
     lo, hi = FACTS["human_inter_annotator_agreement"]
     say(f"   inter-rater agreement {h['inter_rater_agreement']:.1%} (paper: {lo:.0%}-{hi:.0%} for TL;DR raters); on the "
         f"{h['high_confidence_share']:.0%} high-confidence pairs {h['high_confidence_agreement']:.1%}; "
-        f"gold utility agrees with the majority on {h['gold_vs_majority']:.1%}")
+        f"gold utility agrees with the majority on {h['gold_vs_majority']:.1%}; between two equally good summaries, one of them "
+        f"with the time added, raters take the fuller one {h['prefer_longer']:.1%} of the time")
+
+def _length_taste(world:ToyWorld)->float:
+    "How often the label pool prefers a summary with the time added to the same summary without it, where gold utility ties (both orders)"
+    pairs = [(p, toy_summary(p), toy_summary(p, when=True)) for p in world.posts("validation") if p.when]
+    pairs = [(p, a, b) for p, a, b in pairs if gold_utility(p, a) == gold_utility(p, b)]
+    return float(np.mean([(r.prefer(p, b, a) + 1 - r.prefer(p, a, b)) / 2 for p, a, b in pairs for r in world.raters]))
 
 def _wr_sft(world:ToyWorld, out:dict, say:Callable):
     "The SFT policy's samples: how often they end, and their gold utility between random words and the references"
     posts = world.posts("validation")
     model, tok = world.load("policy")
     samples = sample_policy(model, tok, [p.prompt for p in posts], 0.9, seed=world.seed, desc="SFT samples T=0.9")
+    greedy = sample_policy(model, tok, [p.prompt for p in posts], 0.0, desc="SFT greedy")
+    best = [gold_utility(p, best_summary(p)) for p in posts]
+    top = lambda texts: float(np.mean([gold_utility(p, t) >= b - 1e-9 for p, t, b in zip(posts, texts, best)]))
     rng = random.Random(stable_hash("toy-report", world.seed))
     u = {"sft": [gold_utility(p, s.text) for p, s in zip(posts, samples)], "reference": [gold_utility(p, p.reference) for p in posts],
          "random_words": [gold_utility(p, make_summary(p, "random_words", rng)) for p in posts]}
-    out["sft"] = {"eos_rate": float(np.mean([s.ended for s in samples])), "mean_tokens": float(np.mean([s.num_tokens for s in samples]))} | \
+    out["sft"] = {"eos_rate": float(np.mean([s.ended for s in samples])), "mean_tokens": float(np.mean([s.num_tokens for s in samples])),
+                  "optimal_share": top([s.text for s in samples]), "greedy_optimal_share": top([g.text for g in greedy]),
+                  "reference_optimal_share": top([p.reference for p in posts]), "utility_best": float(np.mean(best)),
+                  "mean_chars": float(np.mean([len(s.text) for s in samples])), "mean_words": float(np.mean([len(words(s.text)) for s in samples]))} | \
                  {f"utility_{k}": float(np.mean(v)) for k, v in u.items()}
     s = out["sft"]
     say(f"== SFT policy: {len(posts)} validation prompts at T=0.9, at most {SFT_MAX_NEW_TOKENS} new tokens")
     say(f"   ended with EOS {s['eos_rate']:.1%} (mean {s['mean_tokens']:.1f} tokens); mean gold utility: random words "
-        f"{s['utility_random_words']:.2f} < SFT {s['utility_sft']:.2f} < references {s['utility_reference']:.2f}")
+        f"{s['utility_random_words']:.2f} < SFT {s['utility_sft']:.2f} < references {s['utility_reference']:.2f} < best possible {s['utility_best']:.2f}")
+    say(f"   room above SFT: its samples are a best possible summary on {s['optimal_share']:.1%} of prompts (greedy decoding "
+        f"{s['greedy_optimal_share']:.1%}, the references {s['reference_optimal_share']:.1%}); mean length {s['mean_chars']:.0f} characters, "
+        f"{s['mean_words']:.1f} words")
 
 # %% ../../nbs/09c_toy_report.ipynb
 def _wr_sizes(world:ToyWorld, comps:list, out:dict, say:Callable):
@@ -127,7 +143,7 @@ def _wr_scores(world:ToyWorld, n_scores:int, out:dict, say:Callable):
     "How well each labeler's expected 1-10 score (d-RLAIF) ranks responses by gold utility"
     from rlaif_repro.config import LabelerConfig
     from rlaif_repro.labeler import Labeler
-    rows = world.comparisons("validation", extra=True)[:n_scores]
+    rows = world.comparisons("validation", extra=True)[-n_scores:]
     ctx, resp = [r["context"] for r in rows], [r["response_1"] for r in rows]
     gold_u = [world.utility(r["post_id"], r["response_1"]) for r in rows]
     out["d_rlaif"] = {}
@@ -149,6 +165,8 @@ def _wr_checks(out:dict, say:Callable):
               "inter-rater agreement in 65-80%": 0.65 <= h["inter_rater_agreement"] <= 0.80,
               "SFT ends with EOS >= 90%": s["eos_rate"] >= 0.90,
               "random < SFT < references": s["utility_random_words"] < s["utility_sft"] < s["utility_reference"],
+              "room above SFT: its samples gold-optimal on <= 25%": s["optimal_share"] <= 0.25,
+              "raters prefer the fuller of two equally good summaries": h["prefer_longer"] > 0.5,
               "cached rebuild <= 10 s": t_cached <= 10}
     out["checks"] = checks
     say("== Checks")
@@ -156,7 +174,7 @@ def _wr_checks(out:dict, say:Callable):
     return out
 
 def world_report(seed:int|None=None, # world seed (default `world_seed()`)
-                 n:int=500, # validation comparisons to label for each labeler setting
+                 n:int=500, # validation comparisons to label for each labeler setting (the last n, out of the runs' study pairs)
                  *,
                  variants:Sequence[str]|None=None, # prompt variants for the Table 2 analog (default: all toy variants)
                  sc_temperatures:Sequence[float]=(0.3, 0.7, 1.0), # self-consistency temperatures (4 samples each)
@@ -170,7 +188,7 @@ def world_report(seed:int|None=None, # world seed (default `world_seed()`)
     world = _wr_build(seed, root, workers, out, say)
     _wr_humans(world, out, say)
     _wr_sft(world, out, say)
-    comps = world.comparisons("validation")[:n]
+    comps = world.comparisons("validation")[-n:]   # the last n: a run's labeler studies take the first `data.study_pairs`
     _wr_sizes(world, comps, out, say)
     _wr_variants(world, comps, variants, out, say)
     _wr_self_consistency(world, comps, sc_temperatures, out, say)

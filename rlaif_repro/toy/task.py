@@ -77,6 +77,9 @@ class ToyTask(TaskSpec):
     def gold(self, cfg)->Callable:
         w = self.world(cfg)
         return lambda prompts, responses: [w.utility(p, r) for p, r in zip(prompts, responses)]
+    def best_response(self, cfg)->Callable:
+        w = self.world(cfg)
+        return lambda prompts: [w.best(p) for p in prompts]
     def labeler_sizes(self, cfg)->dict|None:
         if not _labels_in_world(cfg): return None   # the run's own same-size and large labelers: no in-world labeler is built
         return {s: pin_toy_name(f"toy:labeler-{s}", self.world(cfg).seed, cfg.data.judge_drift) for s in ("XS", "S", "L")}

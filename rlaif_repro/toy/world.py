@@ -4,7 +4,7 @@
 
 # %% ../../nbs/09_toy_world.ipynb 5
 from __future__ import annotations
-import dataclasses, math, random, re
+import dataclasses, itertools, math, random, re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
@@ -16,10 +16,10 @@ from ..data import tldr_context, tldr_prompt
 
 # %% auto 0
 __all__ = ['WHO', 'WHAT', 'PET_WHAT', 'ASKS', 'PET_ASKS', 'WHEN', 'DISTRACTOR_NOUNS', 'ADJECTIVES', 'DAYS',
-           'DISTRACTOR_TEMPLATES', 'NEUTRAL', 'FACT_KEYS', 'CONTENT_WORDS', 'TOY_SPLITS', 'SUMMARY_KINDS', 'VOCABULARY',
-           'UTILITY_WEIGHTS', 'BRIEF_WORDS', 'RATER_POOLS', 'ToyPost', 'words', 'generate_posts', 'toy_summary',
-           'make_summary', 'fluency', 'fact_counts', 'UtilityParts', 'utility_parts', 'gold_utility', 'Rater',
-           'make_raters', 'panel_compare']
+           'DISTRACTOR_TEMPLATES', 'NEUTRAL', 'FACT_KEYS', 'CONTENT_WORDS', 'TOY_SPLITS', 'SUMMARY_KINDS',
+           'REFERENCE_KINDS', 'VOCABULARY', 'UTILITY_WEIGHTS', 'BRIEF_WORDS', 'RATER_POOLS', 'LENGTH_TASTE', 'ToyPost',
+           'words', 'generate_posts', 'toy_summary', 'make_summary', 'fluency', 'fact_counts', 'UtilityParts',
+           'utility_parts', 'gold_utility', 'best_summary', 'Rater', 'make_raters', 'panel_compare']
 
 # %% ../../nbs/09_toy_world.ipynb
 WHO = {   # subreddit -> the people (or pets) its posts are about
@@ -205,16 +205,16 @@ def make_summary(post:ToyPost, # the post to summarise
     if kind == "vague": return rng.choice(("I need advice.", "Help.", "Any ideas?", "Long story.", "What should I do?"))
     raise ValueError(f"kind={kind!r} is not a summary kind; use 'reference' or one of {SUMMARY_KINDS}")
 
+REFERENCE_KINDS = {   # kind of reference TL;DR -> share; 'drop_<fact>' states the other two facts
+    "full": 0.12, "drop_ask": 0.30, "drop_who": 0.06, "drop_what": 0.04, "verbose": 0.12, "invent": 0.08, "drop_two": 0.08,
+    "lead": 0.10, "vague": 0.05, "truncated": 0.05}
+
 def _reference(post:ToyPost, rng:random.Random)->str:
-    "A human reference TL;DR: usually good, sometimes flawed"
-    r = rng.random()
-    if r < 0.55: return toy_summary(post, when=rng.random() < 0.3)
-    if r < 0.72:
-        drop = rng.choice(("ask", "ask", "who", "what")); return toy_summary(post, [s for s in _SLOTS if s != drop])
-    if r < 0.85: return make_summary(post, "verbose", rng)
-    if r < 0.92: return make_summary(post, "invent", rng)
-    if r < 0.97: return make_summary(post, "drop_two", rng)
-    return make_summary(post, "lead", rng)
+    "A human reference TL;DR, drawn from `REFERENCE_KINDS`"
+    kind = rng.choices(list(REFERENCE_KINDS), list(REFERENCE_KINDS.values()))[0]
+    if kind.startswith("drop_") and kind != "drop_two":
+        return toy_summary(post, [s for s in _SLOTS if s != kind[5:]], when=kind == "drop_ask" and rng.random() < 0.3)
+    return make_summary(post, kind, rng)
 
 # %% ../../nbs/09_toy_world.ipynb
 def _language_sentences()->list[str]:
@@ -288,6 +288,12 @@ def gold_utility(post:ToyPost, # the post
     return utility_parts(post, summary).value
 
 # %% ../../nbs/09_toy_world.ipynb
+def best_summary(post:ToyPost)->str:
+    "The summary of highest gold utility among every canonical statement of the post's facts (the shortest on a tie)"
+    cands = [toy_summary(post, inc, when=w) for w in (False, True) for n in (3, 2, 1) for inc in itertools.combinations(_SLOTS, n)]
+    return max(cands, key=lambda s: (gold_utility(post, s), -len(s)))
+
+# %% ../../nbs/09_toy_world.ipynb
 def _sigmoid(x:float)->float: return 1 / (1 + math.exp(-max(min(x, 50), -50)))
 
 # %% ../../nbs/09_toy_world.ipynb
@@ -357,6 +363,7 @@ def accept(self, post:ToyPost, summary:str, key=None)->bool:
 
 # %% ../../nbs/09_toy_world.ipynb
 RATER_POOLS = {"label": 0, "eval": 100}   # pool -> id of its first rater: the pools never share a rater
+LENGTH_TASTE = 0.06   # mean perceived utility per word: raters like a fuller summary (and, beyond BRIEF_WORDS, dislike rambling a little)
 
 def make_raters(seed:int=0, # the world seed
                 n:int=12, # pool size (at most 100)
@@ -367,7 +374,7 @@ def make_raters(seed:int=0, # the world seed
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100: raise ValueError(f"n={n!r} raters: a pool holds 1 to 100 raters")
     rng = np.random.default_rng(stable_hash("toy-raters", seed) if pool == "label" else stable_hash("toy-raters", seed, pool))
     return [Rater(RATER_POOLS[pool] + i, seed, temperature=float(rng.uniform(0.45, 0.9)), weights=tuple(float(x) for x in np.exp(rng.normal(0, 0.2, 4))),
-                  length_bias=float(rng.normal(0, 0.02)), position_bias=float(rng.normal(0.08, 0.1)), lapse=float(rng.uniform(0.02, 0.08)),
+                  length_bias=float(rng.normal(LENGTH_TASTE, 0.02)), position_bias=float(rng.normal(0.08, 0.1)), lapse=float(rng.uniform(0.02, 0.08)),
                   confidence_scale=float(rng.uniform(0.8, 1.3)), threshold=float(rng.normal(1.8, 0.3))) for i in range(n)]
 
 # %% ../../nbs/09_toy_world.ipynb
