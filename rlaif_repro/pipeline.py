@@ -327,7 +327,7 @@ def stage_reward_model(self, which:str):
         if self.main: self._heldout_scores(d)
         return {"path": str(d/"model"), "heldout": str(d/"heldout.csv"), "metrics": str(d/"metrics.jsonl"), "labels": which, "init": str(init), "accuracy": res.eval_accuracy, "ci_low": lo, "ci_high": hi, "n": n,
                 "steps": res.steps, "summary": f"{which}-label RM: held-out accuracy vs human choice {res.eval_accuracy:.1%} [{lo:.1%}, {hi:.1%}]"}
-    return self._stage(f"rm_{which}", self._part("reward_model", but=("eval_fraction",)) + ["models.policy", "seed"], ["data", "sft", src], fn, together=True)
+    return self._stage(f"rm_{which}", self._part("reward_model", but=("eval_fraction",)) + ["models.policy", "models.dtype", "seed"], ["data", "sft", src], fn, together=True)
 
 # %% ../nbs/14_pipeline.ipynb
 @patch_method(Reproduction)
@@ -387,27 +387,24 @@ def stage_rl(self, policy_name:str):
     return self._stage(f"rl_{policy_name.replace(' ', '_')}", fields, inputs, fn, together=True)
 
 # %% ../nbs/14_pipeline.ipynb
-class _CheckpointJudge:
-    "Step 2 of the paper's checkpoint selection: an AI labeler's win rate of a candidate's validation responses against SFT's"
-    def __init__(self, labeler, run_dir:Path, contexts:dict, n:int, cache_dir:Path):
-        self.labeler, self.run_dir, self.contexts, self.cache_dir = labeler, Path(run_dir), contexts, cache_dir
-        self.base = read_jsonl(self.run_dir/"eval_responses"/"step_0.jsonl")[:n]
-        self.n = len(self.base)
-    def __call__(self, path:str)->float:
-        step = int(Path(path).name.split("_")[-1])   # candidates/step_<n>
-        resp = read_jsonl(self.run_dir/"eval_responses"/f"step_{step}.jsonl")[:self.n]
-        pairs = [{"id": f"step{step}/{b['i']}", "context": self.contexts[b["prompt"]], "response_1": r["response"], "response_2": b["response"]}
-                 for b, r in zip(self.base, resp) if r["response"].strip() != b["response"].strip()]   # the same text: half a win, unlabeled
-        p1 = self.labeler.label(pairs, cache_dir=self.cache_dir, desc=f"judging step {step} against SFT").to_pandas()["p_1"] if pairs else []
-        return (float(np.sum(p1)) + 0.5 * (self.n - len(pairs))) / self.n
-
 @patch_method(Reproduction)
-def _checkpoint_judge(self, d:Path, contexts:dict)->_CheckpointJudge:
-    "The judge of an RL stage's candidates: the run's AI labeler, on the first `rl.select_judge_items` validation prompts"
+def _checkpoint_judge(self, d:Path, contexts:dict)->Callable[[str], float]:
+    """Step 2 of the paper's checkpoint selection for an RL stage: candidate path -> the run's AI labeler's win rate of that
+    step's responses to the first `rl.select_judge_items` validation prompts against SFT's (the judge's `n`: how many)"""
     if self.cfg.labeler.backend == "vllm" and not self.alone:
         raise ConfigError("rl.select_judge_items: the checkpoint judge labels with vLLM in one process; run the RL stages without "
                           "`accelerate launch`, or set rl.select_judge_items=0 (the highest validation reward wins)")
-    return _CheckpointJudge(self._labeler(self.cfg.models.labeler), d/"run", contexts, self.cfg.rl.select_judge_items, d/"judge")
+    labeler, run = self._labeler(self.cfg.models.labeler), d/"run"
+    base = read_jsonl(run/"eval_responses"/"step_0.jsonl")[:self.cfg.rl.select_judge_items]
+    def judge(path:str)->float:
+        step = int(Path(path).name.split("_")[-1])   # candidates/step_<n>
+        resp = read_jsonl(run/"eval_responses"/f"step_{step}.jsonl")[:len(base)]
+        pairs = [{"id": f"step{step}/{b['i']}", "context": contexts[b["prompt"]], "response_1": r["response"], "response_2": b["response"]}
+                 for b, r in zip(base, resp) if r["response"].strip() != b["response"].strip()]   # the same text: half a win, unlabeled
+        p1 = labeler.label(pairs, cache_dir=d/"judge", desc=f"judging step {step} against SFT").to_pandas()["p_1"] if pairs else []
+        return (float(np.sum(p1)) + 0.5 * (len(base) - len(pairs))) / len(base)
+    judge.n = len(base)
+    return judge
 
 @patch_method(Reproduction)
 def _raters(self):
@@ -616,7 +613,7 @@ def _code_objects(kind:str)->list:
     return {"data": [R.stage_data, mod("data")], "sft": [R.stage_sft, mod("sft")],
             "labels": [R.stage_labels, R._labeler, mod("labeler"), mod("prompts")],
             "rm": [R.stage_reward_model, R._heldout_scores, mod("reward_model")],
-            "rl": [R.stage_rl, R._checkpoint_judge, _CheckpointJudge, mod("a2c"), mod("labeler"), mod("prompts")],   # d-RLAIF's scorer and the checkpoint judge are labelers
+            "rl": [R.stage_rl, R._checkpoint_judge, mod("a2c"), mod("labeler"), mod("prompts")],   # d-RLAIF's scorer and the checkpoint judge are labelers
             "eval": [R.stage_eval, R._raters, R._rm_gold, budget_win_rates, mod("human_eval"), mod("sft"), mod("reward_model")],
             "studies": [R.stage_studies, R._study_pairs, mod("labeler_analysis"), mod("labeler"), mod("prompts"), mod("reward_model")],
             "report": [R.stage_report, R.finding_inputs, _report_markdown, *_REPORT_SECTIONS, plot_rl_budget, mod("figures"), mod("paper"), mod("findings")]}[kind]
