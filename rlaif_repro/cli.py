@@ -122,26 +122,35 @@ def _add_plan_command(sub):
     pl.add_argument("--gpu", default="A100-80GB", help="GPU model, e.g. T4, L4, A10G, A100-40GB, A100-80GB, H100-80GB, H200-141GB")
     pl.add_argument("--num-gpus", type=int, default=1, metavar="N", help="how many GPUs the run is spread over, sharded by ZeRO-3 when more than one")
 
+def _judge_drift(text:str):
+    "A --judge-drift value, or argparse's one-line error"
+    from rlaif_repro.config import parse_judge_drift
+    try: return parse_judge_drift(text)
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
+
 def _add_sweep_command(sub):
     "The `sweep` command"
     sw = _command(sub, "sweep", "run the pipeline in several toy worlds (and judge drifts); summarise which findings hold",
         "Run `reproduce` once per world seed (world and training seed both N), each in <out>/seed<N>, then write\n"
-        "<out>/summary.md and summary.json: each headline number per seed, the mean across seeds with a 95% interval, and for\n"
-        "each of the paper's findings the seeds in which it holds. With two or more --judge-drift values, the same worlds run\n"
-        "with labelers taught by a judge that departs from the truth, and the summary adds the judge-drift study; with two\n"
+        "<out>/summary.md and summary.json: each headline number per seed, the mean across seeds with a 95% interval, and\n"
+        "each of the paper's findings decided by its test in every world and across worlds by a stated rule. With two or more\n"
+        "--judge-drift values, the same worlds run with labelers taught by a judge that departs from the truth (a number turns\n"
+        "both of its dials; invented:D or length:D one), and the summary adds the judge-drift study and names the setting at\n"
+        "which RLAIF ≈ RLHF stops holding; with two\n"
         "or more --kl-coef values, the summary adds the over-optimisation study (proxy reward, gold utility, KL against β).\n"
         "Both together run every β at the first drift and the other drifts at the preset's β (not the whole grid). Folder\n"
         "names say only what differs from the preset (seed1, seed1-drift1, seed1-beta0.2), so sweeps into one --out share\n"
         "their common runs. A failed run is reported and the others go on; rerun the command to resume.",
         "  rlaif-repro sweep --preset toy --seeds 0 1 2 --out runs/sweep\n"
         "  rlaif-repro sweep --preset toy --seeds 0 1 2 --judge-drift 0 0.5 1 --out runs/drift\n"
+        "  rlaif-repro sweep --preset toy --seeds 0 1 2 --judge-drift 0 invented:0.5 invented:1 length:0.5 length:1 --out runs/dials\n"
         "  rlaif-repro sweep --preset toy --seeds 0 1 2 --kl-coef 0.01 0.05 0.2 --out runs/beta\n"
         "  rlaif-repro sweep --preset toy --seeds 0 1 2 --judge-drift 0 1 --kl-coef 0.01 0.05 0.2 --out runs/all   # 12 runs\n"
         "  rlaif-repro sweep --preset tiny --seeds 0 1 --out runs/sweep_tiny   # a quick check that it all runs")
     _config_args(sw, config_file=False)
     sw.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="N", help="world seeds")
-    sw.add_argument("--judge-drift", dest="judge_drifts", type=float, nargs="+", default=[0.0], metavar="D",
-                    help="judge drifts in [0, 1] (toy task)")
+    sw.add_argument("--judge-drift", dest="judge_drifts", type=_judge_drift, nargs="+", default=[0.0], metavar="D",
+                    help="judge drifts (toy task): a number in [0, 1] turns both of the judge's dials, invented:D or length:D one")
     sw.add_argument("--kl-coef", dest="kl_coefs", type=float, nargs="+", default=None, metavar="B",
                     help="RL's KL coefficients β; two or more add the over-optimisation study (default: the preset's)")
     sw.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and the summary")

@@ -11,10 +11,11 @@ from pathlib import Path
 from .core import patch_method, atomic_write
 
 # %% auto 0
-__all__ = ['TASKS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'DEFAULT_PRESET', 'STAGES', 'F', 'ConfigError',
-           'DataConfig', 'ModelConfig', 'LabelerConfig', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig',
-           'RewardModelConfig', 'A2CConfig', 'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset',
-           'colab_preset', 'single_gpu_preset', 'paper_preset', 'parse_overrides', 'paper_table', 'reads_of']
+__all__ = ['TASKS', 'DRIFT_DIALS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'DEFAULT_PRESET', 'STAGES', 'F',
+           'ConfigError', 'parse_judge_drift', 'drift_dial', 'drift_text', 'drift_label', 'DataConfig', 'ModelConfig',
+           'LabelerConfig', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig', 'RewardModelConfig', 'A2CConfig',
+           'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset', 'colab_preset', 'single_gpu_preset',
+           'paper_preset', 'parse_overrides', 'paper_table', 'reads_of']
 
 # %% ../nbs/01_config.ipynb
 def F(default=dataclasses.MISSING, help:str="", paper:str|None=None, sec:str|None=None, default_factory=dataclasses.MISSING):
@@ -118,6 +119,38 @@ def _unknown_key(key:str, valid:list[str], where:str="")->str:
 
 # %% ../nbs/01_config.ipynb
 TASKS = ("tldr", "hh_helpful", "hh_harmless", "toy")
+DRIFT_DIALS = ("invented", "length")   # the toy judge's two dials (chapter 09a): blindness to invented facts, taste for length
+
+def parse_judge_drift(v)->float|str:
+    """A toy judge drift in its canonical form: a number in [0, 1] turns both of the judge's dials; 'invented:<d>' or
+    'length:<d>' turns one (`DRIFT_DIALS`); any dial at 0 is the judge as designed, 0.0"""
+    dial, d = "", v
+    if isinstance(v, str):
+        dial, sep, d = v.strip().partition(":")
+        if not sep: dial, d = "", dial   # a bare number, as text
+        try: d = float(d)
+        except ValueError: d = None
+    ok = dial in ("", *DRIFT_DIALS) and isinstance(d, (int, float)) and not isinstance(d, bool) and 0 <= d <= 1   # NaN fails too
+    if not ok: raise ValueError(f"judge_drift={v!r} must be a number in [0, 1] (both dials: 0 is the judge as designed, 1 blind to "
+                                f"invented facts and fond of length) or one dial, {' or '.join(repr(x + ':0.5') for x in DRIFT_DIALS)}")
+    d = round(float(d), 6) + 0.0   # + 0.0: no -0.0
+    return f"{dial}:{d:g}" if dial and d else d
+
+def drift_dial(judge_drift)->tuple[str, float]:
+    "`(dial, d)` of a judge drift: dial 'both', 'invented' or 'length'"
+    d = parse_judge_drift(judge_drift)
+    if isinstance(d, str): dial, x = d.split(":"); return dial, float(x)
+    return "both", d
+
+def drift_text(judge_drift)->str:
+    "A judge drift as text reads it: '0.5' (both dials), 'invented:0.5' (one)"
+    d = parse_judge_drift(judge_drift)
+    return d if isinstance(d, str) else f"{d:g}"
+
+def drift_label(judge_drift)->str:
+    "A judge drift as folder, run and model names write it: '0.5', 'invented0.5', 'length1' ('0': no drift)"
+    dial, d = drift_dial(judge_drift)
+    return f"{'' if dial == 'both' or not d else dial}{d:g}"
 
 @dataclass
 class DataConfig(_Config):
@@ -131,13 +164,16 @@ class DataConfig(_Config):
     max_prompt_tokens: int = F(1024, "longest prompt (context) in tokens; longer ones are truncated from the left", "1024", "App. G")
     max_response_tokens: int = F(128, "longest response in tokens (SFT targets, RM inputs, RL rollouts)", "128", "App. G")
     world_seed: int | None = F(None, "toy task: which world (None: `$RLAIF_REPRO_TOY_SEED`, else 0)")
-    judge_drift: float = F(0.0, "toy task: how far the labelers' teacher departs from gold utility (0: the world's own judge, 1: blind to invented facts, fond of length)")
+    judge_drift: float | str = F(0.0, "toy task: how far the labelers' teacher departs from gold utility (0: the world's own judge, 1: blind to "
+                                 "invented facts and fond of length; 'invented:<d>' or 'length:<d>' turns one of those dials alone)")
     def _validate(self):
         self._choice("task", TASKS)
         self._range("limit", 1); self._range("label_fraction", 0, 1, lo_open=True); self._range("study_pairs", 1)
         self._range("max_prompt_tokens", 1); self._range("max_response_tokens", 1)
-        self._range("world_seed", 0); self._range("judge_drift", 0, 1)
-        if self.task != "toy" and (self.world_seed is not None or self.judge_drift):
+        self._range("world_seed", 0)
+        try: parse_judge_drift(self.judge_drift)
+        except ValueError as e: self._bad("judge_drift", self.judge_drift, str(e).split(" must be ", 1)[-1])
+        if self.task != "toy" and (self.world_seed is not None or parse_judge_drift(self.judge_drift)):
             self._bad("world_seed" if self.world_seed is not None else "judge_drift", self.world_seed if self.world_seed is not None else self.judge_drift,
                       f"only the 'toy' task has a world; task is {self.task!r}")
 

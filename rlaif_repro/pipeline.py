@@ -8,7 +8,8 @@ import json, sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .config import DEFAULT_PRESET, ExperimentConfig, ConfigError, PRESETS, STAGES, parse_overrides, reads_of
+from .config import (DEFAULT_PRESET, DRIFT_DIALS, ExperimentConfig, ConfigError, PRESETS, STAGES, drift_dial, drift_label, drift_text,
+                                 parse_judge_drift, parse_overrides, reads_of)
 
 # %% auto 0
 __all__ = ['RL_RUNS', 'EVAL_PAIRS', 'LABEL_NAMES', 'BETA_METRICS', 'DRIFT_METRICS', 'resolve_config', 'prompt_contexts',
@@ -1272,9 +1273,14 @@ def paper_value(metric:str, task:str|None=None)->float|None:
     return None
 
 # %% ../nbs/14_pipeline.ipynb
-def _run_name(seed:int, drift:float, beta:float, preset_beta:float)->str:
-    "`seed1`, `seed1-drift0.5`, `seed1-beta0.2`: only what differs from the preset, so sweeps in one folder share their runs"
-    return f"seed{seed}" + (f"-drift{drift:g}" if drift else "") + (f"-beta{beta:g}" if beta != preset_beta else "")
+def _run_name(seed:int, drift:float|str, beta:float, preset_beta:float)->str:
+    "`seed1`, `seed1-drift0.5`, `seed1-driftinvented1`, `seed1-beta0.2`: only what differs from the preset, so sweeps in one folder share their runs"
+    return f"seed{seed}" + (f"-drift{drift_label(drift)}" if drift else "") + (f"-beta{beta:g}" if beta != preset_beta else "")
+
+def _drift_order(d)->tuple:
+    "Sort key of judge drifts: no drift, then both dials, then each dial alone, each by its setting"
+    dial, x = drift_dial(d)
+    return (x > 0, ("both", *DRIFT_DIALS).index(dial), x)
 
 def _sweep_grid(drifts:Sequence[float], betas:Sequence[float], preset_beta:float)->list[tuple[float, float]]:
     "(drift, β) pairs to run: every β at the first drift (the β study), every drift at the preset's β, or the first β when it is not listed"
@@ -1287,7 +1293,7 @@ def sweep(preset:str=DEFAULT_PRESET, # the preset of every run
           seeds:Sequence[int]=(0, 1, 2), # world seeds (each run's training seed is the same number)
           out_dir:str|Path="runs/sweep", # a run folder per (seed, judge drift) inside it, and summary.md / summary.json / figures
           *,
-          judge_drifts:Sequence[float]=(0.0,), # toy task: judge drifts (chapter 09); two or more add the judge-drift study
+          judge_drifts:Sequence[float|str]=(0.0,), # toy task: judge drifts (chapter 09a: 0.5 turns both dials, 'invented:0.5' or 'length:0.5' one); two or more add the judge-drift study
           kl_coefs:Sequence[float]|None=None, # RL's KL coefficients β (None: the preset's); two or more add the β study
           overrides:Sequence[str]=(), # `key=value` settings for every run
           task:str|None=None, # task of the preset (a sweep of a real task varies the training seed only)
@@ -1297,6 +1303,8 @@ def sweep(preset:str=DEFAULT_PRESET, # the preset of every run
     "Run the pipeline for every (world seed, judge drift), then write the across-seed summary; returns it (as in summary.json)"
     if not seeds: raise ValueError("sweep: give at least one seed")
     betas = list(kl_coefs) if kl_coefs else [None]
+    try: judge_drifts = [parse_judge_drift(d) for d in judge_drifts]
+    except ValueError as e: raise ConfigError(f"sweep: {e}") from None
     if len(set(seeds)) != len(seeds) or len(set(judge_drifts)) != len(judge_drifts) or len(set(betas)) != len(betas):
         raise ValueError("sweep: seeds, judge drifts and KL coefficients must not repeat")
     out, log = Path(out_dir), log or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -1306,15 +1314,15 @@ def sweep(preset:str=DEFAULT_PRESET, # the preset of every run
     for drift, beta in _sweep_grid(list(judge_drifts), [float(b) for b in kl_coefs] if kl_coefs else [preset_beta], preset_beta):
         for s in seeds:
             cfg = resolve_config(preset, [*overrides, f"seed={s}"], task=task).replace(rl__kl_coef=beta)
-            if get_task(cfg.data.task).has_world: cfg = cfg.replace(data__world_seed=s, data__judge_drift=float(drift))
+            if get_task(cfg.data.task).has_world: cfg = cfg.replace(data__world_seed=s, data__judge_drift=drift)
             elif drift: raise ConfigError(f"sweep: judge drift needs a task with a world (the toy task), not {cfg.data.task!r}")
             plan.append((_run_name(s, drift, beta, preset_beta), s, drift, cfg))
     runs, t0 = {}, time.time()
     for name, s, drift, cfg in plan:
         log(f"[sweep] {name} ({len(runs) + 1} of {len(plan)}): " + (f"world {s}, " if get_task(cfg.data.task).has_world else "")
-            + f"seed {s}" + (f", judge drift {drift:g}" if drift else "") + (f", KL coefficient {cfg.rl.kl_coef:g}" if len(betas) > 1 else "") + f" -> {out/name}")
+            + f"seed {s}" + (f", judge drift {drift_text(drift)}" if drift else "") + (f", KL coefficient {cfg.rl.kl_coef:g}" if len(betas) > 1 else "") + f" -> {out/name}")
         t = time.time()
-        row = {"seed": s, "judge_drift": float(drift), "kl_coef": cfg.rl.kl_coef, "folder": name}
+        row = {"seed": s, "judge_drift": drift, "kl_coef": cfg.rl.kl_coef, "folder": name}
         try: rep = reproduce(cfg, out/name, log=lambda msg: log(f"  {msg}"), force=force)
         except Exception as e:   # recorded and reported; the other runs go on
             runs[name] = row | {"status": "failed", "error": f"{type(e).__name__}: {e}".splitlines()[0], "seconds": round(time.time() - t, 1)}
@@ -1331,13 +1339,24 @@ BETA_METRICS = ("win rate: RLAIF vs SFT", "win rate: RLHF vs SFT", "gold utility
 DRIFT_METRICS = ("win rate: RLAIF vs RLHF", "win rate: RLAIF vs SFT", "win rate: RLHF vs SFT", "gold utility: RLAIF",
                  "gold utility: RLHF", "gold utility: SFT", "labeler L: alignment", "RM accuracy: AI labels")
 
+def _drift_breaks(groups:list)->dict:
+    "dial -> the smallest drift at which RLAIF ≈ RLHF no longer holds across worlds (None: it holds at every setting run)"
+    out = {}
+    for g in sorted(groups, key=lambda g: _drift_order(g["judge_drift"])):
+        dial, x = drift_dial(g["judge_drift"])
+        if not x: continue
+        v = next((f["verdict"] for f in g["findings"] if f["name"] == "rlaif_eq_rlhf"), None)
+        out.setdefault(dial, None)
+        if out[dial] is None and v != "holds": out[dial] = {"drift": g["judge_drift"], "verdict": v}
+    return out
+
 def summarize_sweep(runs:dict, # run name -> what `sweep` recorded (seed, judge_drift, status, metrics, findings, ...)
                     preset:str=DEFAULT_PRESET, task:str|None=None)->dict:
     "Across-seed means, findings per seed and the judge-drift rows of a sweep's runs (`task` default: the preset's)"
     task, groups = task or PRESETS[preset]().data.task, {}
     for name, r in runs.items(): groups.setdefault((r["judge_drift"], r.get("kl_coef")), []).append((name, r))
     out = {"preset": preset, "task": task, "runs": runs, "groups": []}
-    for (drift, beta), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+    for (drift, beta), members in sorted(groups.items(), key=lambda kv: (_drift_order(kv[0][0]), kv[0][1] or 0)):
         ok = [(n, r) for n, r in members if r["status"] == "ok"]
         names = list(dict.fromkeys(k for _, r in ok for k in r["metrics"]))
         metrics = {k: {"per_seed": {r["seed"]: r["metrics"].get(k, {}).get("value") for _, r in ok}, "paper": paper_value(k, task)}
@@ -1348,10 +1367,11 @@ def summarize_sweep(runs:dict, # run name -> what `sweep` recorded (seed, judge_
                               "failed_labelers": {r["seed"]: r["failed_labelers"] for _, r in ok if r["failed_labelers"]},
                               "metrics": metrics, "findings": findings})
     row = lambda g, keys: {k: {x: g["metrics"][k][x] for x in ("mean", "ci_low", "ci_high", "n")} for k in keys if k in g["metrics"]}
-    drifts, betas = sorted({d for d, _ in groups}), sorted({b for _, b in groups}, key=lambda b: b or 0)
+    drifts, betas = sorted({d for d, _ in groups}, key=_drift_order), sorted({b for _, b in groups}, key=lambda b: b or 0)
     if len(drifts) > 1:   # at the KL coefficient every drift ran with
         b0 = next((b for b in betas if all((d, b) in groups for d in drifts)), betas[0])
         out["judge_drift_study"] = [{"judge_drift": g["judge_drift"]} | row(g, DRIFT_METRICS) for g in out["groups"] if g["kl_coef"] == b0]
+        out["drift_breaks"] = _drift_breaks([g for g in out["groups"] if g["kl_coef"] == b0])
     if len(betas) > 1:    # at the judge drift every KL coefficient ran with
         d0 = next((d for d in drifts if all((d, b) in groups for b in betas)), drifts[0])
         out["kl_coef_study"] = [{"kl_coef": g["kl_coef"]} | row(g, BETA_METRICS) for g in out["groups"] if g["judge_drift"] == d0]
@@ -1396,17 +1416,20 @@ def _study_line(ax, rows:list, x:list, key:str, label:str, scale:float=1.0, styl
 
 def plot_judge_drift(summary:dict):
     "The judge-drift study: RLAIF vs RLHF win rate (left) and gold utility of each policy (right) against the judge's drift"
-    rows = summary["judge_drift_study"]
-    x = [r["judge_drift"] for r in rows]
+    study = summary["judge_drift_study"]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
-    line = lambda ax, key, label, scale=1.0, **kw: _study_line(ax, rows, x, key, label, scale, **kw)
-    line(a, "win rate: RLAIF vs RLHF", "RLAIF vs RLHF", 100, color="C0")
-    line(a, "win rate: RLAIF vs SFT", "RLAIF vs SFT", 100, color="C2")
+    dials = list(dict.fromkeys(drift_dial(r["judge_drift"])[0] for r in study if drift_dial(r["judge_drift"])[1])) or ["both"]
+    for i, dial in enumerate(dials):   # one line per dial, each from the undrifted judge
+        rows = [r for r in study if drift_dial(r["judge_drift"])[0] == dial or not drift_dial(r["judge_drift"])[1]]
+        x, tag, style = [drift_dial(r["judge_drift"])[1] for r in rows], "" if dials == ["both"] else f" ({dial})", ("o-", "s--", "^:")[i % 3]
+        for ax, key, label, scale, c in ((a, "win rate: RLAIF vs RLHF", "RLAIF vs RLHF", 100, "C0"), (a, "win rate: RLAIF vs SFT", "RLAIF vs SFT", 100, "C2"),
+                                          *((b, f"gold utility: {k}", k, 1.0, c) for k, c in (("RLAIF", "C0"), ("RLHF", "C1"), ("SFT", "C7")))):
+            _study_line(ax, rows, x, key, label + tag, scale, style=style, color=c)
     a.axhline(50, color="grey", lw=0.8, ls=":"); a.set_ylabel("win rate (%)"); a.set_title("RLAIF's win rates as the judge drifts")
-    for k, c in (("RLAIF", "C0"), ("RLHF", "C1"), ("SFT", "C7")): line(b, f"gold utility: {k}", k, color=c)
     b.set_ylabel("gold utility (mean over test prompts)"); b.set_title("true quality of each policy")
     for ax in (a, b): ax.set_xlabel("judge drift"); ax.legend(fontsize=9)
-    fig.suptitle("Judge drift 0: the world's own judge; 1: blind to invented facts and fond of length. Means over worlds, 95% t-intervals", fontsize=10)
+    fig.suptitle("Judge drift 0: the world's own judge; 1: blind to invented facts (invented), fond of length (length), or both. "
+                 "Means over worlds, 95% t-intervals", fontsize=10)
     fig.tight_layout()
     return fig, (a, b)
 
@@ -1442,7 +1465,7 @@ def _mean_text(k:str, v:dict)->str:
 
 def _study_table(rows:list, axis:str, label:str)->str:
     "A study's rows (one per setting of `axis`) as a markdown table of across-seed means"
-    return md_table(pd.DataFrame([{label: f"{r[axis]:g}"} | {k: _mean_text(k, v) for k, v in r.items() if k != axis} for r in rows]))
+    return md_table(pd.DataFrame([{label: drift_text(r[axis]) if axis == "judge_drift" else f"{r[axis]:g}"} | {k: _mean_text(k, v) for k, v in r.items() if k != axis} for r in rows]))
 
 def _group_parts(summary:dict, g:dict)->list[tuple[str, float]]:
     "The settings that tell this group from the others: ('judge drift', d) and/or ('KL coefficient', β)"
@@ -1452,9 +1475,18 @@ def _group_parts(summary:dict, g:dict)->list[tuple[str, float]]:
 
 def _group_title(summary:dict, g:dict)->str:
     parts = _group_parts(summary, g)
-    return f" ({', '.join(f'{k} {v:g}' for k, v in parts)})" if parts else ""
+    show = lambda k, v: drift_text(v) if k == "judge drift" else format(v, "g")
+    return " (" + ", ".join(f"{k} {show(k, v)}" for k, v in parts) + ")" if parts else ""
 
 # %% ../nbs/14_pipeline.ipynb
+def _breaks_text(breaks:dict)->str:
+    "Which dial breaks RLAIF ≈ RLHF (across worlds), and at what setting"
+    if not breaks: return ""
+    name = lambda dial: "both dials together" if dial == "both" else f"the {dial} dial"
+    said = [f"{name(dial)}: at {drift_text(b['drift'])} (its verdict there: {b['verdict']})" if b else f"{name(dial)}: at no setting run"
+            for dial, b in breaks.items()]
+    return "Where RLAIF ≈ RLHF stops holding across worlds: " + "; ".join(said) + "."
+
 def sweep_markdown(summary:dict)->str:
     "The text of a sweep's `summary.md`"
     runs, spec = summary["runs"], get_task(summary["task"])
@@ -1464,7 +1496,7 @@ def sweep_markdown(summary:dict)->str:
            "Each run has its own folder and `report.md`. Across seeds: the mean of the per-seed values and a 95% t-interval "
            "(few seeds make it wide). " + (spec.report_text("sweep", None) or ""), "",
            md_table(pd.DataFrame([{"run": f"[{n}]({n}/report.md)" if r["status"] == "ok" else n, "seed": r["seed"],
-                                   "judge drift": f"{r['judge_drift']:g}", "KL coefficient": f"{r['kl_coef']:g}" if r.get("kl_coef") is not None else "–", "status": r["status"] if r["status"] == "ok" else f"failed: {r['error']}",
+                                   "judge drift": drift_text(r["judge_drift"]), "KL coefficient": f"{r['kl_coef']:g}" if r.get("kl_coef") is not None else "–", "status": r["status"] if r["status"] == "ok" else f"failed: {r['error']}",
                                    "seconds (this invocation)": f"{r['seconds']:.0f}"} for n, r in runs.items()])), ""]
     for g in summary["groups"]:
         title = _group_title(summary, g)
@@ -1482,8 +1514,9 @@ def sweep_markdown(summary:dict)->str:
         if (f := g.get("figure")): out += [f"![spread over seeds]({f})", ""]
     if "judge_drift_study" in summary:
         out += ["## Judge drift: what happens when the AI labeler's notion of quality departs from the truth", "",
-                "The labelers learned to judge from a teacher whose rule drifts away from the world's gold utility (chapter 09): "
-                "at drift 1 it no longer penalises invented facts and it prefers longer summaries. The simulated humans, and so "
+                "The labelers learned to judge from a teacher whose rule drifts away from the world's gold utility (chapter 09a) "
+                "along two dials: at 1 the **invented** dial no longer penalises invented facts and the **length** dial prefers "
+                "rambling summaries; a bare number turns both. " + _breaks_text(summary.get("drift_breaks") or {}) + " The simulated humans, and so "
                 "RLHF, stay with the truth. Means over seeds with 95% t-intervals:", "",
                 _study_table(summary["judge_drift_study"], "judge_drift", "judge drift"), ""]
         if summary.get("drift_figure"): out += [f"![judge drift]({summary['drift_figure']})", ""]
@@ -1502,7 +1535,7 @@ def write_sweep(summary:dict, out_dir:str|Path)->Path:
     out = Path(out_dir)
     for g in summary["groups"]:
         if g["ok_seeds"] and _spread_metrics(g):
-            name = "sweep_spread" + "".join(f"_{'drift' if k == 'judge drift' else 'beta'}{v:g}" for k, v in _group_parts(summary, g))
+            name = "sweep_spread" + "".join(f"_drift{drift_label(v)}" if k == "judge drift" else f"_beta{v:g}" for k, v in _group_parts(summary, g))
             fig, _ = plot_sweep_spread(summary, g["judge_drift"], g.get("kl_coef")); save_figure(fig, out/"figures"/name); plt.close(fig)
             g["figure"] = f"figures/{name}.png"
     if "judge_drift_study" in summary:

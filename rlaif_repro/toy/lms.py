@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..config import DRIFT_DIALS, drift_dial, drift_label, drift_text, parse_judge_drift
 from ..core import exit_with_parent, patch_method, get_logger, load_json, process_rank, progress, save_json, stable_hash
 from ..data import tldr_prompt
 from ..prompts import TOY_EXEMPLARS, build_label_prompt, build_score_prompt, list_variants, toy_rationale
@@ -105,20 +106,20 @@ class JudgeRule:
 # %% ../../nbs/09a_toy_lms.ipynb
 DRIFT_WORD_BONUS = 0.3   # at drift 1: the judge's value of each word beyond `BRIEF_WORDS`
 
-def check_drift(judge_drift)->float:
-    "`judge_drift` as a float in [0, 1] (rounded to 6 decimals), or one clear error"
-    ok = isinstance(judge_drift, (int, float, np.floating, np.integer)) and not isinstance(judge_drift, bool)
-    if not ok or not 0 <= float(judge_drift) <= 1:   # NaN fails the range test too
-        raise ValueError(f"judge_drift={judge_drift!r} must be a number in [0, 1] (0: the judge as designed, "
-                         "1: blind to invented facts and fond of long summaries)")
-    return round(float(judge_drift), 6) + 0.0   # + 0.0: no -0.0
+def check_drift(judge_drift)->float|str:
+    "`judge_drift` in its canonical form (`config.parse_judge_drift`: a float for both dials, 'invented:0.5' for one), or one clear error"
+    if isinstance(judge_drift, (np.floating, np.integer)): judge_drift = judge_drift.item()
+    return parse_judge_drift(judge_drift)
 
-def judge_rule(judge_drift:float=0.0, # 0: the corpus judge as designed; 1: fully drifted
+def judge_rule(judge_drift:float|str=0.0, # 0: the corpus judge as designed; 1: fully drifted; 'invented:<d>' or 'length:<d>': one dial
               )->JudgeRule:
-    "The corpus judge's rule at drift `judge_drift`: invented facts weigh 1.5 (1 - d), long summaries gain 0.3 d per extra word"
-    d = check_drift(judge_drift)
+    """The corpus judge's rule at drift `judge_drift`: the **invented** dial weighs invented facts 1.5 (1 - d); the **length**
+    dial gives 0.3 d per word beyond `BRIEF_WORDS` and fades the score's point off rambling; a bare number turns both"""
+    dial, d = drift_dial(judge_drift)
     if d == 0: return JudgeRule()
-    return JudgeRule(invented_weight=1.5 * (1 - d), word_bonus=DRIFT_WORD_BONUS * d, ramble_penalty=1 - d)
+    inv = {"invented_weight": 1.5 * (1 - d)} if dial in ("both", "invented") else {}
+    long = {"word_bonus": DRIFT_WORD_BONUS * d, "ramble_penalty": 1 - d} if dial in ("both", "length") else {}
+    return JudgeRule(**inv, **long)
 
 def judge_label(counts_1:tuple, counts_2:tuple, summary_1:str, summary_2:str,
                 judge_drift:float=0.0, # 0: the judge as designed; see `judge_rule`
@@ -358,7 +359,7 @@ def part_dir(part:str, # one of `TOY_PARTS`
     "Where a part of a world lives, built or not"
     if part not in TOY_PARTS: raise ValueError(f"unknown part {part!r} of the toy world; parts: {', '.join(TOY_PARTS)}")
     d = _drift_of(part, judge_drift)
-    return world_dir(seed, root)/f"judge-{d:g}"/part if d else world_dir(seed, root)/part
+    return world_dir(seed, root)/f"judge-{drift_label(d)}"/part if d else world_dir(seed, root)/part
 
 
 # %% ../../nbs/09a_toy_lms.ipynb
@@ -421,7 +422,7 @@ def ensure_part(part:str, # one of `TOY_PARTS`
             with _threads(1): stats = _BUILDERS[part](Path(tmp), seed, root, **kw) or {}
             save_json(stats | {"seconds": round(time.time() - t0, 2), "cpu_seconds": round(time.process_time() - c0, 2), "pid": os.getpid()},
                       Path(tmp)/"build_info.json")
-        get_logger("rlaif_repro.toy").info(f"building toy world part {part!r} (seed {seed}{f', judge drift {drift:g}' if drift else ''}) in {d}")
+        get_logger("rlaif_repro.toy").info(f"building toy world part {part!r} (seed {seed}{f', judge drift {drift_text(drift)}' if drift else ''}) in {d}")
         build_once(d, build, meta)
     return d
 
@@ -553,7 +554,7 @@ class ToyWorld:
         self._posts, self._index, self._comparisons, self._raters, self._eval_raters = {}, None, {}, None, None
 
     def __repr__(self):
-        return f"ToyWorld(seed={self.seed}{f', judge_drift={self.judge_drift:g}' if self.judge_drift else ''}, dir={str(self.dir)!r})"
+        return f"ToyWorld(seed={self.seed}{f', judge_drift={drift_text(self.judge_drift)}' if self.judge_drift else ''}, dir={str(self.dir)!r})"
 
     def posts(self, split:str="train")->list[ToyPost]:
         "The posts of `split` ('train', 'validation' or 'test')"
@@ -644,7 +645,7 @@ def built(self)->dict:
 @patch_method(ToyWorld)
 def unreliable(self)->list[str]:
     "One line per built labeler that failed its reliability check (empty when all passed)"
-    out, judge = [], f" (judge drift {self.judge_drift:g})" if self.judge_drift else ""
+    out, judge = [], f" (judge drift {drift_text(self.judge_drift)})" if self.judge_drift else ""
     for part, info in self.built().items():
         r = (info or {}).get("reliability")
         if r and not r["passed"]:
@@ -667,15 +668,17 @@ def parse_toy_name(name:str, # what follows 'toy:', e.g. 'labeler-L', 'labeler-L
         raise ValueError(f"'toy:{name}': the world seed after '@' must be a non-negative integer, got {s!r}")
     if d is None: return base, None if s is None else int(s), 0.0
     if not base.startswith("labeler"): raise ValueError(f"'toy:{name}': only labelers have a judge drift ('~'); {base} is shared by every judge")
-    try: drift = check_drift(float(d))
-    except ValueError: raise ValueError(f"'toy:{name}': the judge drift after '~' must be a number in [0, 1], got {d!r}") from None
+    dial = next((x for x in DRIFT_DIALS if d.startswith(x)), "")
+    try: drift = check_drift(f"{dial}:{d[len(dial):]}" if dial else float(d))
+    except ValueError: raise ValueError(f"'toy:{name}': the judge drift after '~' must be a number in [0, 1], alone (both dials) or after "
+                                        f"a dial ({', '.join(x + '0.5' for x in DRIFT_DIALS)}), got {d!r}") from None
     return base, None if s is None else int(s), drift
 
 def toy_model_name(part:str, seed:int|None=None, judge_drift:float=0.0)->str:
     "The `toy:` name of an in-world model (`parse_toy_name` reads it back)"
     if part not in TOY_MODELS: raise ValueError(f"{part!r} is not a toy model; use one of {list(TOY_MODELS)}")
     d = _drift_of(part, judge_drift)
-    return f"toy:{part}" + (f"@{seed}" if seed is not None else "") + (f"~{d:g}" if d else "")
+    return f"toy:{part}" + (f"@{seed}" if seed is not None else "") + (f"~{drift_label(d)}" if d else "")
 
 def _resolve_toy(name:str)->Path:
     base, seed, drift = parse_toy_name(name)

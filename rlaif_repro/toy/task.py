@@ -12,7 +12,7 @@ from typing import Callable
 
 from ..core import content_key
 from ..data import TaskSpec, register_task, tldr_prompt
-from .lms import TOY_MODELS, TOY_PARTS, ToyWorld, part_meta, toy_model_name, world_root, world_seed
+from .lms import TOY_MODELS, TOY_PARTS, ToyWorld, check_drift, drift_text, part_meta, toy_model_name, world_root, world_seed
 
 # %% auto 0
 __all__ = ['load_toy', 'pin_toy_name', 'pin_toy_world', 'ToyRater', 'ToyTask']
@@ -97,7 +97,7 @@ class ToyTask(TaskSpec):
 # %% ../../nbs/09b_toy_task.ipynb
 _TOY_REPORT = {   # the run report's words for a toy run, by part
     "heading": lambda cfg: (f"# A toy-world run of the RLAIF vs. RLHF experiments: `{cfg.name}` (world {cfg.data.world_seed}"
-                            + (f", judge drift {cfg.data.judge_drift:g}" if cfg.data.judge_drift else "") + f", preset `{cfg.preset}`)"),
+                            + (f", judge drift {drift_text(cfg.data.judge_drift)}" if check_drift(cfg.data.judge_drift) else "") + f", preset `{cfg.preset}`)"),
     "intro": lambda cfg: ("This run took place in the offline toy world: synthetic posts, simulated raters with a known gold utility, and small "
         "in-world models. It checks whether the paper's findings hold in a world whose truth is known; its numbers are not the "
         "paper's numbers, and the paper's columns are its TL;DR summarization results, shown for comparison. The evaluation "
