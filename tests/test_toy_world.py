@@ -201,3 +201,13 @@ def test_a_process_of_a_launch_builds_world_parts_in_a_child(tmp_path, monkeypat
     d = tw.ensure_part("tokenizer", seed=9, root=tmp_path)
     assert json.loads((d/"build_info.json").read_text())["pid"] != os.getpid()
     assert tw.ensure_part("tokenizer", seed=9, root=tmp_path) == d   # built: served from the folder
+
+def test_world_calibration_pairs_are_not_study_pairs():
+    "world_report checks the labelers on the last n validation pairs; a run's labeler studies take the first data.study_pairs"
+    import inspect
+    from rlaif_repro.config import toy_preset
+    from rlaif_repro.toy.report import world_report
+    n = inspect.signature(world_report).parameters["n"].default
+    per_world = tw.COMPARISONS_PER_POST["validation"] * tww.TOY_SPLITS["validation"]   # the same count in every world
+    assert toy_preset().data.study_pairs + n <= per_world, (toy_preset().data.study_pairs, n, per_world)
+    assert "[-n:]" in inspect.getsource(world_report)   # the tail, not the head
