@@ -456,7 +456,7 @@ def stage_eval(self, policies:Sequence[str]):
                           confidence_level=e.confidence_level, ci_method=e.ci_method)
         for k, df in tables.items(): df.to_csv(d/f"{k}.csv", index=False)
         lengths = pd.DataFrame([{"item_id": it["id"], "policy": name, "words": len(it[name].split()), "chars": len(it[name])}
-                                for it in items for name in names])
+                                for name in names for it in items])   # policy by policy, as the gold column below
         if gold:   # a task that knows the truth: each policy's gold utility beside its ratings, item by item and on average
             cs = [it["context"] for it in items]
             lengths["gold"] = np.concatenate([np.asarray(gold(cs, [it[name] for it in items]), float) for name in names])

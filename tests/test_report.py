@@ -81,3 +81,19 @@ def test_report_decides_findings_by_tests_and_shows_the_room_above_sft(run):
     assert "judged win rate vs SFT" in rl and "Candidates (step: validation reward, judged win rate)" in rl
     for f in ("eval/*/items.csv", "eval/*/rm_gold.csv", "rm_ai/*/heldout.csv", "studies/*/labeler_size_pairs.csv"):
         assert list(run.glob(f)), f
+
+def test_items_table_pairs_each_response_with_its_own_gold_utility(run):
+    "eval/items.csv: one row per (item, policy), its length and gold utility those of that policy's response to that item"
+    import json
+    import pandas as pd
+    from rlaif_repro.toy.lms import ToyWorld
+    ev = next(run.glob("eval/*/items.csv")).parent
+    items = pd.read_csv(ev/"items.csv").set_index(["item_id", "policy"])
+    world, cfg = ToyWorld(0), json.loads((run/"config.json").read_text())
+    assert cfg["data"]["world_seed"] == 0
+    resp = [json.loads(line) for line in (ev/"responses.jsonl").read_text().splitlines()]
+    for it in resp:
+        for p in ("SFT", "RLAIF", "gold-optimal"):
+            row = items.loc[(it["id"], p)]
+            assert row["chars"] == len(it[p]) and abs(row["gold"] - world.utility(it["context"], it[p])) < 1e-9, (it["id"], p)
+        assert items.loc[(it["id"], "gold-optimal"), "gold"] >= items.loc[(it["id"], "SFT"), "gold"] - 1e-9
