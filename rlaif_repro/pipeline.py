@@ -823,7 +823,9 @@ def plot_rl_budget(runs:dict, # policy -> (rows of its metrics.jsonl, selected s
             if sel is not None and sel in x and k != "rl/kl": ax.plot(sel, y[x.index(sel)], "*", ms=13, color=f"C{c}", mec="black")
     axes[0][0].legend(fontsize=9)
     if ceiling is not None and budget:   # the win-rate panel: how far any policy could go
-        axes[0][1].legend(handles=[axes[0][1].axhline(100 * ceiling, ls="-.", c="black", lw=0.9, label="best possible vs SFT (test)")], fontsize=8, loc="lower right")
+        ax = axes[0][1]
+        ax.legend(handles=[ax.axhline(100 * ceiling, ls="-.", c="black", lw=0.9, label="best possible vs SFT (test)")], fontsize=8, loc="lower right")
+        ax.set_ylim(top=max(ax.get_ylim()[1], 100 * ceiling + 3))
     fig.suptitle("RL against its budget (stars: the checkpoint each run used" + ("; dotted: how often gold utility prefers the step's response"
                  if budget and any("gold_win_rate" in b for b in budget.values()) else "") + ")", fontsize=11)
     fig.tight_layout()
