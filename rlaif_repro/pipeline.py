@@ -396,13 +396,14 @@ def _checkpoint_judge(self, d:Path, contexts:dict)->Callable[[str], float]:
         raise ConfigError("rl.select_judge_items: the checkpoint judge labels with vLLM in one process; run the RL stages without "
                           "`accelerate launch`, or set rl.select_judge_items=0 (the highest validation reward wins)")
     labeler, run = self._labeler(self.cfg.models.labeler), d/"run"
+    cache = d/"judge" if process_rank()[1] == 1 else None   # in a launch only the main process judges: no shared cache whose barrier it would wait at
     base = read_jsonl(run/"eval_responses"/"step_0.jsonl")[:self.cfg.rl.select_judge_items]
     def judge(path:str)->float:
         step = int(Path(path).name.split("_")[-1])   # candidates/step_<n>
         resp = read_jsonl(run/"eval_responses"/f"step_{step}.jsonl")[:len(base)]
         pairs = [{"id": f"step{step}/{b['i']}", "context": contexts[b["prompt"]], "response_1": r["response"], "response_2": b["response"]}
                  for b, r in zip(base, resp) if r["response"].strip() != b["response"].strip()]   # the same text: half a win, unlabeled
-        p1 = labeler.label(pairs, cache_dir=d/"judge", desc=f"judging step {step} against SFT").to_pandas()["p_1"] if pairs else []
+        p1 = labeler.label(pairs, cache_dir=cache, desc=f"judging step {step} against SFT").to_pandas()["p_1"] if pairs else []
         return (float(np.sum(p1)) + 0.5 * (len(base) - len(pairs))) / len(base)
     judge.n = len(base)
     return judge
