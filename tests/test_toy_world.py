@@ -145,7 +145,7 @@ def test_judge_drift_moves_the_label():
     assert tw.judge_label(cb, cl, brief, long) == tw.judge_label(cb, cl, brief, long, judge_drift=0) == base.label(cb, cl, brief, long) == 1
     assert tw.judge_label(cb, cl, brief, long, judge_drift=1) == 2 != base.label(cb, cl, brief, long)
     assert tw.judge_rule(1) == tw.JudgeRule(invented_weight=0.0, word_bonus=tw.DRIFT_WORD_BONUS, ramble_penalty=0.0)
-    for bad in (1.01, -0.5, float("nan"), "0.5", None, True):
+    for bad in (1.01, -0.5, float("nan"), "half", "invented:2", "taste:0.5", None, True):
         with pytest.raises(ValueError, match=r"must be a number in \[0, 1\]"): tw.judge_rule(bad)
 
 def test_rater_pools_are_disjoint():
