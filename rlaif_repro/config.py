@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb 5
 from __future__ import annotations
-import contextlib, dataclasses, difflib, json, math, re, warnings
+import contextlib, dataclasses, difflib, json, math, re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -49,7 +49,6 @@ _CONFIGS: dict[str, type] = {}
 # %% ../nbs/01_config.ipynb
 class _Config:
     "Shared behaviour of config dataclasses: checks, dict/JSON round trip, dotted overrides"
-    _removed: dict[str, str] = {}   # former field -> why it went (old saved configs load with a warning; setting it is an error)
     def __init_subclass__(cls, **kw): super().__init_subclass__(**kw); _CONFIGS[cls.__name__] = cls
 
     def __post_init__(self):
@@ -81,9 +80,6 @@ class _Config:
         names = {f.name: f for f in fields(cls)}
         kw = {}
         for k, v in d.items():
-            if k in cls._removed:   # configs saved before the field went still load
-                warnings.warn(f"config key {where + k!r} is no longer a setting and is ignored: {cls._removed[k]}", FutureWarning, stacklevel=2)
-                continue
             if k not in names: raise ConfigError(_unknown_key(k, list(names), where))
             sub = _CONFIGS.get(names[k].type)
             kw[k] = sub.from_dict(v, f"{where}{k}.") if sub is not None and isinstance(v, dict) else v
@@ -100,7 +96,6 @@ def replace(self, _where:str="", **overrides):
         else: flat[head] = v
     names = [f.name for f in fields(self)]
     for k in [*nested, *flat]:
-        if k in self._removed: raise ConfigError(f"config key {_where + k!r} was removed: {self._removed[k]}")
         if k not in names: raise ConfigError(_unknown_key(k, names, _where))
     for k, v in list(flat.items()):
         cur = getattr(self, k)
@@ -334,8 +329,6 @@ class RewardModelConfig(_Config, _TrainMixin):
 @dataclass
 class A2CConfig(_Config, _TrainMixin):
     "The paper's REINFORCE with a learned baseline (advantage actor-critic, Monte-Carlo returns)"
-    _removed = {"reward_source": "each RL run names its own reward: RLAIF the AI-label RM, RLHF the human-label RM, d-RLAIF the scorer, "
-                                 "RLHF+RLAIF both (weights: rl.mix_weight)"}
     kl_coef: float = F(0.05, "beta: weight of KL(policy || SFT); the reward is weighted by (1 - beta)", "0.05", "App. A.3, G")
     temperature: float = F(0.9, "sampling temperature of rollouts", "0.9", "App. G")
     lr: float = F(1e-5, "policy learning rate", "1e-5", "App. G")

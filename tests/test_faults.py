@@ -25,7 +25,7 @@ def kill_on(owner, name, call):
         return real(*a, **k)
     setattr(owner, name, wrapper)
 if point == "data":
-    import rlaif_repro.pipeline as m; kill_on(m, "_jsonl", 3)                 # two of six tables written
+    import rlaif_repro.stages as m; kill_on(m, "_jsonl", 3)                 # two of six tables written
 elif point == "labels":
     from rlaif_repro.labeler import Labeler; kill_on(Labeler, "_label_batch", 2)   # one batch cached
 elif point == "rm":

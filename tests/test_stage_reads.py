@@ -11,12 +11,12 @@ def test_editing_a_stages_code_reruns_it_and_what_follows(tiny_run, tmp_path, mo
     "A changed RL code digest (as after an edit of a2c.py) recomputes the RL stages, the evaluation and the report, and nothing before them"
     import shutil
     from conftest import comparable_report
-    from rlaif_repro import pipeline
+    from rlaif_repro import pipeline, stages
     from rlaif_repro.config import ExperimentConfig
     run = tmp_path/"run"
     shutil.copytree(tiny_run, run)
-    real = pipeline.stage_code
-    monkeypatch.setattr(pipeline, "stage_code", lambda stage, *task: real(stage, *task) + ("-edited" if stage.startswith("rl_") else ""))
+    real = stages.stage_code
+    monkeypatch.setattr(stages, "stage_code", lambda stage, *task: real(stage, *task) + ("-edited" if stage.startswith("rl_") else ""))
     lines = []
     pipeline.reproduce(ExperimentConfig.from_json(run/"config.json"), run, log=lines.append)
     computed = {l[1:].split("]")[0] for l in lines if l.startswith("[") and "] done in" in l}
