@@ -6,16 +6,18 @@
 from __future__ import annotations
 import contextlib, dataclasses, difflib, json, math, re
 from dataclasses import dataclass, field, fields
+from typing import Callable, Sequence
 from pathlib import Path
 
 from .core import patch_method, atomic_write
 
 # %% auto 0
-__all__ = ['TASKS', 'DRIFT_DIALS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'DEFAULT_PRESET', 'STAGES', 'F',
-           'ConfigError', 'parse_judge_drift', 'drift_dial', 'drift_text', 'drift_label', 'DataConfig', 'ModelConfig',
-           'LabelerConfig', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig', 'RewardModelConfig', 'A2CConfig',
-           'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset', 'colab_preset', 'single_gpu_preset',
-           'paper_preset', 'parse_overrides', 'paper_table', 'reads_of']
+__all__ = ['TASKS', 'DRIFT_DIALS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'DEFAULT_PRESET', 'STAGE_TABLE',
+           'STAGES', 'F', 'ConfigError', 'parse_judge_drift', 'drift_dial', 'drift_text', 'drift_label', 'DataConfig',
+           'ModelConfig', 'LabelerConfig', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig', 'RewardModelConfig',
+           'A2CConfig', 'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset', 'colab_preset',
+           'single_gpu_preset', 'paper_preset', 'rl_stage', 'Stage', 'add_stage', 'stage_row', 'parse_overrides',
+           'paper_table', 'reads_of']
 
 # %% ../nbs/01_config.ipynb
 def F(default=dataclasses.MISSING, help:str="", paper:str|None=None, sec:str|None=None, default_factory=dataclasses.MISSING):
@@ -536,7 +538,58 @@ def paper_preset(task:str="tldr")->ExperimentConfig:
 
 PRESETS = {"tiny": tiny_preset, "toy": toy_preset, "colab": colab_preset, "single_gpu": single_gpu_preset, "paper": paper_preset}
 DEFAULT_PRESET = "toy"   # what the command line and `resolve_config` start from: the offline world, no GPU, no Hub
-STAGES = ("data", "sft", "labels", "rm", "rl", "eval", "studies", "report")   # a run's stage groups, in order (`pipeline.reproduce` runs them)
+
+# %% ../nbs/01_config.ipynb
+def rl_stage(policy:str)->str:
+    "The folder of the RL run of `policy` (`'same-size RLAIF'` -> `'rl_same-size_RLAIF'`)"
+    return "rl_" + policy.replace(" ", "_")
+
+@dataclass(frozen=True)
+class Stage:
+    "One row of the stage table"
+    name: str   # the stage (its folder, or the prefix `name_` of its instances' folders); runs after every row above it
+    method: str   # the `Reproduction` method computing it; called with each instance's arguments
+    helpers: tuple = ()   # other `Reproduction` methods or `stages` functions it runs: their code enters its key
+    modules: tuple = ()   # `rlaif_repro` modules doing its work: their source files enter its key (a cached run imports none)
+    every_process: bool = False   # under `accelerate launch` all processes compute it together (sharded training); else the main one
+    each: Callable|None = None   # the run's RL policies -> `[(folder, args)]`, one per instance; None: one instance, no arguments
+
+    def instances(self, policies:Sequence[str])->list[tuple[str, tuple]]:
+        "`(folder, args)` of every instance of this stage in a run with RL `policies`"
+        return self.each(list(policies)) if self.each else [(self.name, ())]
+
+# %% ../nbs/01_config.ipynb
+_same_size = lambda pol: "same-size RLAIF" in pol
+STAGE_TABLE = [
+    Stage("data", "stage_data", modules=("data",)),
+    Stage("sft", "stage_sft", modules=("sft",), every_process=True),
+    Stage("labels", "stage_labels", ("_labeler",), ("labeler", "prompts"), True,
+          lambda pol: [("labels", ("labeler",))] + [("labels_same_size", ("same_size_labeler",))] * _same_size(pol)),
+    Stage("rm", "stage_reward_model", ("_heldout_scores",), ("reward_model",), True,
+          lambda pol: [(f"rm_{w}", (w,)) for w in ("ai", "human", "same_size")[:2 + _same_size(pol)]]),
+    Stage("rl", "stage_rl", ("_checkpoint_judge",), ("a2c", "labeler", "prompts"), True,   # d-RLAIF's scorer and the checkpoint judge label
+          lambda pol: [(rl_stage(p), (p,)) for p in pol]),
+    Stage("eval", "stage_eval", ("_raters", "_rm_gold", "budget_win_rates"), ("human_eval", "sft", "reward_model"),
+          each=lambda pol: [("eval", (tuple(pol),))]),
+    Stage("studies", "stage_studies", ("_study_pairs",), ("labeler_analysis", "labeler", "prompts", "reward_model"), True),
+    Stage("report", "stage_report", ("finding_inputs",), ("report", "figures", "paper", "findings")),
+]
+STAGES = [s.name for s in STAGE_TABLE]   # the stage names in order (one list, kept in step by `add_stage`)
+
+def add_stage(stage:Stage, # the new row; its method must exist on `Reproduction` when a run reaches it
+              before:str="report", # the stage it runs before
+             ):
+    "Add a row to the stage table (a stage from outside the package: one entry, and its method patched onto `Reproduction`)"
+    if stage.name in STAGES: raise ValueError(f"stage {stage.name!r} exists already")
+    if before not in STAGES: raise ValueError(f"before={before!r} is not a stage; stages: {', '.join(STAGES)}")
+    STAGE_TABLE.insert(STAGES.index(before), stage)
+    STAGES[:] = [s.name for s in STAGE_TABLE]
+
+def stage_row(stage:str)->Stage:
+    "The row of the stage table a stage folder belongs to (`rm_ai` -> the `rm` row)"
+    row = next((s for s in STAGE_TABLE if stage == s.name or stage.startswith(s.name + "_")), None)
+    if row is None: raise ValueError(f"{stage!r} is not a stage; stages: {', '.join(STAGES)}")
+    return row
 
 # %% ../nbs/01_config.ipynb
 def parse_overrides(items:list[str])->dict:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
-from .config import DEFAULT_PRESET, ExperimentConfig, ConfigError, STAGES, parse_overrides
-import importlib, importlib.util, os, shutil, time
+from .config import DEFAULT_PRESET, STAGE_TABLE, STAGES, ExperimentConfig, ConfigError, parse_overrides
+import functools, importlib, importlib.util, os, shutil, time
 import torch
 from .core import exit_with_parent, get_device
 from .data import task_loads_anywhere
-from .stages import RL_RUNS, Reproduction, StageClaims, _NotReady, _rl_stage
+from .stages import RL_RUNS, Reproduction, StageClaims, _NotReady
 
 # %% auto 0
 __all__ = ['resolve_config', 'reproduce']
@@ -33,14 +33,9 @@ def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `con
 
 # %% ../nbs/14b_pipeline.ipynb
 def _steps(r:Reproduction, policies:Sequence[str], until:str)->list:
-    "The stage calls of a run, in order, as (group, call) pairs, up to group `until`"
-    steps = [("data", r.stage_data), ("sft", r.stage_sft), ("labels", lambda: r.stage_labels("labeler"))]
-    if "same-size RLAIF" in policies: steps.append(("labels", lambda: r.stage_labels("same_size_labeler")))
-    steps += [("rm", lambda: r.stage_reward_model("ai")), ("rm", lambda: r.stage_reward_model("human"))]
-    if "same-size RLAIF" in policies: steps.append(("rm", lambda: r.stage_reward_model("same_size")))
-    steps += [("rl", (lambda p=p: r.stage_rl(p))) for p in policies]
-    steps += [("eval", lambda: r.stage_eval(policies)), ("studies", r.stage_studies), ("report", r.stage_report)]
-    return [s for s in steps if STAGES.index(s[0]) <= STAGES.index(until)]
+    "The stage calls of a run, in the stage table's order, as (stage, call) pairs, up to stage `until`"
+    rows = STAGE_TABLE[:STAGES.index(until) + 1]
+    return [(row.name, functools.partial(getattr(r, row.method), *args)) for row in rows for _, args in row.instances(policies)]
 
 def reproduce(cfg:ExperimentConfig, # the resolved config
               out_dir:str|Path|None=None, # run folder (default `cfg.run_dir`)
@@ -62,8 +57,7 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
     if cfg.labeler.backend == "vllm" and importlib.util.find_spec("vllm") is None:   # say so now, not after SFT
         raise ConfigError("labeler.backend='vllm' needs vLLM, which is not installed here: pip install 'rlaif_repro[vllm]' "
                           "(vLLM pins its own torch and transformers: give it its own environment), or --set labeler.backend=hf")
-    names = {"data", "sft", "labels", "labels_same_size", "rm_ai", "rm_human", "rm_same_size", "eval", "studies", "report"} \
-            | {_rl_stage(p) for p in policies}
+    names = [name for row in STAGE_TABLE for name, _ in row.instances(policies)]
     if unknown := [f for f in force if f not in names]:
         raise ValueError(f"--force-stage {unknown[0]!r} is not a stage of this run; stages: {', '.join(sorted(names))}")
     r = Reproduction(cfg, out_dir, log, force=force)
@@ -73,6 +67,7 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
     else:   # the report reads every stage: it comes last, after the lanes
         _side_by_side(r, cfg, [s for s in steps if s[0] != "report"], lanes, out_dir=str(r.run.root), policies=list(policies),
                       until=until, force=list(force))
+        r.keys = dict(sorted(r.keys.items(), key=lambda kv: names.index(kv[0])))   # the table's order, not the order lanes finished in
         if steps[-1][0] == "report": steps[-1][1]()
     r.log(f"finished in {time.time() - t0:.0f} s" + (f"; report: {r.report_path}" if until == "report" else ""))
     return r

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, sys
 from pathlib import Path
 from typing import Callable, Sequence
-from .config import ExperimentConfig, ConfigError, reads_of
+from .config import ExperimentConfig, ConfigError, Stage, reads_of, rl_stage, stage_row
 import dataclasses, functools, importlib, importlib.util, os, shutil, time
 import matplotlib
 import matplotlib.pyplot as plt
@@ -28,7 +28,7 @@ from .prompts import list_variants
 from .models import (apply_lora, is_hub_id, load_causal_lm, load_reward_model, load_value_model,
                                 loading_whole, resolve_model_path, use_stand_ins)
 from fastcore.basics import patch
-from .report import _REPORT_SECTIONS, _ceiling, _report_markdown, plot_rl_budget
+from .report import _ceiling, _report_markdown, plot_rl_budget
 
 # %% auto 0
 __all__ = ['RL_RUNS', 'EVAL_PAIRS', 'prompt_contexts', 'Reproduction', 'budget_win_rates', 'StageClaims', 'stage_code',
@@ -91,7 +91,7 @@ class Reproduction:
             self.run.lock(); self.run.write_json("config.json", json.loads(cfg.to_json()))
         barrier()
 
-    def _stage(self, name:str, fields, inputs, fn, together:bool=False, **extra):
+    def _stage(self, name:str, fields, inputs, fn, **extra):
         if self.claims is not None and (missing := [i for i in inputs if i not in self.keys]):
             raise _NotReady(f"{name} reads {missing[0]}, which this lane has not reached")
         # an input enters as its key and the fingerprint of what it wrote: a recomputed input reruns this stage
@@ -118,8 +118,8 @@ class Reproduction:
         if self.main:
             res = self.run.stage(name, key, lambda d: self._portable(run(d)), force=not cached)
             if not cached: self.run.annotate(name, key, fields=sorted(fields), reads=sorted(reads))   # tests hold the two side by side
-        else:   # training stages run `together` (sharded); the rest run on the main process while the others wait
-            if together and not cached: run(self.run.stage_dir(name, key))
+        else:   # training stages run on every process (sharded); the rest run on the main process while the others wait
+            if stage_row(name).every_process and not cached: run(self.run.stage_dir(name, key))
             while not self.run.is_done(name, key): time.sleep(1)
             res = self.run.result(name, key)
         if self.claims is not None: self.claims.finish(name, key, cached)
@@ -252,7 +252,7 @@ def stage_sft(self:Reproduction):
         return {"path": m.policy, "summary": "the policy model as it is: for dialogue, the instruction-tuned model is the SFT policy (paper 3.3)"}
     fields = {"references": ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"],
               "task": [], "policy": ["models.policy"]}[src]   # the task's own policy is in the data key (its world)
-    return self._stage("sft", fields, ["data"], fn, together=True)
+    return self._stage("sft", fields, ["data"], fn)
 
 # %% ../nbs/14_stages.ipynb
 @patch
@@ -268,7 +268,7 @@ def stage_labels(self:Reproduction, role:str="labeler"):
         return {"labeler": str(name), "n": out.num_rows, "alignment": al.to_dict(), "same_position": sp.to_dict(), "cost": lab.cost(),
                 "summary": f"{out.num_rows} pairs by {name}: alignment with humans {al.rate:.1%} [{al.ci_low:.1%}, {al.ci_high:.1%}], "
                            f"same position in both orders {sp.rate:.1%}"}
-    return self._stage(stage, ["labeler", f"models.{role}", "models.dtype"], ["data"], fn, together=True)
+    return self._stage(stage, ["labeler", f"models.{role}", "models.dtype"], ["data"], fn)
 
 @patch
 def _heldout_scores(self:Reproduction, d:Path)->pd.DataFrame:
@@ -304,7 +304,7 @@ def stage_reward_model(self:Reproduction, which:str):
         if self.main: self._heldout_scores(d)
         return {"path": str(d/"model"), "heldout": str(d/"heldout.csv"), "metrics": str(d/"metrics.jsonl"), "labels": which, "init": str(init), "accuracy": res.eval_accuracy, "ci_low": lo, "ci_high": hi, "n": n,
                 "steps": res.steps, "summary": f"{which}-label RM: held-out accuracy vs human choice {res.eval_accuracy:.1%} [{lo:.1%}, {hi:.1%}]"}
-    return self._stage(f"rm_{which}", self._part("reward_model", but=("eval_fraction",)) + ["models.policy", "models.dtype", "seed"], ["data", "sft", src], fn, together=True)
+    return self._stage(f"rm_{which}", self._part("reward_model", but=("eval_fraction",)) + ["models.policy", "models.dtype", "seed"], ["data", "sft", src], fn)
 
 # %% ../nbs/14_stages.ipynb
 @patch
@@ -361,7 +361,7 @@ def stage_rl(self:Reproduction, policy_name:str):
                           + (f" ± {best['reward/eval_se']:.3f} s.e." if best.get("reward/eval_se") is not None else "") + f", {len(evalp)} prompts"
                           + (f"; judged win rate vs SFT {best['win_rate']:.1%}" if judge else "") + ")")
         return out
-    return self._stage(f"rl_{policy_name.replace(' ', '_')}", fields, inputs, fn, together=True)
+    return self._stage(rl_stage(policy_name), fields, inputs, fn)
 
 # %% ../nbs/14_stages.ipynb
 @patch
@@ -397,14 +397,14 @@ def _raters(self:Reproduction):
 def stage_eval(self:Reproduction, policies:Sequence[str]):
     "Responses of SFT and every RL policy (and the reference) on test prompts, ranked and rated by simulated humans"
     from rlaif_repro.sft import generate_completions   # trl, loaded by the stages that train: the CLI's other commands start without it
-    inputs = ["data", "sft"] + [_rl_stage(p) for p in policies]
+    inputs = ["data", "sft"] + [rl_stage(p) for p in policies]
     def fn(d:Path):
         e = self.cfg.eval
         test = self._prompts("test")[:e.num_items]
         prompts = [p["prompt"] for p in test]
         ctx = prompt_contexts(self.task, prompts)
         items = [{"id": p["id"], "context": ctx[p["prompt"]]} for p in test]
-        paths = {"SFT": self.result("sft")["path"]} | {p: self.result(_rl_stage(p))["path"] for p in policies}
+        paths = {"SFT": self.result("sft")["path"]} | {p: self.result(rl_stage(p))["path"] for p in policies}
         gold = self.spec.gold(self.cfg)
         best = self.spec.best_response(self.cfg) if e.ceiling else None
         greedy = e.ceiling and e.policy_temperature > 0   # greedy SFT: how much of a gain sharper sampling alone gives
@@ -448,7 +448,7 @@ def stage_eval(self:Reproduction, policies:Sequence[str]):
         if e.budget_items:   # the win rate against SFT at every RL evaluation step, on the validation responses RL kept
             vals = [p["prompt"] for p in self._prompts("validation")]
             vctx = prompt_contexts(self.task, vals)
-            pd.concat([budget_win_rates(Path(self.result(_rl_stage(p))["metrics"]).parent, raters, vctx, n_items=e.budget_items, k=e.raters_per_item,
+            pd.concat([budget_win_rates(Path(self.result(rl_stage(p))["metrics"]).parent, raters, vctx, n_items=e.budget_items, k=e.raters_per_item,
                                         seed=self.cfg.seed, postprocess=e.postprocess, n_bootstrap=e.n_bootstrap, confidence_level=e.confidence_level
                                         ).assign(policy=p) for p in progress(policies, desc="budget curve")]).to_csv(d/"budget.csv", index=False)
         wr = tables["win_rates"]
@@ -577,7 +577,7 @@ def stage_studies(self:Reproduction, rm_sizes:Sequence[int]|None=None):
     fields = (["labeler", "models.labeler", "models.same_size_labeler", "models.dtype", "seed", "data.label_fraction", "data.study_pairs"]
               + self._part("reward_model", but=("eval_fraction", "center_prompts")) + (["data.high_confidence"] if self.spec.confidence_levels else []))
     return self._stage("studies", fields, ["data", "sft", "labels", "rm_ai", "rm_human"], fn,
-                       rm_sizes=list(rm_sizes) if rm_sizes is not None else None, together=True)
+                       rm_sizes=list(rm_sizes) if rm_sizes is not None else None)
 
 # %% ../nbs/14_stages.ipynb
 @patch
@@ -677,26 +677,17 @@ def _from_other_lane(self:Reproduction, name:str, key:str):
 
 
 # %% ../nbs/14_stages.ipynb
-def _code_objects(kind:str)->list:
-    # a module enters as its source file, not imported: a run whose stages are all cached never loads trl
-    R, mod = Reproduction, lambda m: Path(importlib.util.find_spec(f"rlaif_repro.{m}").origin)
-    return {"data": [R.stage_data, mod("data")], "sft": [R.stage_sft, mod("sft")],
-            "labels": [R.stage_labels, R._labeler, mod("labeler"), mod("prompts")],
-            "rm": [R.stage_reward_model, R._heldout_scores, mod("reward_model")],
-            "rl": [R.stage_rl, R._checkpoint_judge, mod("a2c"), mod("labeler"), mod("prompts")],   # d-RLAIF's scorer and the checkpoint judge are labelers
-            "eval": [R.stage_eval, R._raters, R._rm_gold, budget_win_rates, mod("human_eval"), mod("sft"), mod("reward_model")],
-            "studies": [R.stage_studies, R._study_pairs, mod("labeler_analysis"), mod("labeler"), mod("prompts"), mod("reward_model")],
-            "report": [R.stage_report, R.finding_inputs, _report_markdown, *_REPORT_SECTIONS, plot_rl_budget, mod("figures"), mod("paper"), mod("findings")]}[kind]
+def _code_objects(row:Stage)->list:
+    "What a row of the stage table runs: its method and helpers (the functions), its modules (their source files, not imported)"
+    fn = lambda h: getattr(Reproduction, h, None) or globals()[h]   # a helper is a method, or a function of this module
+    return [fn(row.method), *map(fn, row.helpers), *(Path(importlib.util.find_spec(f"rlaif_repro.{m}").origin) for m in row.modules)]
 
 @functools.cache
 def stage_code(stage:str, task:str|None=None)->str:
-    "Digest of the code stage `stage` runs (its method, the modules doing its work, and the hooks of `task`'s spec): part of its key"
-    kind = next((k for k in ("labels", "rm", "rl") if stage == k or stage.startswith(k + "_")), stage)
-    return code_digest(*_code_objects(kind), *([type(get_task(task))] if task else []))
+    "Digest of the code stage `stage` runs (its row's method, helpers and modules, and the hooks of `task`'s spec): part of its key"
+    return code_digest(*_code_objects(stage_row(stage)), *([type(get_task(task))] if task else []))
 
 # %% ../nbs/14_stages.ipynb
-def _rl_stage(policy:str)->str: return "rl_" + policy.replace(" ", "_")
-
 def _use_stand_ins(cfg:ExperimentConfig)->str:
     "Put the config's stand-ins in force; every Hub model the config names must have one. Returns a key of their content"
     folder = Path(cfg.models.stand_ins).expanduser().resolve()
