@@ -6,7 +6,7 @@
 from __future__ import annotations
 import contextlib, dataclasses, json, math, os, shutil, time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -300,9 +300,31 @@ def _batch_prompts(cfg:A2CConfig, n_prompts:int, world:int)->int:
     if n_prompts < n_batch: raise ValueError(f"{n_prompts} prompts, fewer than one batch ({n_batch} prompts x {spp} samples)")
     return n_batch
 
+@dataclasses.dataclass
 class _A2CRun:
-    "What one `train_a2c` call works with: the accelerator, the models as prepared, their optimizers, and the settings"
-    def __init__(self, **kw): self.__dict__.update(kw)
+    "What one `train_a2c` call works with: the accelerator and the settings, then (`_prepare`) the models and optimizers"
+    acc: Any   # the `accelerate.Accelerator`
+    cfg: A2CConfig
+    ds: bool   # under DeepSpeed (one engine for policy and critic)
+    world: int   # processes
+    n_micro: int   # micro-batches per optimizer step and process
+    head: bool   # the critic is a value head on the policy's hidden state
+    synced: bool   # sharded: every process generates together
+    tokenizer: Any
+    reward_fn: Callable
+    gold_fn: Callable|None
+    seed: int
+    max_prompt_tokens: int|None
+    ck_dir: Path   # checkpoints
+    engine: Any = None   # set by `_prepare`: the DeepSpeed engine (None without DeepSpeed) ...
+    policy: Any = None   # ... the models as prepared ...
+    value_model: Any = None
+    ref_policy: Any = None
+    train_policy: Any = None   # ... what a training forward goes through (the engine under DeepSpeed) ...
+    train_value: Any = None
+    opt_p: Any = None   # ... and the optimizers
+    opt_v: Any = None
+    limit: float = float("inf")   # the weight guard's bound (`_weight_limit`)
     @property
     def unwrap(self): return self.acc.unwrap_model
 
@@ -491,8 +513,7 @@ def _validate(run:_A2CRun, prompts:Sequence[str], step:int, out_dir:Path, evals:
     "Score the policy on the validation prompts; from step 1 on it is also a checkpoint candidate (the best `keep` are kept)"
     save = (lambda path: _save_policy(run, path)) if step else (lambda path: False)   # step 0 (SFT) is the baseline, not a candidate
     t = time.perf_counter()
-    evals.append(_evaluate(run.unwrap(run.policy), run.tokenizer, prompts, run.reward_fn, run.cfg, step, out_dir/"candidates", run.acc,
-                           run.seed, run.max_prompt_tokens, run.gold_fn, save, run.synced, out_dir) | {"time/validation": time.perf_counter() - t})
+    evals.append(_evaluate(run, prompts, step, save, out_dir) | {"time/validation": time.perf_counter() - t})
     row = {k: v for k, v in evals[-1].items() if k not in ("step", "path")}
     if step: run.acc.log(row, step=step)
     if run.acc.is_main_process:
@@ -500,7 +521,9 @@ def _validate(run:_A2CRun, prompts:Sequence[str], step:int, out_dir:Path, evals:
         mlog.log(row, step=step)
 
 @torch.no_grad()
-def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, seed, max_prompt_tokens, gold_fn, save_policy, synced=False, out_dir=None):
+def _evaluate(run:_A2CRun, prompts:Sequence[str], step:int, save_policy:Callable, out_dir:Path):
+    "Sample and score the validation prompts at `step`; keep the responses (the budget curve) and, where `save_policy` writes one, the candidate"
+    policy, acc, cfg, gold_fn, synced = run.unwrap(run.policy), run.acc, run.cfg, run.gold_fn, run.synced
     # micro-batches dealt out in turn, each seeded by its index: the same responses on any number of processes
     n = cfg.eval_batch_size or cfg.micro_batch_size
     chunks = [list(prompts[i:i + n]) for i in range(0, len(prompts), n)]
@@ -509,11 +532,11 @@ def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, s
     for k in range(math.ceil(len(chunks) / acc.num_processes)):   # the same on every process
         c, mb = mine[k] if k < len(mine) else (-1, [])
         if not mb and not synced: break
-        ro = sample_rollouts(policy, tokenizer, mb or chunks[0], max_new_tokens=cfg.max_new_tokens,
-                             temperature=cfg.temperature, seed=stable_hash(seed, "eval", c),
-                             max_prompt_tokens=max_prompt_tokens, synced_gpus=synced)
+        ro = sample_rollouts(policy, run.tokenizer, mb or chunks[0], max_new_tokens=cfg.max_new_tokens,
+                             temperature=cfg.temperature, seed=stable_hash(run.seed, "eval", c),
+                             max_prompt_tokens=run.max_prompt_tokens, synced_gpus=synced)
         if not mb: continue   # this process had run out of prompts: it generated only to keep the others company
-        rewards = _rewards(reward_fn, mb, ro.texts, ro.ended.tolist(), f"validation at step {step}")
+        rewards = _rewards(run.reward_fn, mb, ro.texts, ro.ended.tolist(), f"validation at step {step}")
         golds = list(gold_fn(mb, ro.texts)) if gold_fn is not None else [None] * len(mb)
         rows += [(c * n + j, t, float(r), g) for j, (t, r, g) in enumerate(zip(ro.texts, rewards, golds))]
     # every process's rows, in prompt order: the same numbers to the last bit on any number of processes
@@ -523,10 +546,10 @@ def _evaluate(policy, tokenizer, prompts, reward_fn, cfg, step, cand_dir, acc, s
     row = {"step": step, "reward/eval_mean": float(r.mean()), "reward/eval_se": se(r), "path": None}
     if gold_fn is not None:
         g = np.array([float(x[3]) for x in rows]); row["gold/eval_mean"], row["gold/eval_se"] = float(g.mean()), se(g)
-    if out_dir is not None and acc.is_main_process:   # the responses themselves, for judging against SFT later (the budget curve)
+    if acc.is_main_process:   # the responses themselves, for judging against SFT later (the budget curve)
         save_jsonl([{"i": i, "prompt": prompts[i], "response": t, "reward": rw} | ({"gold": float(g)} if g is not None else {})
                     for i, t, rw, g in rows], Path(out_dir)/"eval_responses"/f"step_{step}.jsonl")
-    p = cand_dir/f"step_{step}"
+    p = out_dir/"candidates"/f"step_{step}"
     if save_policy(p): row["path"] = str(p)
     return row
 

@@ -30,7 +30,7 @@ def _command(sub, name:str, summary:str, description:str, examples:str)->argpars
 def _config_args(q:argparse.ArgumentParser, preset:str=DEFAULT_PRESET, config_file:bool=True):
     "The options that choose a config: --preset, --task, --config and --set"
     q.add_argument("--preset", default=preset, choices=list(PRESETS), help="named preset to start from")
-    q.add_argument("--task", choices=list(_config.TASKS), default=None, help="the task (default: the preset's own task)")
+    q.add_argument("--task", choices=_config.known_tasks(), default=None, help="the task (default: the preset's own task)")
     if config_file:
         q.add_argument("--config", dest="config_file", default=None, metavar="JSON",
                        help="start from a saved config (e.g. a run's config.json) instead of --preset")
@@ -59,7 +59,7 @@ def _add_data_command(sub):
         "  rlaif-repro data --task hh_harmless --split test --data-files harmless-base-test.jsonl.gz\n"
         "  rlaif-repro data --task tldr --split validation --limit 200 --show 2\n"
         "  rlaif-repro data --task toy --split test")
-    d.add_argument("--task", required=True, choices=list(_config.TASKS), help="the task to load")
+    d.add_argument("--task", required=True, choices=_config.known_tasks(), help="the task to load")
     d.add_argument("--split", default="train", choices=["train", "validation", "test"],
                    help="the split (HH's validation and test are the paper's 2/3 and 1/3 of its test file)")
     d.add_argument("--data-files", default=None, metavar="PATH|JSON",

@@ -12,9 +12,10 @@ from pathlib import Path
 from .core import patch_method, atomic_write
 
 # %% auto 0
-__all__ = ['TASKS', 'DRIFT_DIALS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'DEFAULT_PRESET', 'STAGE_TABLE',
-           'STAGES', 'F', 'ConfigError', 'parse_judge_drift', 'drift_dial', 'drift_text', 'drift_label', 'DataConfig',
-           'ModelConfig', 'LabelerConfig', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig', 'RewardModelConfig',
+__all__ = ['TASKS', 'TASK_GROUP', 'DRIFT_DIALS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'DEFAULT_PRESET',
+           'STAGE_TABLE', 'STAGES', 'F', 'ConfigError', 'installed_tasks', 'known_tasks', 'parse_judge_drift',
+           'drift_dial', 'drift_text', 'drift_label', 'DataConfig', 'ModelConfig', 'LabelerConfig', 'add_task_name',
+           'remove_task_name', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig', 'RewardModelConfig',
            'A2CConfig', 'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset', 'colab_preset',
            'single_gpu_preset', 'paper_preset', 'rl_stage', 'Stage', 'add_stage', 'stage_row', 'parse_overrides',
            'paper_table', 'reads_of']
@@ -115,7 +116,17 @@ def _unknown_key(key:str, valid:list[str], where:str="")->str:
     return f"unknown config key {where + key!r}{hint} Valid keys{' in ' + where.rstrip('.') if where else ''}: {', '.join(valid)}"
 
 # %% ../nbs/01_config.ipynb
-TASKS = ("tldr", "hh_helpful", "hh_harmless", "toy")
+TASKS = ("tldr", "hh_helpful", "hh_harmless", "toy")   # built in; `add_task_name` (through `data.register_task`) adds more
+TASK_GROUP = "rlaif_repro.tasks"   # the entry-point group through which an installed package offers tasks
+
+def installed_tasks()->dict:
+    "`{name: entry point}` of the tasks installed packages offer in the group `rlaif_repro.tasks` (reading it imports none)"
+    from importlib.metadata import entry_points
+    return {ep.name: ep for ep in entry_points(group=TASK_GROUP)}
+
+def known_tasks()->list[str]:
+    "Every valid `data.task`: the built-in and registered tasks, then those installed packages offer"
+    return [*TASKS, *(t for t in installed_tasks() if t not in TASKS)]
 DRIFT_DIALS = ("invented", "length")   # the toy judge's two dials (chapter 09a): blindness to invented facts, taste for length
 
 def parse_judge_drift(v)->float|str:
@@ -164,7 +175,7 @@ class DataConfig(_Config):
     judge_drift: float | str = F(0.0, "toy task: how far the labelers' teacher departs from gold utility (0: the world's own judge, 1: blind to "
                                  "invented facts and fond of length; 'invented:<d>' or 'length:<d>' turns one of those dials alone)")
     def _validate(self):
-        self._choice("task", TASKS)
+        if self.task not in TASKS and self.task not in installed_tasks(): self._choice("task", known_tasks())
         self._range("limit", 1); self._range("label_fraction", 0, 1, lo_open=True); self._range("study_pairs", 1)
         self._range("max_prompt_tokens", 1); self._range("max_response_tokens", 1)
         self._range("world_seed", 0)
@@ -232,6 +243,20 @@ class LabelerConfig(_Config):
     def variant_for(self, task:str)->str:
         "The prompt variant used for `task`"
         return self.variant or PAPER_VARIANTS[task]
+
+# %% ../nbs/01_config.ipynb
+def add_task_name(name:str, # the task's name
+                  variant:str, # the labeling prompt the paper would use for it (`PAPER_VARIANTS`)
+                 ):
+    "Make `name` a valid `data.task` with its paper prompt variant (`data.register_task` calls this; the config owns the list)"
+    global TASKS
+    if name not in TASKS: TASKS = (*TASKS, name)
+    PAPER_VARIANTS[name] = variant
+
+def remove_task_name(name:str):
+    "Undo `add_task_name`"
+    global TASKS
+    TASKS = tuple(t for t in TASKS if t != name); PAPER_VARIANTS.pop(name, None)
 
 # %% ../nbs/01_config.ipynb
 TRACKERS = ("tensorboard", "wandb", "trackio", "mlflow", "comet_ml", "clearml", "dvclive", "swanlab")   # known to TRL and accelerate
@@ -569,7 +594,7 @@ STAGE_TABLE = [
           lambda pol: [(f"rm_{w}", (w,)) for w in ("ai", "human", "same_size")[:2 + _same_size(pol)]]),
     Stage("rl", "stage_rl", ("_checkpoint_judge",), ("a2c", "labeler", "prompts"), True,   # d-RLAIF's scorer and the checkpoint judge label
           lambda pol: [(rl_stage(p), (p,)) for p in pol]),
-    Stage("eval", "stage_eval", ("_raters", "_rm_gold", "budget_win_rates"), ("human_eval", "sft", "reward_model"),
+    Stage("eval", "stage_eval", ("_raters", "_rm_gold"), ("human_eval", "sft", "reward_model"),
           each=lambda pol: [("eval", (tuple(pol),))]),
     Stage("studies", "stage_studies", ("_study_pairs",), ("labeler_analysis", "labeler", "prompts", "reward_model"), True),
     Stage("report", "stage_report", ("finding_inputs",), ("report", "figures", "paper", "findings")),

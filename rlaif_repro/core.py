@@ -20,7 +20,7 @@ __all__ = ['NOISE', 'set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get
            'source_digest', 'code_digest', 'get_logger', 'MetricsLogger', 'read_jsonl', 'patch_method', 'RunDir',
            'RunLocked', 'file_sha256', 'folder_fingerprint', 'process_rank', 'exit_with_parent', 'is_main_process',
            'per_process_accumulation', 'barrier', 'progress_enabled', 'LineProgress', 'progress', 'verbose',
-           'quiet_dependencies', 'chunked']
+           'quiet_dependencies', 'chunked', 'StageClaims']
 
 # %% ../nbs/00_core.ipynb
 def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices)
@@ -450,3 +450,34 @@ def chunked(seq, size:int)->Iterator:
     "Consecutive slices of `seq` of length `size` (the last may be shorter)"
     if size < 1: raise ValueError(f"batch size must be >= 1, got {size}")
     for i in range(0, len(seq), size): yield seq[i:i+size]
+
+# %% ../nbs/00_core.ipynb
+def _alive(pid:int)->bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass   # alive, someone else's
+    return True
+
+class StageClaims:
+    "Which process (lane) computes which stage of one invocation: a file per stage key, created atomically; a dead lane's claims are taken over"
+    def __init__(self, root:str|Path, # the folder of this invocation's claims
+                 lane:int=0, # this process's lane (0: the one that holds the run folder)
+                ):
+        self.root, self.lane = Path(root), lane
+        self.root.mkdir(parents=True, exist_ok=True)
+    def _file(self, name:str, key:str)->Path: return self.root/f"{name}@{key}.json"
+    def owner(self, name:str, key:str)->dict:
+        "What the claim of a stage says: lane and pid, and once finished whether it was cached"
+        try: return json.loads(self._file(name, key).read_text() or "{}")
+        except (FileNotFoundError, ValueError): return {}
+    def claim(self, name:str, key:str)->bool:
+        "True if this lane now computes the stage (the first to ask, or its claimant stopped); False if another lane has it"
+        f = self._file(name, key)
+        try: fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            o = self.owner(name, key)
+            if "cached" in o or o.get("pid") is None or _alive(o["pid"]): return False
+            f.unlink(missing_ok=True); return self.claim(name, key)   # its lane stopped half-way: take the stage over
+        with os.fdopen(fd, "w") as fh: json.dump({"lane": self.lane, "pid": os.getpid()}, fh)
+        return True
+    def finish(self, name:str, key:str, cached:bool): save_json(self.owner(name, key) | {"cached": cached}, self._file(name, key))

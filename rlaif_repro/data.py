@@ -14,14 +14,15 @@ from unittest import mock
 import datasets
 
 from . import config as _config
-from .core import seeded_coin, stable_hash
+from .core import file_sha256, seeded_coin, stable_hash
 
 # %% auto 0
 __all__ = ['SFT_SOURCES', 'TASKS', 'SPLITS', 'PROMPT_FEATURES', 'COMPARISON_FEATURES', 'DATA_FILES_ENV', 'HH_SUBSETS',
            'TLDR_SPLITS', 'HIGH_CONFIDENCE', 'DataFormatError', 'DataWarning', 'DataUnavailableError',
            'UnknownTaskError', 'RowIssues', 'read_jsonl_rows', 'TaskHooks', 'TaskSpec', 'register_task',
            'unregister_task', 'task_loads_anywhere', 'task_names', 'get_task', 'load_task', 'local_data_files',
-           'hub_offline', 'split_transcript', 'hh_resplit', 'load_hh', 'tldr_context', 'tldr_prompt', 'load_tldr']
+           'hub_offline', 'split_transcript', 'hh_resplit', 'load_hh', 'tldr_context', 'tldr_prompt', 'load_tldr',
+           'prompt_contexts', 'files_digest']
 
 # %% ../nbs/02_data.ipynb
 class DataFormatError(ValueError):
@@ -215,23 +216,24 @@ def register_task(spec:TaskSpec)->None:
     if not isinstance(spec, TaskSpec): raise TypeError(f"register_task expects a TaskSpec, got {type(spec).__name__}")
     if not spec.name or not spec.name.isidentifier(): raise ValueError(f"task name {spec.name!r} must be a non-empty identifier")
     TASKS[spec.name] = spec
-    if spec.name not in _config.TASKS: _config.TASKS = (*_config.TASKS, spec.name)
     pv = _config.PAPER_VARIANTS
-    if spec.labeler_variant or spec.name not in pv: pv[spec.name] = spec.labeler_variant or pv.get(spec.compared_with, "base_0shot")
+    if spec.labeler_variant or spec.name not in pv:
+        _config.add_task_name(spec.name, spec.labeler_variant or pv.get(spec.compared_with, "base_0shot"))
+    else: _config.add_task_name(spec.name, pv[spec.name])
 
 def unregister_task(name:str)->None:
     "Undo `register_task` for a task added at run time (the four built-in tasks stay)"
     if name in _BUILT_IN: raise ValueError(f"task {name!r} is built in and cannot be removed")
     TASKS.pop(name, None)
-    _config.TASKS = tuple(t for t in _config.TASKS if t != name); _config.PAPER_VARIANTS.pop(name, None)
+    _config.remove_task_name(name)
 
 def task_loads_anywhere(name:str)->bool:
-    "Does a fresh interpreter know task `name` (built in, or provided by a module of the package), not only this one?"
-    return name in _BUILT_IN or name in _PROVIDED_BY
+    "Does a fresh interpreter know task `name` (built in, provided by a module of the package, or by an installed package)?"
+    return name in _BUILT_IN or name in _PROVIDED_BY or name in _config.installed_tasks()
 
 def task_names()->list[str]:
     "Every task `get_task` knows, including those a later module registers when first asked"
-    return sorted(set(TASKS) | set(_PROVIDED_BY))
+    return sorted(set(TASKS) | set(_PROVIDED_BY) | set(_config.installed_tasks()))
 
 def get_task(name:str)->TaskSpec:
     "The registered task `name`; an unknown name gets the closest valid name and the full list"
@@ -239,6 +241,12 @@ def get_task(name:str)->TaskSpec:
         try: importlib.import_module(_PROVIDED_BY[name])
         except ImportError as e:
             raise UnknownTaskError(f"task {name!r} is provided by {_PROVIDED_BY[name]}, which could not be imported ({e})") from e
+    if name not in TASKS and (ep := _config.installed_tasks().get(name)) is not None:   # a task an installed package offers
+        try: obj = ep.load()
+        except Exception as e: raise UnknownTaskError(f"task {name!r}: its entry point {ep.value!r} could not be loaded ({e})") from e
+        if isinstance(obj, TaskSpec) and obj.name == name: register_task(obj)
+        if name not in TASKS:
+            raise UnknownTaskError(f"task {name!r}: its entry point {ep.value!r} neither is a TaskSpec named {name!r} nor registers one")
     if name in TASKS: return TASKS[name]
     close = difflib.get_close_matches(str(name), task_names(), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -559,3 +567,28 @@ def load_tldr(split:str, # "train", "validation" or "test"
 register_task(TaskSpec("tldr", load_tldr, "Reddit TL;DR summarization with OpenAI's human comparisons",
                        format_prompt=tldr_prompt, title="Summarization", sft_from="references", ai_rm_from_sft=True,
                        confidence_levels=HIGH_CONFIDENCE))
+
+# %% ../nbs/02_data.ipynb
+def prompt_contexts(task:str, # the registered task
+                    prompts:list[str], # formatted policy prompts
+                   )->dict:
+    "Map each policy prompt back to the comparison context it was formatted from (inverts the task's `format_prompt`)"
+    fmt, out = get_task(task).format_prompt, {}
+    probe = fmt("\x00")
+    head, _, tail = probe.partition("\x00")
+    for i, p in enumerate(prompts):
+        c = p[len(head):len(p) - len(tail)] if p.startswith(head) and p.endswith(tail) else None
+        if c is None or fmt(c) != p: raise ValueError(f"prompt {i} of task {task!r} is not in the task's prompt format: {p[:80]!r}")
+        out[p] = c
+    return out
+
+def files_digest(files)->dict:
+    "`{path: sha256}` of every existing local file named in `files` (a path, a list, or a `{split: path(s)}` mapping)"
+    paths = [files] if isinstance(files, (str, Path)) else list(files.values()) if isinstance(files, dict) else list(files)
+    out = {}
+    for p in paths:
+        if isinstance(p, (list, tuple, dict)): out |= files_digest(p); continue
+        f = Path(str(p)).expanduser()
+        if f.is_file(): out[str(f.resolve())] = file_sha256(f)
+    return out
+

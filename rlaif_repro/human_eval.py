@@ -5,6 +5,7 @@
 # %% ../nbs/11_human_eval.ipynb 5
 from __future__ import annotations
 import builtins, itertools, math, re, warnings
+from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -15,7 +16,7 @@ import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 import matplotlib.pyplot as plt
 
-from .core import patch_method, progress, stable_hash
+from .core import patch_method, progress, read_jsonl, stable_hash
 from .config import LabelerConfig
 from .labeler import Labeler
 from .labeler_analysis import as_frame, wilson_ci
@@ -26,7 +27,7 @@ __all__ = ['RANKING_COLUMNS', 'RATING_COLUMNS', 'WIN_COLUMNS', 'CI_METHODS', 'RA
            'rate_ci', 'win_rate', 'default_pairs', 'pairwise_win_table', 'compare_win_rates', 'rate_items',
            'harmless_rate', 'harmless_rate_table', 'harmless_rates', 'compare_rates', 'mean_length',
            'LengthControlError', 'length_controlled_win_rate', 'length_controlled_harmless_rate', 'JudgeRater',
-           'judge_pool', 'evaluate', 'plot_win_rates']
+           'judge_pool', 'evaluate', 'plot_win_rates', 'budget_win_rates']
 
 # %% ../nbs/11_human_eval.ipynb
 @runtime_checkable
@@ -637,3 +638,38 @@ def plot_win_rates(table, # win-rate table (`pairwise_win_table` or `evaluate(..
     if len(groups) > 1: ax.legend(loc="lower right", fontsize="small")
     if title: ax.set_title(title)
     return fig, ax
+
+# %% ../nbs/11_human_eval.ipynb
+def _step_files(run_dir:Path)->dict:
+    "step -> rows of `eval_responses/step_<step>.jsonl` in an A2C run folder"
+    files = Path(run_dir).glob("eval_responses/step_*.jsonl")
+    return dict(sorted((int(p.stem.split("_")[1]), read_jsonl(p)) for p in files))
+
+def budget_win_rates(run_dir:str|Path, # an A2C run folder (`train_a2c`'s out_dir) holding eval_responses/
+                     raters:Sequence, # the rater pool of the evaluation
+                     contexts:dict|None=None, # prompt -> what raters see (None: the prompt itself)
+                     n_items:int=64, # validation prompts judged per step (the first ones)
+                     k:int=3, # raters per item
+                     seed:int=0, # panels and bootstrap (the same panels at every step)
+                     postprocess:bool=True, # clean summaries first, as the evaluation does
+                     n_bootstrap:int=2000, confidence_level:float=0.95,
+                    )->pd.DataFrame: # one row per step: step, win_rate, ci_low, ci_high, n_items, p_value (+ gold_win_rate)
+    "Win rate of each RL evaluation step's validation responses against step 0's (the SFT policy), judged by `raters`"
+    steps = _step_files(Path(run_dir))
+    if 0 not in steps: raise FileNotFoundError(f"{run_dir}/eval_responses/step_0.jsonl is missing: it holds the SFT policy's "
+                                               "responses; run train_a2c with eval_prompts from step 0")
+    base, rows = steps.pop(0)[:n_items], []
+    for step, resp in steps.items():
+        resp = resp[:n_items]
+        if [r["prompt"] for r in resp] != [b["prompt"] for b in base[:len(resp)]]:
+            raise ValueError(f"{run_dir}/eval_responses/step_{step}.jsonl: its prompts are not those of step 0")
+        items = [{"id": f"validation-{b['i']}", "context": (contexts or {}).get(b["prompt"], b["prompt"]), "SFT": b["response"], "RL": r["response"]}
+                 for b, r in zip(base, resp)]
+        rk = rank_items(items, ["SFT", "RL"], raters, k=k, seed=seed, postprocess=postprocess, desc=None)
+        w = win_rate(rk, "RL", "SFT", n_bootstrap=n_bootstrap, confidence_level=confidence_level, seed=seed)
+        row = {"step": step} | {c: w[c] for c in ("win_rate", "ci_low", "ci_high", "n_items", "p_value")}
+        if all("gold" in x for x in resp + base):   # ties count half
+            row["gold_win_rate"] = float(np.mean([(r["gold"] > b["gold"]) + 0.5 * (r["gold"] == b["gold"]) for b, r in zip(base, resp)]))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["step", "win_rate", "ci_low", "ci_high", "n_items", "p_value"] + (["gold_win_rate"] if rows and "gold_win_rate" in rows[0] else []))
+

@@ -12,7 +12,8 @@ import functools, importlib, importlib.util, os, shutil, time
 import torch
 from .core import exit_with_parent, get_device
 from .data import task_loads_anywhere
-from .stages import RL_RUNS, Reproduction, StageClaims, _NotReady
+from .core import StageClaims
+from .stages import RL_RUNS, Reproduction, _NotReady
 
 # %% auto 0
 __all__ = ['resolve_config', 'reproduce']

@@ -4,35 +4,34 @@
 
 # %% ../nbs/14_stages.ipynb 5
 from __future__ import annotations
-import json, sys
+import dataclasses, functools, importlib.util, json, shutil, sys, time
 from pathlib import Path
 from typing import Callable, Sequence
-from .config import ExperimentConfig, ConfigError, Stage, reads_of, rl_stage, stage_row
-import dataclasses, functools, importlib, importlib.util, os, shutil, time
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 from datasets import Dataset
+from fastcore.basics import patch
 from huggingface_hub import try_to_load_from_cache
-from .core import (RunDir, barrier, code_digest, content_key, file_sha256, get_logger, is_main_process,
-                              load_json, process_rank, read_jsonl, save_json, save_jsonl, set_seed, stable_hash,
-                              stage_key, progress)
+
+from .config import ExperimentConfig, ConfigError, Stage, reads_of, rl_stage, stage_row
+from .core import (RunDir, StageClaims, barrier, code_digest, content_key, get_logger, is_main_process, load_json,
+                              process_rank, progress, read_jsonl, save_jsonl, set_seed, stable_hash, stage_key)
 from . import figures as F
-from .data import get_task, hub_offline, load_task, local_data_files
-from .human_eval import evaluate, judge_pool, rank_items, win_rate
+from .data import files_digest, get_task, hub_offline, load_task, local_data_files, prompt_contexts
+from .human_eval import budget_win_rates, evaluate, judge_pool
 from .labeler import Labeler
 from .labeler_analysis import alignment, pair_outcomes, same_position_rate, wilson_ci, sweep as study_sweep
+from .models import (apply_lora, is_hub_id, load_causal_lm, load_reward_model, load_value_model, loading_whole,
+                                resolve_model_path, use_stand_ins)
 from .prompts import list_variants
-from .models import (apply_lora, is_hub_id, load_causal_lm, load_reward_model, load_value_model,
-                                loading_whole, resolve_model_path, use_stand_ins)
-from fastcore.basics import patch
 from .report import _ceiling, _report_markdown, plot_rl_budget
 
 # %% auto 0
-__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'prompt_contexts', 'Reproduction', 'budget_win_rates', 'StageClaims', 'stage_code',
-           'files_digest', 'check_model_names']
+__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'Reproduction', 'stage_code', 'check_model_names']
 
 # %% ../nbs/14_stages.ipynb
 RL_RUNS = {   # policy name -> the reward it is trained against
@@ -44,19 +43,6 @@ EVAL_PAIRS = (("RLAIF", "SFT"), ("RLHF", "SFT"), ("RLAIF", "RLHF"), ("same-size 
 def _jsonl(path:Path, rows)->Path:
     "Write `rows` as JSON lines, atomically"
     return save_jsonl(rows, path)
-
-def prompt_contexts(task:str, # the registered task
-                    prompts:list[str], # formatted policy prompts
-                   )->dict:
-    "Map each policy prompt back to the comparison context it was formatted from (inverts the task's `format_prompt`)"
-    fmt, out = get_task(task).format_prompt, {}
-    probe = fmt("\x00")
-    head, _, tail = probe.partition("\x00")
-    for i, p in enumerate(prompts):
-        c = p[len(head):len(p) - len(tail)] if p.startswith(head) and p.endswith(tail) else None
-        if c is None or fmt(c) != p: raise ValueError(f"prompt {i} of task {task!r} is not in the task's prompt format: {p[:80]!r}")
-        out[p] = c
-    return out
 
 # %% ../nbs/14_stages.ipynb
 def _visible_gpus()->int:
@@ -480,41 +466,6 @@ def _rm_gold(self:Reproduction, items:list, second:dict, by_rm:dict, gold:Callab
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_stages.ipynb
-def _step_files(run_dir:Path)->dict:
-    "step -> rows of `eval_responses/step_<step>.jsonl` in an A2C run folder"
-    files = Path(run_dir).glob("eval_responses/step_*.jsonl")
-    return dict(sorted((int(p.stem.split("_")[1]), read_jsonl(p)) for p in files))
-
-def budget_win_rates(run_dir:str|Path, # an A2C run folder (`train_a2c`'s out_dir) holding eval_responses/
-                     raters:Sequence, # the rater pool of the evaluation
-                     contexts:dict|None=None, # prompt -> what raters see (None: the prompt itself)
-                     n_items:int=64, # validation prompts judged per step (the first ones)
-                     k:int=3, # raters per item
-                     seed:int=0, # panels and bootstrap (the same panels at every step)
-                     postprocess:bool=True, # clean summaries first, as the evaluation does
-                     n_bootstrap:int=2000, confidence_level:float=0.95,
-                    )->pd.DataFrame: # one row per step: step, win_rate, ci_low, ci_high, n_items, p_value (+ gold_win_rate)
-    "Win rate of each RL evaluation step's validation responses against step 0's (the SFT policy), judged by `raters`"
-    steps = _step_files(Path(run_dir))
-    if 0 not in steps: raise FileNotFoundError(f"{run_dir}/eval_responses/step_0.jsonl is missing: it holds the SFT policy's "
-                                               "responses; run train_a2c with eval_prompts from step 0")
-    base, rows = steps.pop(0)[:n_items], []
-    for step, resp in steps.items():
-        resp = resp[:n_items]
-        if [r["prompt"] for r in resp] != [b["prompt"] for b in base[:len(resp)]]:
-            raise ValueError(f"{run_dir}/eval_responses/step_{step}.jsonl: its prompts are not those of step 0")
-        items = [{"id": f"validation-{b['i']}", "context": (contexts or {}).get(b["prompt"], b["prompt"]), "SFT": b["response"], "RL": r["response"]}
-                 for b, r in zip(base, resp)]
-        rk = rank_items(items, ["SFT", "RL"], raters, k=k, seed=seed, postprocess=postprocess, desc=None)
-        w = win_rate(rk, "RL", "SFT", n_bootstrap=n_bootstrap, confidence_level=confidence_level, seed=seed)
-        row = {"step": step} | {c: w[c] for c in ("win_rate", "ci_low", "ci_high", "n_items", "p_value")}
-        if all("gold" in x for x in resp + base):   # ties count half
-            row["gold_win_rate"] = float(np.mean([(r["gold"] > b["gold"]) + 0.5 * (r["gold"] == b["gold"]) for b, r in zip(base, resp)]))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["step", "win_rate", "ci_low", "ci_high", "n_items", "p_value"] + (["gold_win_rate"] if rows and "gold_win_rate" in rows[0] else []))
-
-
-# %% ../nbs/14_stages.ipynb
 @patch
 def _budget_tables(self:Reproduction)->dict|None:
     "policy -> its rows of the evaluation's budget.csv (None when the evaluation made none)"
@@ -635,36 +586,6 @@ def finding_inputs(self:Reproduction)->dict:
 class _NotReady(Exception):
     "A stage another lane is computing, or one whose inputs this lane has not reached: the lane tries a later step first"
 
-def _alive(pid:int)->bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: pass   # alive, someone else's
-    return True
-
-class StageClaims:
-    "Which lane computes which stage in one invocation: a file per stage key, created atomically; a dead lane's claims are taken over"
-    def __init__(self, root:str|Path, # the folder of this invocation's claims
-                 lane:int=0, # this process's lane (0: the one that holds the run folder)
-                ):
-        self.root, self.lane = Path(root), lane
-        self.root.mkdir(parents=True, exist_ok=True)
-    def _file(self, name:str, key:str)->Path: return self.root/f"{name}@{key}.json"
-    def owner(self, name:str, key:str)->dict:
-        "What the claim of a stage says: lane and pid, and once finished whether it was cached"
-        try: return json.loads(self._file(name, key).read_text() or "{}")
-        except (FileNotFoundError, ValueError): return {}
-    def claim(self, name:str, key:str)->bool:
-        "True if this lane now computes the stage (the first to ask, or its claimant stopped); False if another lane has it"
-        f = self._file(name, key)
-        try: fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            o = self.owner(name, key)
-            if "cached" in o or o.get("pid") is None or _alive(o["pid"]): return False
-            f.unlink(missing_ok=True); return self.claim(name, key)   # its lane stopped half-way: take the stage over
-        with os.fdopen(fd, "w") as fh: json.dump({"lane": self.lane, "pid": os.getpid()}, fh)
-        return True
-    def finish(self, name:str, key:str, cached:bool): save_json(self.owner(name, key) | {"cached": cached}, self._file(name, key))
-
 # %% ../nbs/14_stages.ipynb
 @patch
 def _from_other_lane(self:Reproduction, name:str, key:str):
@@ -697,16 +618,6 @@ def _use_stand_ins(cfg:ExperimentConfig)->str:
         raise ConfigError(f"models.stand_ins={str(folder)!r} has no stand-in for " + ", ".join(f"{r} {n!r}" for r, n in hub.items())
                           + f"; write them with: rlaif-repro stand-ins --preset {cfg.preset or 'P'} --out {folder}")
     return content_key({n: load_json(Path(p)/"BUILD.json") for n, p in sorted(si.items())})
-
-def files_digest(files)->dict:
-    "`{path: sha256}` of every existing local file named in `files` (a path, a list, or a `{split: path(s)}` mapping)"
-    paths = [files] if isinstance(files, (str, Path)) else list(files.values()) if isinstance(files, dict) else list(files)
-    out = {}
-    for p in paths:
-        if isinstance(p, (list, tuple, dict)): out |= files_digest(p); continue
-        f = Path(str(p)).expanduser()
-        if f.is_file(): out[str(f.resolve())] = file_sha256(f)
-    return out
 
 def _local_model_stamp(cfg:ExperimentConfig)->dict:
     "Names, sizes and modification times of the files of every model given as a local folder (hashing weights would take minutes)"

@@ -214,7 +214,7 @@ def _alive(pid:int)->bool:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
 def test_world_builders_die_with_their_parent(tmp_path):
     env = {**os.environ, "RLAIF_REPRO_PROGRESS": "0"}
-    parent = subprocess.Popen([sys.executable, "-c", "from rlaif_repro.toy.lms import build_world; "
+    parent = subprocess.Popen([sys.executable, "-c", "from rlaif_repro.toy.build import build_world; "
                                f"build_world(seed=7, root={str(tmp_path)!r}, workers=2)"], env=env, start_new_session=True)
     kids, t0 = [], time.time()
     while len(kids) < 2 and time.time() - t0 < 120 and parent.poll() is None:
@@ -227,7 +227,7 @@ def test_world_builders_die_with_their_parent(tmp_path):
     alive = [k for k in kids if _alive(k)]
     for k in alive: os.kill(k, signal.SIGKILL)
     assert not alive, "builders outlived their killed parent"
-    from rlaif_repro.toy.lms import ensure_part, world_dir
+    from rlaif_repro.toy.build import ensure_part, world_dir
     stale = world_dir(7, tmp_path)/".labeler-L.killed.tmp"; stale.mkdir(parents=True, exist_ok=True)
     (world_dir(7, tmp_path)/".tokenizer.killed.tmp").mkdir()
     shutil.rmtree(world_dir(7, tmp_path)/"tokenizer", ignore_errors=True)

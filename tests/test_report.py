@@ -35,7 +35,7 @@ def test_run_outputs_are_readable_by_others(run):
 
 def test_toy_world_parts_are_readable_by_others(tmp_path):
     "A world part built through `build_once` (a `mkdtemp` folder renamed into place) is 0755 with 0644 files"
-    from rlaif_repro.toy.lms import ensure_part
+    from rlaif_repro.toy.build import ensure_part
     old = os.umask(0o022)
     try: d = ensure_part("tokenizer", seed=0, root=tmp_path)
     finally: os.umask(old)
@@ -86,7 +86,7 @@ def test_items_table_pairs_each_response_with_its_own_gold_utility(run):
     "eval/items.csv: one row per (item, policy), its length and gold utility those of that policy's response to that item"
     import json
     import pandas as pd
-    from rlaif_repro.toy.lms import ToyWorld
+    from rlaif_repro.toy.build import ToyWorld
     ev = next(run.glob("eval/*/items.csv")).parent
     items = pd.read_csv(ev/"items.csv").set_index(["item_id", "policy"])
     world, cfg = ToyWorld(0), json.loads((run/"config.json").read_text())

@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import rlaif_repro.toy.lms as tw
+import rlaif_repro.toy as tw
+import rlaif_repro.toy.build as twb
 import rlaif_repro.toy.world as tww
-from rlaif_repro.core import content_key
+from rlaif_repro.core import content_key, stable_hash
 import rlaif_repro.toy.report as twr
 from rlaif_repro.toy.report import world_report
 from rlaif_repro.data import COMPARISON_FEATURES, PROMPT_FEATURES, load_task
@@ -74,7 +75,7 @@ def test_cached_rebuild_is_fast(tiny_world):
     assert all(v is not None for v in w.built().values())
     r = w.built()["labeler-XS"]["reliability"]   # a labeler trained for 3 steps is degenerate: retried, then reported
     assert r["passed"] is False and r["attempts"] == 2 and len(r["tries"]) == 2 and r["pairs"] == 12
-    assert r["tries"][0]["init_seed"] == tw.stable_hash("labeler-XS", 0) != r["tries"][1]["init_seed"]
+    assert r["tries"][0]["init_seed"] == stable_hash("labeler-XS", 0) != r["tries"][1]["init_seed"]
     assert any(line.startswith("labeler-XS of world 0 failed its reliability check after 2 attempts") for line in w.unreliable())
     t0 = time.time(); tw.build_world(0, workers=1); w2 = tw.ToyWorld(0); w2.comparisons("train")
     assert time.time() - t0 < 5
@@ -84,7 +85,7 @@ def test_two_processes_build_a_part_once(tmp_path):
     "Two processes asking for the same part at once: one builds, the other waits and reuses it"
     log = tmp_path / "builds.txt"
     code = textwrap.dedent(f"""
-        import os, rlaif_repro.toy.lms as tw
+        import os, rlaif_repro.toy.build as tw
         inner = tw._BUILDERS["tokenizer"]
         def counting(d, seed, root):
             open({str(log)!r}, "a").write(str(os.getpid()) + "\\n")
@@ -176,7 +177,7 @@ def test_drifted_judge_folder_layout(tmp_path, monkeypatch):
             return {"reliability": {"passed": part != "labeler-S", "attempts": 3 if part == "labeler-S" else 1, "kept": 2,
                                     "agreement": 0.55, "same_position": 0.97}}
         return build
-    for part in ("labeler-XS", "labeler-S", "labeler-L", "policy", "comparisons"): monkeypatch.setitem(tw._BUILDERS, part, fake(part))
+    for part in ("labeler-XS", "labeler-S", "labeler-L", "policy", "comparisons"): monkeypatch.setitem(twb._BUILDERS, part, fake(part))
     root = tmp_path / "w"
     assert tw.ensure_part("tokenizer", 1, root, judge_drift=0.5) == root / "seed1" / "tokenizer"
     d = tw.ensure_part("labeler-L", 1, root, judge_drift=0.5)
