@@ -13,12 +13,12 @@ from .core import patch_method, atomic_write
 
 # %% auto 0
 __all__ = ['TASKS', 'TASK_GROUP', 'DRIFT_DIALS', 'VARIANT_RE', 'PAPER_VARIANTS', 'TRACKERS', 'PRESETS', 'DEFAULT_PRESET',
-           'STAGE_TABLE', 'STAGES', 'F', 'ConfigError', 'installed_tasks', 'known_tasks', 'parse_judge_drift',
-           'drift_dial', 'drift_text', 'drift_label', 'DataConfig', 'ModelConfig', 'LabelerConfig', 'add_task_name',
-           'remove_task_name', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig', 'RewardModelConfig',
-           'A2CConfig', 'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset', 'colab_preset',
-           'single_gpu_preset', 'paper_preset', 'rl_stage', 'Stage', 'add_stage', 'stage_row', 'parse_overrides',
-           'paper_table', 'reads_of']
+           'RL_RUNS', 'EVAL_PAIRS', 'STAGE_TABLE', 'STAGES', 'F', 'ConfigError', 'installed_tasks', 'known_tasks',
+           'parse_judge_drift', 'drift_dial', 'drift_text', 'drift_label', 'DataConfig', 'ModelConfig', 'LabelerConfig',
+           'add_task_name', 'remove_task_name', 'report_to_list', 'trainer_kwargs_problem', 'SFTConfig',
+           'RewardModelConfig', 'A2CConfig', 'EvalConfig', 'ExperimentConfig', 'tiny_preset', 'toy_preset',
+           'colab_preset', 'single_gpu_preset', 'paper_preset', 'rl_stage', 'Stage', 'add_stage', 'stage_row',
+           'parse_overrides', 'paper_table', 'reads_of']
 
 # %% ../nbs/01_config.ipynb
 def F(default=dataclasses.MISSING, help:str="", paper:str|None=None, sec:str|None=None, default_factory=dataclasses.MISSING):
@@ -584,6 +584,12 @@ class Stage:
         return self.each(list(policies)) if self.each else [(self.name, ())]
 
 # %% ../nbs/01_config.ipynb
+RL_RUNS = {   # policy name -> the reward it is trained against
+    "RLAIF": "rm_ai", "RLHF": "rm_human", "same-size RLAIF": "rm_same_size", "d-RLAIF": "scorer", "RLHF+RLAIF": "mix"}
+EVAL_PAIRS = (("RLAIF", "SFT"), ("RLHF", "SFT"), ("RLAIF", "RLHF"), ("same-size RLAIF", "SFT"), ("d-RLAIF", "SFT"),
+              ("d-RLAIF", "same-size RLAIF"), ("RLAIF", "reference"), ("RLHF", "reference"), ("RLHF+RLAIF", "SFT"),
+              ("RLHF+RLAIF", "RLHF"), ("gold-optimal", "SFT"), ("greedy SFT", "SFT"))   # the last two: the room above SFT (`eval.ceiling`)
+
 _same_size = lambda pol: "same-size RLAIF" in pol
 STAGE_TABLE = [
     Stage("data", "stage_data", modules=("data",)),

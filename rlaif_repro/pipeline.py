@@ -7,13 +7,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
-from .config import DEFAULT_PRESET, STAGE_TABLE, STAGES, ExperimentConfig, ConfigError, parse_overrides
+from .config import DEFAULT_PRESET, RL_RUNS, STAGE_TABLE, STAGES, ExperimentConfig, ConfigError, parse_overrides
 import functools, importlib, importlib.util, os, shutil, time
 import torch
 from .core import exit_with_parent, get_device
 from .data import task_loads_anywhere
 from .core import StageClaims
-from .stages import RL_RUNS, Reproduction, _NotReady
+from .stages import Reproduction, _NotReady
 
 # %% auto 0
 __all__ = ['resolve_config', 'reproduce']

@@ -5,18 +5,24 @@
 # %% ../nbs/14a_report.ipynb 5
 from __future__ import annotations
 from pathlib import Path
-from typing import Sequence
 from types import SimpleNamespace
+from typing import Sequence
+
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from . import figures as F
+from .config import EVAL_PAIRS
+from .core import progress, read_jsonl
 from .figures import variant_label
 from .findings import paper_findings
-from .paper import PAPER
 from .models import cache_dir
+from .paper import PAPER
 
 # %% auto 0
-__all__ = ['LABEL_NAMES', 'md_table', 'plot_rl_budget']
+__all__ = ['LABEL_NAMES', 'md_table', 'plot_rl_budget', 'write_report']
 
 # %% ../nbs/14a_report.ipynb
 def _fmt(v, pct:bool=False)->str:
@@ -337,3 +343,40 @@ def _report_markdown(rep, wr, hr, rms, tabs:dict, figs:dict, d:Path)->str:
     ctx = SimpleNamespace(rep=rep, cfg=rep.cfg, task=rep.task, spec=rep.spec, ptask=rep.spec.compared_with, words=words,
                         wr=wr, hr=hr, rms=rms, tabs=tabs, figs=figs, d=d)
     return "\n".join(line for section in _REPORT_SECTIONS for line in section(ctx))
+
+# %% ../nbs/14a_report.ipynb
+def _budget_tables(rep)->dict|None:
+    "policy -> its rows of the evaluation's budget.csv (None when the evaluation made none)"
+    f = rep.dir("eval")/"budget.csv"
+    if not f.exists(): return None
+    b = pd.read_csv(f)
+    return {p: g.drop(columns="policy") for p, g in b.groupby("policy", sort=False)}
+
+def write_report(rep, # a `Reproduction` whose stages before the report have finished
+                 d:Path, # the folder the report stage writes
+                )->dict:
+    "Every figure (PNG and PDF) and `report.md` of a finished run, in `d`; returns what the report stage records"
+    matplotlib.use("Agg", force=True)
+    ev, st = rep.dir("eval"), rep.dir("studies")
+    wr, hr = pd.read_csv(ev/"win_rates.csv"), pd.read_csv(ev/"harmless_rates.csv")
+    wr["task"] = rep.task
+    tabs = {k: pd.read_csv(st/f"{k}.csv") for k in ("labeler_size", "prompt_variants", "self_consistency", "rm_data_size")}
+    rms = pd.DataFrame([rep.result(k) | {"labels": k[3:]} for k in rep.keys if k.startswith("rm_")])
+    rms["task"] = rep.task
+    figs = {"figure1": lambda: F.plot_figure1(wr[~wr["length_controlled"].astype(bool)], hr[~hr["length_controlled"].astype(bool)], task=rep.task,
+                                                     comparisons=[f"{a} vs {b}" for a, b in EVAL_PAIRS[:5]]),
+            "table2": lambda: F.plot_table2(tabs["prompt_variants"].assign(task=rep.task)),
+            "tables3_4": lambda: F.plot_tables3_4(tabs["labeler_size"].assign(task=rep.task)),
+            "table5": lambda: F.plot_table5(rms[rms["labels"].isin(["ai", "human"])], task=rep.task),
+            "rm_data_size": lambda: F.plot_rm_data_size(tabs["rm_data_size"]),
+            "length_control": lambda: F.plot_length_control(wr, task=rep.task),
+            "table14": lambda: F.plot_table14(tabs["self_consistency"].assign(task=rep.task)),
+            "rl_budget": lambda: plot_rl_budget({k[3:].replace("_", " "): (read_jsonl(rep.result(k)["metrics"]), rep.result(k).get("selected_step"))
+                                                 for k in rep.keys if k.startswith("rl_")}, budget=_budget_tables(rep),
+                                                ceiling=_ceiling(wr))}
+    made = {}
+    for name, make in progress(figs.items(), desc="figures", total=len(figs)):
+        fig, _ = make(); F.save_figure(fig, d/"figures"/name); plt.close(fig); made[name] = f"figures/{name}.png"
+    text = _report_markdown(rep, wr, hr, rms, tabs, made, d)
+    (d/"report.md").write_text(text, encoding="utf-8")
+    return {"report": str(d/"report.md"), "figures": made, "summary": f"{len(made)} figures and report.md"}

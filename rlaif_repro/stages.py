@@ -8,8 +8,6 @@ import dataclasses, functools, importlib.util, json, shutil, sys, time
 from pathlib import Path
 from typing import Callable, Sequence
 
-import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -17,10 +15,9 @@ from datasets import Dataset
 from fastcore.basics import patch
 from huggingface_hub import try_to_load_from_cache
 
-from .config import ExperimentConfig, ConfigError, Stage, reads_of, rl_stage, stage_row
+from .config import EVAL_PAIRS, RL_RUNS, ConfigError, ExperimentConfig, Stage, reads_of, rl_stage, stage_row
 from .core import (RunDir, StageClaims, barrier, code_digest, content_key, get_logger, is_main_process, load_json,
                               process_rank, progress, read_jsonl, save_jsonl, set_seed, stable_hash, stage_key)
-from . import figures as F
 from .data import files_digest, get_task, hub_offline, load_task, local_data_files, prompt_contexts
 from .human_eval import budget_win_rates, evaluate, judge_pool
 from .labeler import Labeler
@@ -28,18 +25,12 @@ from .labeler_analysis import alignment, pair_outcomes, same_position_rate, wils
 from .models import (apply_lora, is_hub_id, load_causal_lm, load_reward_model, load_value_model, loading_whole,
                                 resolve_model_path, use_stand_ins)
 from .prompts import list_variants
-from .report import _ceiling, _report_markdown, plot_rl_budget
+from .report import write_report
 
 # %% auto 0
-__all__ = ['RL_RUNS', 'EVAL_PAIRS', 'Reproduction', 'stage_code', 'check_model_names']
+__all__ = ['Reproduction', 'stage_code', 'check_model_names']
 
 # %% ../nbs/14_stages.ipynb
-RL_RUNS = {   # policy name -> the reward it is trained against
-    "RLAIF": "rm_ai", "RLHF": "rm_human", "same-size RLAIF": "rm_same_size", "d-RLAIF": "scorer", "RLHF+RLAIF": "mix"}
-EVAL_PAIRS = (("RLAIF", "SFT"), ("RLHF", "SFT"), ("RLAIF", "RLHF"), ("same-size RLAIF", "SFT"), ("d-RLAIF", "SFT"),
-              ("d-RLAIF", "same-size RLAIF"), ("RLAIF", "reference"), ("RLHF", "reference"), ("RLHF+RLAIF", "SFT"),
-              ("RLHF+RLAIF", "RLHF"), ("gold-optimal", "SFT"), ("greedy SFT", "SFT"))   # the last two: the room above SFT (`eval.ceiling`)
-
 def _jsonl(path:Path, rows)->Path:
     "Write `rows` as JSON lines, atomically"
     return save_jsonl(rows, path)
@@ -467,14 +458,6 @@ def _rm_gold(self:Reproduction, items:list, second:dict, by_rm:dict, gold:Callab
 
 # %% ../nbs/14_stages.ipynb
 @patch
-def _budget_tables(self:Reproduction)->dict|None:
-    "policy -> its rows of the evaluation's budget.csv (None when the evaluation made none)"
-    f = self.dir("eval")/"budget.csv"
-    if not f.exists(): return None
-    b = pd.read_csv(f)
-    return {p: g.drop(columns="policy") for p, g in b.groupby("policy", sort=False)}
-
-@patch
 def _study_pairs(self:Reproduction)->list[dict]:
     """The labeler studies' validation pairs: where the task rates human confidence (TL;DR) only confident choices
     (`data.high_confidence`), then a seeded `data.label_fraction` share of them, at most `data.study_pairs`"""
@@ -533,36 +516,11 @@ def stage_studies(self:Reproduction, rm_sizes:Sequence[int]|None=None):
 # %% ../nbs/14_stages.ipynb
 @patch
 def stage_report(self:Reproduction):
-    "Figures (PNG and PDF) and `report.md`: our numbers beside the paper's"
+    "Figures (PNG and PDF) and `report.md`: our numbers beside the paper's (written by `report.write_report`)"
     inputs = sorted(k for k in self.keys if k != "report")   # sorted: stages side by side finish in any order
-    def fn(d:Path):
-        matplotlib.use("Agg", force=True)
-        ev, st = self.dir("eval"), self.dir("studies")
-        wr, hr = pd.read_csv(ev/"win_rates.csv"), pd.read_csv(ev/"harmless_rates.csv")
-        wr["task"] = self.task
-        tabs = {k: pd.read_csv(st/f"{k}.csv") for k in ("labeler_size", "prompt_variants", "self_consistency", "rm_data_size")}
-        rms = pd.DataFrame([self.result(k) | {"labels": k[3:]} for k in self.keys if k.startswith("rm_")])
-        rms["task"] = self.task
-        figs = {"figure1": lambda: F.plot_figure1(wr[~wr["length_controlled"].astype(bool)], hr[~hr["length_controlled"].astype(bool)], task=self.task,
-                                                         comparisons=[f"{a} vs {b}" for a, b in EVAL_PAIRS[:5]]),
-                "table2": lambda: F.plot_table2(tabs["prompt_variants"].assign(task=self.task)),
-                "tables3_4": lambda: F.plot_tables3_4(tabs["labeler_size"].assign(task=self.task)),
-                "table5": lambda: F.plot_table5(rms[rms["labels"].isin(["ai", "human"])], task=self.task),
-                "rm_data_size": lambda: F.plot_rm_data_size(tabs["rm_data_size"]),
-                "length_control": lambda: F.plot_length_control(wr, task=self.task),
-                "table14": lambda: F.plot_table14(tabs["self_consistency"].assign(task=self.task)),
-                "rl_budget": lambda: plot_rl_budget({k[3:].replace("_", " "): (read_jsonl(self.result(k)["metrics"]), self.result(k).get("selected_step"))
-                                                     for k in self.keys if k.startswith("rl_")}, budget=self._budget_tables(),
-                                                    ceiling=_ceiling(wr))}
-        made = {}
-        for name, make in progress(figs.items(), desc="figures", total=len(figs)):
-            fig, _ = make(); F.save_figure(fig, d/"figures"/name); plt.close(fig); made[name] = f"figures/{name}.png"
-        text = _report_markdown(self, wr, hr, rms, tabs, made, d)
-        (d/"report.md").write_text(text, encoding="utf-8")
-        return {"report": str(d/"report.md"), "figures": made, "summary": f"{len(made)} figures and report.md"}
     fields = ["name", "preset", "data.world_seed", "data.judge_drift", "models.stand_ins", "eval.budget_items", "eval.raters_per_item",
               "rl.eval_every", "rl.eval_prompts", "rl.select_candidates", "rl.select_judge_items", "models.labeler"]   # what its text says about the run (the labeler: how a task words its size study)
-    res = self._stage("report", fields, inputs, fn)
+    res = self._stage("report", fields, inputs, lambda d: write_report(self, d))
     src = Path(res["report"]).parent                       # copy the report and its figures to the top of the run folder
     if self.main:
         shutil.copytree(src/"figures", self.run.path("figures"), dirs_exist_ok=True)
