@@ -272,6 +272,7 @@ def _user_errors()->tuple:
     "Exceptions that mean a problem with the user's input or machine, reported as one line with exit code 2"
     errs = [ConfigError, ValueError, OSError, RunLocked]   # OSError: missing files, DataUnavailableError, unloadable models
     if "rlaif_repro.a2c" in sys.modules: errs.append(sys.modules["rlaif_repro.a2c"].A2CDivergence)
+    if "rlaif_repro.sft" in sys.modules: errs.append(sys.modules["rlaif_repro.sft"].TrainingDiverged)   # SFT's and the reward models' guard
     try: from safetensors import SafetensorError; errs.append(SafetensorError)   # a damaged weights file
     except ImportError: pass
     return tuple(errs)

@@ -15,12 +15,12 @@ from tqdm.auto import tqdm
 from tqdm.notebook import tqdm as notebook_tqdm
 
 # %% auto 0
-__all__ = ['NOISE', 'set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'umask', 'umask_mode', 'share_modes',
-           'atomic_write', 'save_json', 'save_jsonl', 'load_json', 'content_key', 'pick_fields', 'stage_key',
-           'source_digest', 'code_digest', 'get_logger', 'MetricsLogger', 'read_jsonl', 'patch_method', 'RunDir',
-           'RunLocked', 'file_sha256', 'folder_fingerprint', 'process_rank', 'exit_with_parent', 'is_main_process',
-           'per_process_accumulation', 'barrier', 'progress_enabled', 'LineProgress', 'progress', 'verbose',
-           'quiet_dependencies', 'chunked', 'StageClaims']
+__all__ = ['BIG_FILE', 'NOISE', 'set_seed', 'stable_hash', 'seeded_coin', 'get_device', 'get_dtype', 'umask', 'umask_mode',
+           'share_modes', 'atomic_write', 'save_json', 'save_jsonl', 'load_json', 'content_key', 'pick_fields',
+           'stage_key', 'source_digest', 'code_digest', 'get_logger', 'MetricsLogger', 'read_jsonl', 'patch_method',
+           'RunDir', 'RunLocked', 'file_sha256', 'folder_fingerprint', 'file_records', 'cached_sha256', 'StageDamaged',
+           'process_rank', 'exit_with_parent', 'is_main_process', 'per_process_accumulation', 'barrier',
+           'progress_enabled', 'LineProgress', 'progress', 'verbose', 'quiet_dependencies', 'chunked', 'StageClaims']
 
 # %% ../nbs/00_core.ipynb
 def set_seed(seed:int, # the seed for `random`, `numpy` and `torch` (all devices)
@@ -273,7 +273,7 @@ class RunDir:
     def mark_done(self, name:str, key:str, result=None, seconds:float|None=None):
         d = self.stage_dir(name, key)
         share_modes(d)   # a finished stage is readable by colleagues as the umask allows, whatever wrote its files
-        save_json({"stage": name, "key": key, "result": result, "seconds": seconds, "fingerprint": folder_fingerprint(d),
+        save_json({"stage": name, "key": key, "result": result, "seconds": seconds, "fingerprint": folder_fingerprint(d), "files": file_records(d),
                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, d/"DONE.json")
 
     def annotate(self, name:str, key:str, **notes):
@@ -336,6 +336,67 @@ def folder_fingerprint(d:str|Path, skip:tuple=("DONE.json", ".lock"))->str:
     for p in sorted(q for q in d.rglob("*") if q.is_file() and q.name not in skip):
         h.update(p.relative_to(d).as_posix().encode() + b"\0"); _feed(h, p); h.update(b"\0")
     return h.hexdigest()[:16]
+
+# %% ../nbs/00_core.ipynb
+BIG_FILE = 64 << 20   # bytes: above this, a file whose size and time are unchanged is checked by sampled blocks
+
+def _blocks_digest(path:Path, size:int, n:int=16, block:int=1 << 20)->str:
+    "SHA-256 of `n` blocks spread evenly over a file (the first and the last included)"
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for i in range(n): f.seek(max(0, (size - block) * i // (n - 1))); h.update(f.read(block))
+    return h.hexdigest()[:16]
+
+def file_records(d:str|Path, skip:tuple=("DONE.json", ".lock"))->dict:
+    "`{relative path: {sha, size, mtime}}` of every file under `d` (plus `blocks`, a sampled digest, above `BIG_FILE`)"
+    out, d = {}, Path(d)
+    for p in sorted(q for q in d.rglob("*") if q.is_file() and q.name not in skip):
+        st = p.stat()
+        out[p.relative_to(d).as_posix()] = {"sha": file_sha256(p), "size": st.st_size, "mtime": st.st_mtime_ns} | (
+            {"blocks": _blocks_digest(p, st.st_size)} if st.st_size > BIG_FILE else {})
+    return out
+
+# %% ../nbs/00_core.ipynb
+def cached_sha256(path:str|Path, # the file
+                  store:str|Path, # a JSON file of hashes already computed
+                 )->str:
+    """`file_sha256`, remembered in `store` under the file's path, size, modification and change times and inode: any write
+    to the file (even one that restores its modification time, as `cp -p` does) changes its change time and rehashes it"""
+    p, store = Path(path).resolve(), Path(store)
+    st = p.stat()
+    k = f"{p}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}"
+    try: known = load_json(store) if store.exists() else {}
+    except (ValueError, UnicodeDecodeError): known = {}   # a damaged store is only a lost cache
+    if k not in known:
+        known = {q: h for q, h in known.items() if not q.startswith(f"{p}|")} | {k: file_sha256(p)}
+        save_json(known, store)
+    return known[k]
+
+# %% ../nbs/00_core.ipynb
+class StageDamaged(ValueError):
+    "A finished stage's files are not what it wrote"
+
+def _changed(p:Path, r:dict, full:bool)->str|None:
+    "How file `p` differs from its record `r` (None: it does not)"
+    st = p.stat()
+    if st.st_size != r["size"]: return f"{st.st_size} bytes, {r['size']} when written"
+    if "blocks" in r and not full and st.st_mtime_ns == r["mtime"]: return None if _blocks_digest(p, st.st_size) == r["blocks"] else "content changed"
+    return None if file_sha256(p) == r["sha"] else "content changed"
+
+@patch_method(RunDir)
+def verify(self, name:str, key:str, full:bool|None=None):
+    "Raise `StageDamaged` naming the first file of a finished stage that differs from what it wrote (`full`: every byte of large files too)"
+    full = os.environ.get("RLAIF_REPRO_VERIFY") == "full" if full is None else full
+    done, d = self.marker(name, key), self.path(name, key)
+    redo = f"rerun with --force-stage {name} to compute the stage again"
+    if done.get("files") is None:   # a marker from before files were recorded: the folder as a whole
+        if done.get("fingerprint") and folder_fingerprint(d) != done["fingerprint"]:
+            raise StageDamaged(f"{d}: its files changed after stage {name!r} finished; {redo}")
+        return
+    for rel, r in done["files"].items():
+        p = d/rel
+        if not p.is_file(): raise StageDamaged(f"{p}: missing (stage {name!r} wrote it); {redo}")
+        if what := _changed(p, r, full): raise StageDamaged(f"{p}: changed after stage {name!r} finished ({what}); {redo}")
 
 # %% ../nbs/00_core.ipynb
 def process_rank()->tuple[int, int]:

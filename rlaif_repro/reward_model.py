@@ -17,7 +17,7 @@ from .core import get_logger, progress, progress_enabled, save_json, set_seed, s
 from .config import RewardModelConfig, report_to_list
 from .data import get_task
 from .models import load_reward_model, reward_scores, LoraSettings, apply_lora, count_parameters, gathered
-from .sft import last_checkpoint, completion_text, split_heldout, check_trackers, tracking_env, quiet_console, checkpointing_arg, precision_flags
+from .sft import DivergenceGuard, last_checkpoint, completion_text, split_heldout, check_trackers, tracking_env, quiet_console, checkpointing_arg, precision_flags
 
 # %% auto 0
 __all__ = ['soft_label_loss', 'bradley_terry_loss', 'RewardDataError', 'tokenize_response', 'pair_dataset', 'planted_pairs',
@@ -368,7 +368,8 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
              f"{count_parameters(model, trainable_only=True):,} of {count_parameters(model):,} parameters trainable")
     with tracking_env(report_to, log_dir/"tracking"):   # the trackers read it when the trainer is built and when it trains
         trainer = SoftLabelRewardTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
-                                         data_collator=soft_label_collator(tokenizer.pad_token_id), callbacks=callbacks)
+                                         data_collator=soft_label_collator(tokenizer.pad_token_id),
+                                         callbacks=[DivergenceGuard(f"reward model ({label})"), *(callbacks or [])])
         quiet_console(trainer, log_dir/"metrics.jsonl", desc=f"reward model ({label})")
         t0 = time.perf_counter()
         out = trainer.train(resume_from_checkpoint=last)

@@ -19,8 +19,8 @@ from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, 
 # %% auto 0
 __all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'precision_flags',
            'checkpointing_arg', 'trl_sft_args', 'MetricsFileCallback', 'StepProgress', 'quiet_console',
-           'check_trackers', 'tracking_env', 'SFTResult', 'split_heldout', 'last_checkpoint', 'train_sft',
-           'plot_sft_loss', 'Completion', 'generate_completions']
+           'check_trackers', 'tracking_env', 'TrainingDiverged', 'DivergenceGuard', 'SFTResult', 'split_heldout',
+           'last_checkpoint', 'train_sft', 'plot_sft_loss', 'Completion', 'generate_completions']
 
 # %% ../nbs/07_sft.ipynb
 class SFTDataError(ValueError):
@@ -212,6 +212,31 @@ def tracking_env(report_to:str|list|None, # a `report_to` setting
             else: os.environ[k] = v
 
 # %% ../nbs/07_sft.ipynb
+class TrainingDiverged(RuntimeError):
+    "Training stopped by `DivergenceGuard`: a non-finite loss, or trainable weights non-finite or exploding"
+
+def _max_abs(model)->float:
+    "Largest absolute value among the (local) trainable weights of `model`; NaN if any is NaN"
+    ps = [p.detach() for p in model.parameters() if p.requires_grad and p.numel()]   # ZeRO-3: the local shard
+    return float(torch.stack([p.abs().max().float() for p in ps]).max()) if ps else 0.0
+
+class DivergenceGuard(TrainerCallback):
+    "Stop a transformers/TRL trainer on a non-finite loss or non-finite or exploding trainable weights, naming the cause"
+    def __init__(self, what:str): self.what, self.limit = what, float("inf")   # what: 'SFT', 'reward model (ai)', ...
+    def _stop(self, state, args, why:str):
+        raise TrainingDiverged(f"{self.what} stopped at step {state.global_step}: {why}; lower the learning rate "
+                               f"(it is {args.learning_rate:g}) and run again")
+    def on_train_begin(self, args, state, control, model=None, **kw): self.limit = max(1e4, 100 * _max_abs(model))
+    def on_log(self, args, state, control, logs=None, **kw):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss): self._stop(state, args, f"the training loss is {loss}")
+    def on_step_end(self, args, state, control, model=None, **kw):
+        big = _max_abs(model)
+        if not big <= self.limit:   # NaN fails too
+            self._stop(state, args, "trainable weights are not finite" if not math.isfinite(big) else
+                       f"trainable weights reached |w| = {big:.3g}, past {self.limit:.3g} (100 times their start)")
+
+# %% ../nbs/07_sft.ipynb
 @dataclasses.dataclass
 class SFTResult:
     "What `train_sft` returns"
@@ -313,7 +338,8 @@ def train_sft(model, # a causal LM, or a name/path for `load_causal_lm`
     n_train, n_all = count_parameters(model, trainable_only=True), count_parameters(model)
     log.info(f"SFT: {len(tr)} examples, {total} optimizer steps, {n_train:,} of {n_all:,} parameters trainable")
     with tracking_env(report_to, log_dir/"tracking"):   # the trackers read it when the trainer is built and when it trains
-        trainer = SFTTrainer(model=model, args=args, train_dataset=tr, processing_class=tokenizer, callbacks=callbacks)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=tr, processing_class=tokenizer,
+                             callbacks=[DivergenceGuard("SFT"), *(callbacks or [])])
         quiet_console(trainer, log_dir/"metrics.jsonl", desc="SFT")
         out = trainer.train(resume_from_checkpoint=last)
     model = trainer.model

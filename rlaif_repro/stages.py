@@ -16,13 +16,13 @@ from fastcore.basics import patch
 from huggingface_hub import try_to_load_from_cache
 
 from .config import EVAL_PAIRS, RL_RUNS, ConfigError, ExperimentConfig, Stage, reads_of, rl_stage, stage_row
-from .core import (RunDir, StageClaims, barrier, code_digest, content_key, get_logger, is_main_process, load_json,
+from .core import (RunDir, StageClaims, barrier, cached_sha256, code_digest, content_key, get_logger, is_main_process, load_json,
                               process_rank, progress, read_jsonl, save_jsonl, set_seed, stable_hash, stage_key)
 from .data import files_digest, get_task, hub_offline, load_task, local_data_files, prompt_contexts
 from .human_eval import budget_win_rates, evaluate, judge_pool
 from .labeler import Labeler
 from .labeler_analysis import alignment, pair_outcomes, same_position_rate, wilson_ci, sweep as study_sweep
-from .models import (apply_lora, is_hub_id, load_causal_lm, load_reward_model, load_value_model, loading_whole,
+from .models import (apply_lora, cache_dir, is_hub_id, load_causal_lm, load_reward_model, load_value_model, loading_whole,
                                 resolve_model_path, use_stand_ins)
 from .prompts import list_variants
 from .report import write_report
@@ -82,6 +82,7 @@ class Reproduction:
         if self.main and self.run.is_done(name, key) and (gone := self._missing_outputs(self.run.result(name, key))):
             self.log(f"[{name}] outputs missing ({gone[0]}): running it again from the start")
             shutil.rmtree(self.run.path(name, key))   # its partial state belongs to the lost outputs
+        if self.main and self.run.is_done(name, key): self.run.verify(name, key)   # it serves what it wrote, or says which file changed
         barrier()
         cached = self.run.is_done(name, key)
         if not cached and self._before_compute: self._before_compute()
@@ -578,11 +579,11 @@ def _use_stand_ins(cfg:ExperimentConfig)->str:
     return content_key({n: load_json(Path(p)/"BUILD.json") for n, p in sorted(si.items())})
 
 def _local_model_stamp(cfg:ExperimentConfig)->dict:
-    "Names, sizes and modification times of the files of every model given as a local folder (hashing weights would take minutes)"
-    stamp = {}
+    "The content of every model given as a local folder (each file's hash, remembered by its stat in the cache folder)"
+    stamp, store = {}, cache_dir()/"file_hashes.json"
     for role, name in cfg.model_names().items():
         p = Path(str(name)).expanduser()
-        if p.is_dir(): stamp[role] = sorted((q.relative_to(p).as_posix(), q.stat().st_size, q.stat().st_mtime_ns) for q in p.rglob("*") if q.is_file())
+        if p.is_dir(): stamp[role] = {q.relative_to(p).as_posix(): cached_sha256(q, store) for q in sorted(p.rglob("*")) if q.is_file()}
     return {"local_models": content_key(stamp)} if stamp else {}
 
 def check_model_names(cfg:ExperimentConfig):
@@ -591,7 +592,7 @@ def check_model_names(cfg:ExperimentConfig):
     for role, name in cfg.model_names().items():
         try: where = resolve_model_path(name) if not str(name).startswith("toy:") else None   # toy names: the world builds them
         except (ValueError, OSError) as e: bad.append(f"{role} ({e})"); continue
-        if where is None or where != name: continue
+        if where is None or where != name or Path(where).is_dir(): continue   # a scheme name, a stand-in, or a local folder
         if is_hub_id(name) and hub_offline():
             if not isinstance(try_to_load_from_cache(name, "config.json"), str):
                 bad.append(f"{role} {name!r} (a Hub id, not in the local Hugging Face cache, and HF_HUB_OFFLINE is set: download it "
