@@ -446,10 +446,12 @@ def _micro_step(run:_A2CRun, mb:list[str], step:int, g:int, stats:dict):
     L = a2c_loss(lp, ref_lp, vals, ro.response_mask, r, cfg.kl_coef, cfg.kl_estimator, cfg.kl_in_reward, cfg.normalize_advantages,
                  gamma=cfg.gamma)
     loss = (L.policy_loss + L.value_loss) / (1 if run.ds else run.n_micro)   # DeepSpeed divides by its accumulation steps itself
-    flag = torch.tensor([float(not torch.isfinite(loss).item()), L.kl.mean().item()], device=acc.device)
-    flags = acc.gather(flag[None]).reshape(-1, 2)            # every process stops together
-    if flags[:, 0].any() or (flags[:, 1] > cfg.max_kl).any():
-        why = "non-finite loss" if flags[:, 0].any() else f"mean KL per response {flags[:, 1].max().item():.2f} > max_kl={cfg.max_kl}"
+    per_token = L.kl.sum().item() / max(1.0, ro.response_mask.sum().item())
+    flag = torch.tensor([float(not torch.isfinite(loss).item()), L.kl.mean().item(), per_token], device=acc.device)
+    flags = acc.gather(flag[None]).reshape(-1, 3)            # every process stops together
+    if flags[:, 0].any() or (flags[:, 1] > cfg.max_kl).any() or (flags[:, 2] > cfg.max_kl_per_token).any():
+        why = ("non-finite loss" if flags[:, 0].any() else f"mean KL per response {flags[:, 1].max().item():.2f} > max_kl={cfg.max_kl}"
+               if (flags[:, 1] > cfg.max_kl).any() else f"KL per response token {flags[:, 2].max().item():.2f} > max_kl_per_token={cfg.max_kl_per_token}")
         raise A2CDivergence(f"A2C stopped at step {step + 1}: {why}. {_last_good(run.ck_dir)}lower the learning rate or raise kl_coef")
     with acc.accumulate(run.engine) if run.ds else contextlib.nullcontext():   # DeepSpeed steps after the last micro-batch only
         acc.backward(loss)

@@ -29,7 +29,8 @@ def _command(sub, name:str, summary:str, description:str, examples:str)->argpars
 
 def _config_args(q:argparse.ArgumentParser, preset:str=DEFAULT_PRESET, config_file:bool=True):
     "The options that choose a config: --preset, --task, --config and --set"
-    q.add_argument("--preset", default=preset, choices=list(PRESETS), help="named preset to start from")
+    q.add_argument("--preset", default=None, choices=list(PRESETS), help=f"named preset to start from (default: {preset})")
+    q.set_defaults(preset_default=preset)
     q.add_argument("--task", choices=_config.known_tasks(), default=None, help="the task (default: the preset's own task)")
     if config_file:
         q.add_argument("--config", dest="config_file", default=None, metavar="JSON",
@@ -195,7 +196,9 @@ def _cmd_config(a)->int:
 def _cmd_data(a)->int:
     from rlaif_repro.data import load_task
     files = a.data_files
-    if files and files.lstrip().startswith("{"): files = json.loads(files)
+    if files and files.lstrip().startswith("{"):
+        try: files = json.loads(files)
+        except json.JSONDecodeError as e: raise ConfigError(f"--data-files {files!r}: not valid JSON ({e})") from None
     ds = load_task(a.task, a.split, data_files=files, limit=a.limit, seed=a.seed)
     cmp = ds["comparisons"]
     print(f"{a.task}/{a.split}: {ds['prompts'].num_rows} prompts, {cmp.num_rows} comparisons")
@@ -250,7 +253,11 @@ _COMMANDS = {"config": _cmd_config, "data": _cmd_data, "reproduce": _cmd_reprodu
 
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `rlaif-repro` command"
-    a = _parser().parse_args(argv)
+    p = _parser()
+    a = p.parse_args(argv)
+    if hasattr(a, "preset_default"):   # a command that takes --preset
+        if getattr(a, "config_file", None) and a.preset: p.error("give --preset or --config, not both (a saved config names its own preset)")
+        a.preset = a.preset or a.preset_default
     was = os.environ.get("RLAIF_REPRO_VERBOSE")
     if a.verbose: os.environ["RLAIF_REPRO_VERBOSE"] = "1"   # launched processes and world builders inherit it
     quiet_dependencies()

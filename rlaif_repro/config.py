@@ -178,7 +178,7 @@ class DataConfig(_Config):
         if self.task not in TASKS and self.task not in installed_tasks(): self._choice("task", known_tasks())
         self._range("limit", 1); self._range("label_fraction", 0, 1, lo_open=True); self._range("study_pairs", 1)
         self._range("max_prompt_tokens", 1); self._range("max_response_tokens", 1)
-        self._range("world_seed", 0)
+        self._range("world_seed", 0, 2**32 - 1)
         try: parse_judge_drift(self.judge_drift)
         except ValueError as e: self._bad("judge_drift", self.judge_drift, str(e).split(" must be ", 1)[-1])
         if self.task != "toy" and (self.world_seed is not None or parse_judge_drift(self.judge_drift)):
@@ -384,6 +384,7 @@ class A2CConfig(_Config, _TrainMixin):
     eval_batch_size: int | None = F(None, "prompts sampled together at each validation (None: micro_batch_size); sampling needs no "
                                     "gradients, so it can take larger batches than training")
     max_kl: float = F(100.0, "stop with a clear message when the mean KL per response exceeds this (runaway guard)")
+    max_kl_per_token: float = F(1.0, "stop when the KL per response token exceeds this (runaway guard; healthy runs stay well under 0.5)")
     select_candidates: int = F(4, "checkpoint selection, step 1: the candidates with the highest validation reward", "4", "App. G")
     select_judge_items: int = F(200, "checkpoint selection, step 2: validation prompts on which the AI labeler judges each candidate's "
                                 "responses against SFT's; the best win rate is used (0: no judge, the highest validation reward)",
@@ -397,7 +398,7 @@ class A2CConfig(_Config, _TrainMixin):
         if not self.kl_in_reward and self.kl_estimator != "k2":   # as a loss, k1's expected gradient is 0 and k3's is the forward KL's
             self._bad("kl_estimator", self.kl_estimator, "kl_in_reward=False adds the KL as a loss term, where only 'k2' has the "
                       "gradient of KL(policy || SFT); set kl_estimator='k2' or keep kl_in_reward=True")
-        self._range("checkpoint_every", 1); self._range("eval_every", 1); self._range("eval_prompts", 1); self._range("eval_batch_size", 1); self._range("max_kl", 0, lo_open=True)
+        self._range("checkpoint_every", 1); self._range("eval_every", 1); self._range("eval_prompts", 1); self._range("eval_batch_size", 1); self._range("max_kl", 0, lo_open=True); self._range("max_kl_per_token", 0, lo_open=True)
         self._range("select_candidates", 1); self._range("select_judge_items", 0)
 
 # %% ../nbs/01_config.ipynb
@@ -444,8 +445,9 @@ class ExperimentConfig(_Config):
     parallel_stages: int = F(0, "processes that compute independent stages side by side, one share of the cores each (0: 2 for a "
                              "CPU run on 2+ cores that is not launched, else 1). Not part of any stage key")
     def _validate(self):
-        if not re.fullmatch(r"[\w.-]+", self.name): self._bad("name", self.name, "use letters, digits, '_', '-' or '.'")
-        self._range("seed", 0); self._range("parallel_stages", 0)
+        if not re.fullmatch(r"[\w.-]+", self.name) or set(self.name) == {"."}:   # a folder name, never '.' or '..'
+            self._bad("name", self.name, "a folder name: letters, digits, '_', '-' or '.', not '.' or '..'")
+        self._range("seed", 0, 2**32 - 1); self._range("parallel_stages", 0)   # seeds: what NumPy and every RNG here accept
         try: report_to_list(self.report_to)
         except ConfigError: self._bad("report_to", self.report_to, f"use 'none' or one or more of {', '.join(TRACKERS)}, comma-separated")
 
@@ -481,8 +483,10 @@ class ExperimentConfig(_Config):
         "Load from a JSON file path or a JSON string; errors name the file"
         is_file = isinstance(src, Path) or not str(src).lstrip().startswith("{")
         where = str(src) if is_file else "<json>"
-        try: d = json.loads(Path(src).read_text() if is_file else src)
+        try: d = json.loads(Path(src).read_text(encoding="utf-8") if is_file else src)
         except json.JSONDecodeError as e: raise ConfigError(f"{where}: not valid JSON ({e})") from None
+        except UnicodeDecodeError: raise ConfigError(f"{where}: not a text file (a config is JSON)") from None
+        except IsADirectoryError: raise ConfigError(f"{where}: a folder, not a config file") from None
         try: return cls.from_dict(d)
         except (ConfigError, TypeError) as e: raise ConfigError(f"{where}: {e}") from None
 
@@ -504,9 +508,9 @@ def tiny_preset(task:str="toy")->ExperimentConfig:
     return ExperimentConfig(
         name="tiny", preset="tiny",
         data=DataConfig(task=task, limit=32, max_prompt_tokens=128, max_response_tokens=16),
-        models=ModelConfig(policy="tiny:gpt2", labeler="tiny:gpt2", same_size_labeler="tiny:gpt2", scorer="tiny:gpt2",
-                           device="cpu", dtype="float32", lora_r=4, lora_alpha=8),
-        labeler=LabelerConfig(cot_max_new_tokens=8, max_input_tokens=1024, batch_size=4),   # few-shot prompts need ~700 tiny tokens
+        models=ModelConfig(policy="tiny:gpt2", labeler="tiny:gpt2-long", same_size_labeler="tiny:gpt2-long", scorer="tiny:gpt2",
+                           device="cpu", dtype="float32", lora_r=4, lora_alpha=8),   # the labelers read HH's few-shot prompts whole (up to ~2,500 tiny tokens)
+        labeler=LabelerConfig(cot_max_new_tokens=8, max_input_tokens=4096, batch_size=4),
         sft=SFTConfig(batch_size=8, micro_batch_size=4, lr=1e-3, optimizer="adamw", max_steps=2),
         reward_model=RewardModelConfig(batch_size=8, micro_batch_size=4, lr=1e-3, epochs=1.0, max_length=160, optimizer="adamw"),
         rl=A2CConfig(batch_size=4, micro_batch_size=2, lr=1e-4, value_lr=1e-4, epochs=1.0, max_new_tokens=8,   # micro 2: runs on 1 or 2 processes

@@ -79,7 +79,7 @@ def read_jsonl_rows(path:str|Path, # a .jsonl or .jsonl.gz file
                    )->Iterator[tuple[int, dict]]:
     "`(line_number, row)` for each non-blank line of a jsonl file, gzip or not (1-based line numbers)"
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path}: no such file")
+    if not path.is_file(): raise FileNotFoundError(f"{path}: " + ("a folder, not a data file" if path.is_dir() else "no such file"))
     issues = issues if issues is not None else RowIssues(path)
     i, n = 0, 0
     with _open_bytes(path) as f:   # bytes, decoded line by line, so that a bad byte is reported on its own line
@@ -379,7 +379,7 @@ def _hh_source(subset:str, split:str, data_files)->tuple[Path, str]:
             raise ValueError(f"split {split!r} reads the HH {src} file, but data_files has no {src!r} entry")
         return Path(data_files[src]), src
     if isinstance(data_files, (str, os.PathLike)): return Path(data_files), src
-    raise TypeError(f"data_files for HH must be a path or a dict {{'train': path, 'test': path}}, got {type(data_files).__name__}")
+    raise ValueError(f"data_files for HH must be a path or a dict {{'train': path, 'test': path}}, got {type(data_files).__name__}")
 
 def load_hh(subset:str, # "helpful-base" or "harmless-base"
             split:str, # "train" (the train file) or "validation"/"test" (2/3 and 1/3 of the test file)
@@ -442,7 +442,7 @@ def tldr_prompt(context:str)->str:
 def _table_rows(path:Path, issues_for:Callable[[str], RowIssues])->tuple[Iterator[tuple[int, dict]], RowIssues]:
     "Rows of a jsonl(.gz) or parquet file with 1-based line/row numbers, and the `RowIssues` collecting their problems"
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path}: no such file")
+    if not path.is_file(): raise FileNotFoundError(f"{path}: " + ("a folder, not a data file" if path.is_dir() else "no such file"))
     with open(path, "rb") as f: magic = f.read(4)
     if magic == b"PAR1":
         import pyarrow.parquet as pq
@@ -455,7 +455,7 @@ _OPENAI_POST = ("id", "subreddit", "title", "post", "summary")
 
 def _tldr_prompt_rows(rows:Iterable[tuple[int, dict]], issues:RowIssues, source:str)->list[dict]:
     "Policy prompts from OpenAI `tldr_3_filtered` rows or `trl-lib/tldr` rows (format read off the first row)"
-    out, fmt = [], None
+    out, fmt, seen = [], None, {}
     for n, row in rows:
         if fmt is None:
             if "prompt" in row and "completion" in row: fmt = "trl"
@@ -469,6 +469,8 @@ def _tldr_prompt_rows(rows:Iterable[tuple[int, dict]], issues:RowIssues, source:
                 out.append({"id": f"{source}/{n}", "prompt": prompt, "reference": None if ref is None else ref.strip()})
             else:
                 f = {k: _field(row, (k,), str, n, issues, nullable=(k == "summary")) for k in _OPENAI_POST}
+                if f["id"] in seen: issues(n, f"id {f['id']!r} again (first at {issues.unit} {seen[f['id']]}): a post may appear once")
+                seen[f["id"]] = n
                 out.append({"id": f["id"], "prompt": tldr_prompt(tldr_context(f["subreddit"], f["title"], f["post"])),
                             "reference": None if f["summary"] is None else f["summary"].strip()})
         except _SkipRow: continue
@@ -524,7 +526,7 @@ def _pick_split(entry, split:str, key:str):
 def _as_paths(entry, key:str)->list[Path]:
     if isinstance(entry, (str, os.PathLike)): return [Path(entry)]
     if isinstance(entry, (list, tuple)) and all(isinstance(p, (str, os.PathLike)) for p in entry): return [Path(p) for p in entry]
-    raise TypeError(f"data_files[{key!r}] must be a path, a list of paths or a dict split -> path(s), got {type(entry).__name__}")
+    raise ValueError(f"data_files[{key!r}] must be a path, a list of paths or a dict split -> path(s), got {type(entry).__name__}")
 
 def load_tldr(split:str, # "train", "validation" or "test"
               *,
@@ -547,7 +549,8 @@ def load_tldr(split:str, # "train", "validation" or "test"
         return {"prompts": prompts, "comparisons": _tldr_comparisons([(src, enumerate(cs, 1), RowIssues(src, on_error, "row"))],
                                                                     split, high_confidence)}
     if not isinstance(data_files, dict):
-        raise TypeError(f"data_files for tldr must be a dict with keys 'prompts' and/or 'comparisons', got {type(data_files).__name__}")
+        raise ValueError("data_files for tldr must be a mapping with keys 'prompts' and/or 'comparisons', such as "
+                         f"'{{\"comparisons\": PATH}}'; got {data_files!r}")
     bad = sorted(set(data_files) - {"prompts", "comparisons"})
     if bad: raise ValueError(f"data_files keys {bad} are not known for tldr; use 'prompts' and/or 'comparisons'")
     prompts, comps = [], []

@@ -228,6 +228,7 @@ def build_tiny_model(path:str|Path, # folder to write (created; overwritten file
     tok = build_tiny_tokenizer(vocab_size, chat_template=chat_template,
                                individual_digits=llama if individual_digits is None else individual_digits,
                                add_bos=llama if add_bos is None else add_bos)
+    tok.model_max_length = max_positions
     ids = dict(bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     if llama:
         cfg = LlamaConfig(vocab_size=len(tok), hidden_size=n_embd, intermediate_size=(8*n_embd//3 + 7)//8*8,
@@ -247,8 +248,8 @@ def build_tiny_model(path:str|Path, # folder to write (created; overwritten file
     return path
 
 # %% ../nbs/03_models.ipynb
-TINY_MODELS = {"gpt2": dict(arch="gpt2"), "llama": dict(arch="llama"),
-               "llama-chat": dict(arch="llama", chat_template=True)}
+TINY_MODELS = {"gpt2": dict(arch="gpt2"), "llama": dict(arch="llama"), "llama-chat": dict(arch="llama", chat_template=True),
+               "gpt2-long": dict(arch="gpt2", max_positions=4096)}   # long: a labeler that reads HH's 2-shot prompts whole
 _TINY_RECIPE_VERSION = 1
 
 def _resolve_tiny(name:str)->Path:
@@ -322,6 +323,12 @@ def _place(model, tok, device, kw):
     if "device_map" not in kw: model.to(get_device(device))
     return model
 
+def _check_finite(model, name, what:str):
+    "Refuse a model whose weights hold NaN or Inf (a damaged checkpoint, or one saved by a diverged run), naming the tensor"
+    for n, p in model.named_parameters():
+        if p.numel() and p.device.type != "meta" and not torch.isfinite(p).all():
+            raise ValueError(f"{what} {str(name)!r}: its weight {n} holds NaN or Inf (a damaged checkpoint, or one a diverged run saved)")
+
 def load_causal_lm(name_or_path:str|Path, # local folder, `tiny:...`/`toy:...` name or Hub id
                    *,
                    dtype:str|torch.dtype="auto", # "auto": bf16/fp16 on CUDA, fp32 on CPU
@@ -338,6 +345,7 @@ def load_causal_lm(name_or_path:str|Path, # local folder, `tiny:...`/`toy:...` n
                              dtype=get_dtype(dtype, device), trust_remote_code=trust_remote_code,
                              use_safetensors=use_safetensors, **kw)
     model = _place(model, tok, device, kw)
+    _check_finite(model, name_or_path, "causal LM")
     if (s := _lora_settings(lora)) is not None:
         model = apply_lora(model, r=s.r, alpha=s.alpha, dropout=s.dropout, target_modules=s.target_modules, task_type="CAUSAL_LM")
     return model, tok
@@ -382,6 +390,7 @@ def _load_scalar_head(auto_cls, name_or_path, what, dtype, device, lora, padding
                                        use_safetensors=use_safetensors, **kw)
     _report_loading(info, name_or_path, what, _head_name(model))
     model = _place(model, tok, device, kw)
+    _check_finite(model, name_or_path, what)
     if (s := _lora_settings(lora)) is not None:
         model = apply_lora(model, r=s.r, alpha=s.alpha, dropout=s.dropout, target_modules=s.target_modules, task_type=task_type)
     return model, tok

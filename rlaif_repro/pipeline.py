@@ -63,13 +63,15 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
         raise ValueError(f"--force-stage {unknown[0]!r} is not a stage of this run; stages: {', '.join(sorted(names))}")
     r = Reproduction(cfg, out_dir, log, force=force)
     t0, steps = time.time(), _steps(r, policies, until)
+    steps.pop(0)[1]()   # the data stage, then what the run asks of the data's size, before any model trains
+    if until != "data": r.preflight(until)
     if (lanes := _lanes(cfg, r)) == 1:
         for _, step in steps: step()
     else:   # the report reads every stage: it comes last, after the lanes
         _side_by_side(r, cfg, [s for s in steps if s[0] != "report"], lanes, out_dir=str(r.run.root), policies=list(policies),
                       until=until, force=list(force))
         r.keys = dict(sorted(r.keys.items(), key=lambda kv: names.index(kv[0])))   # the table's order, not the order lanes finished in
-        if steps[-1][0] == "report": steps[-1][1]()
+        if steps and steps[-1][0] == "report": steps[-1][1]()
     r.log(f"finished in {time.time() - t0:.0f} s" + (f"; report: {r.report_path}" if until == "report" else ""))
     return r
 

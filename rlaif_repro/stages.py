@@ -15,7 +15,7 @@ from datasets import Dataset
 from fastcore.basics import patch
 from huggingface_hub import try_to_load_from_cache
 
-from .config import EVAL_PAIRS, RL_RUNS, ConfigError, ExperimentConfig, Stage, reads_of, rl_stage, stage_row
+from .config import EVAL_PAIRS, RL_RUNS, STAGES, ConfigError, ExperimentConfig, Stage, reads_of, rl_stage, stage_row
 from .core import (RunDir, StageClaims, barrier, cached_sha256, code_digest, content_key, get_logger, is_main_process, load_json,
                               process_rank, progress, read_jsonl, save_jsonl, set_seed, stable_hash, stage_key)
 from .data import files_digest, get_task, hub_offline, load_task, local_data_files, prompt_contexts
@@ -231,6 +231,27 @@ def stage_sft(self:Reproduction):
     fields = {"references": ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"],
               "task": [], "policy": ["models.policy"]}[src]   # the task's own policy is in the data key (its world)
     return self._stage("sft", fields, ["data"], fn)
+
+# %% ../nbs/14_stages.ipynb
+@patch
+def preflight(self:Reproduction, until:str="report"):
+    "Raise a `ConfigError` listing what the config asks of the data that it cannot give (the stages up to `until`)"
+    c, n, probs = self.cfg, self.result("data")["counts"], []
+    reaches = lambda stage: STAGES.index(until) >= STAGES.index(stage)
+    spp = c.rl.samples_per_prompt; batch = c.rl.batch_size // spp
+    if reaches("rl") and n["train"]["prompts"] < batch:
+        probs.append(f"rl.batch_size={c.rl.batch_size}: {n['train']['prompts']} training prompts, fewer than one RL batch "
+                     f"({batch} prompts x {spp} samples); lower rl.batch_size or raise data.limit")
+    if reaches("eval"):
+        own = self.spec.raters(c)
+        pool = len(own) if own is not None else 4 * len(list(c.eval.judges) or [c.models.labeler])   # judge_pool: 2 variants x 2 temperatures each
+        if c.eval.raters_per_item > pool:
+            probs.append(f"eval.raters_per_item={c.eval.raters_per_item}: the evaluation's rater pool has {pool} raters")
+    if reaches("studies"):
+        try:
+            if not self._study_pairs(): probs.append(f"the labeler studies: the data has no validation pairs ({n['validation']['comparisons']} comparisons)")
+        except ValueError as e: probs.append(str(e))
+    if probs: raise ConfigError("this run cannot finish: " + "; ".join(probs))
 
 # %% ../nbs/14_stages.ipynb
 @patch
