@@ -29,9 +29,9 @@ if cfg.get('pip_requirements'): requirements += cfg.get('pip_requirements','').s
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
-# optional extras beyond the stock template: `pip install rlaif_repro[vllm]`, `[deepspeed]`
+# optional extras beyond the stock template: `pip install rlaif_repro[nb]` (notebooks, Colab), `[vllm]`, `[deepspeed]`
 extras = {'dev': dev_requirements}
-for extra in ('vllm', 'deepspeed'):
+for extra in ('nb', 'vllm', 'deepspeed'):
     if cfg.get(f'{extra}_requirements'): extras[extra] = cfg[f'{extra}_requirements'].split()
 
 setuptools.setup(

@@ -33,8 +33,8 @@ def _config_args(q:argparse.ArgumentParser, preset:str=DEFAULT_PRESET, config_fi
     q.set_defaults(preset_default=preset)
     q.add_argument("--task", choices=_config.known_tasks(), default=None, help="the task (default: the preset's own task)")
     if config_file:
-        q.add_argument("--config", dest="config_file", default=None, metavar="JSON",
-                       help="start from a saved config (e.g. a run's config.json) instead of --preset")
+        q.add_argument("--config", dest="config_file", default=None, metavar="FILE",
+                       help="start from a saved config, JSON or YAML (e.g. a run's config.json) instead of --preset")
     q.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. rl.kl_coef=0.1 or data.limit=64 (repeatable)")
 
@@ -45,10 +45,10 @@ def _add_config_command(sub):
         "Print, as JSON, the config a run would use: a preset (or a saved config) plus --set overrides, validated.\n"
         "--save writes it for `reproduce --config`; --show-paper lists each setting beside the paper's value.",
         "  rlaif-repro config --preset colab --task hh_harmless\n"
-        "  rlaif-repro config --preset toy --set rl.kl_coef=0.1 --save cfg.json --show-paper\n"
-        "  rlaif-repro reproduce --config cfg.json --out runs/kl01")
+        "  rlaif-repro config --preset toy --set rl.kl_coef=0.1 --save cfg.yaml --show-paper\n"
+        "  rlaif-repro reproduce --config cfg.yaml --out runs/kl01")
     _config_args(c)
-    c.add_argument("--save", default=None, metavar="JSON", help="also write the resolved config to this file")
+    c.add_argument("--save", default=None, metavar="FILE", help="also write the resolved config to this file (YAML for .yaml/.yml, else JSON)")
     c.add_argument("--show-paper", action="store_true", help="also print the field / ours / paper / section table")
 
 def _add_data_command(sub):
@@ -159,6 +159,35 @@ def _add_sweep_command(sub):
                     help="compute this stage of every run again, e.g. report (repeatable); stages that read it follow")
 
 # %% ../nbs/14d_cli.ipynb
+def _add_env_command(sub):
+    "The `env` command"
+    _command(sub, "env", "print the versions and devices of this machine (paste it into a bug report)",
+        "Print the versions of Python, this package and the libraries it runs on (torch, transformers, trl, peft, accelerate,\n"
+        "datasets, and deepspeed and vllm where installed), the platform, and the devices torch sees.",
+        "  rlaif-repro env > env.txt   # attach it to the issue")
+
+_ENV_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "deepspeed", "vllm")
+
+def _cmd_env(a)->int:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+    def ver(p):
+        try: return version(p)
+        except PackageNotFoundError: return "not installed"
+    rows = [("rlaif_repro", __version__), ("python", platform.python_version()), ("platform", platform.platform())]
+    rows += [(p, ver(p)) for p in _ENV_PACKAGES]
+    import torch
+    if torch.cuda.is_available():
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        dev = f"{len(names)} CUDA GPU(s): {', '.join(names)} (CUDA {torch.version.cuda})"
+    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): dev = "Apple MPS"
+    else: dev = f"CPU only ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+    rows.append(("devices", dev))
+    w = max(len(k) for k, _ in rows)
+    print("\n".join(f"- {k:<{w}} : {v}" for k, v in rows))
+    return 0
+
+# %% ../nbs/14d_cli.ipynb
 def _parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rlaif-repro", formatter_class=_HelpFormatter,
         description="RLAIF vs. RLHF (Lee et al. 2023), reproduced: inspect configs and task data, run the paper's pipeline\n"
@@ -177,6 +206,7 @@ def _parser()->argparse.ArgumentParser:
     _add_stand_ins_command(sub)
     _add_plan_command(sub)
     _add_sweep_command(sub)
+    _add_env_command(sub)
     return p
 
 # %% ../nbs/14d_cli.ipynb
@@ -190,7 +220,7 @@ def _cmd_config(a)->int:
             print("\nOurs vs the paper (fields the paper speaks about):")
             print(paper_table(cfg)[["field", "ours", "paper", "section"]].to_string(index=False))
     if a.save:
-        cfg.to_json(a.save); print(f"\nsaved {a.save}", file=sys.stderr)
+        cfg.save(a.save); print(f"\nsaved {a.save}", file=sys.stderr)
     return 0
 
 def _cmd_data(a)->int:
@@ -249,7 +279,7 @@ def _cmd_plan(a)->int:
 
 # %% ../nbs/14d_cli.ipynb
 _COMMANDS = {"config": _cmd_config, "data": _cmd_data, "reproduce": _cmd_reproduce, "stage": _cmd_reproduce,
-             "stand-ins": _cmd_stand_ins, "plan": _cmd_plan, "sweep": _cmd_sweep}   # subcommand -> the function that runs it
+             "stand-ins": _cmd_stand_ins, "plan": _cmd_plan, "sweep": _cmd_sweep, "env": _cmd_env}   # subcommand -> the function that runs it
 
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `rlaif-repro` command"

@@ -478,6 +478,26 @@ class ExperimentConfig(_Config):
             with atomic_write(path) as f: f.write(s)
         return s
 
+    def save(self, path:str|Path)->Path:
+        "Write the config to `path`: YAML for a `.yaml`/`.yml` file (as TRL and accelerate configs are), JSON otherwise"
+        if Path(path).suffix.lower() not in (".yaml", ".yml"): self.to_json(path); return Path(path)
+        import yaml
+        with atomic_write(path) as f: f.write(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        return Path(path)
+
+    @classmethod
+    def from_file(cls, path:str|Path)->ExperimentConfig:
+        "Load a saved config: YAML for a `.yaml`/`.yml` file, JSON otherwise; errors name the file"
+        p = Path(path)
+        if p.suffix.lower() not in (".yaml", ".yml"): return cls.from_json(p)
+        import yaml
+        try: d = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e: raise ConfigError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+        except UnicodeDecodeError: raise ConfigError(f"{p}: not a text file (a config is YAML or JSON)") from None
+        except IsADirectoryError: raise ConfigError(f"{p}: a folder, not a config file") from None
+        try: return cls.from_dict(d)
+        except (ConfigError, TypeError) as e: raise ConfigError(f"{p}: {e}") from None
+
     @classmethod
     def from_json(cls, src:str|Path)->ExperimentConfig:
         "Load from a JSON file path or a JSON string; errors name the file"

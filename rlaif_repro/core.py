@@ -4,12 +4,13 @@
 
 # %% ../nbs/00_core.ipynb 5
 from __future__ import annotations
-import ast, contextlib, dataclasses, fcntl, functools, hashlib, inspect, json, logging, os, random, socket, stat, sys, tempfile, textwrap, time, warnings
+import ast, contextlib, dataclasses, functools, hashlib, inspect, json, logging, os, random, socket, stat, sys, tempfile, textwrap, time, warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import numpy as np
 if TYPE_CHECKING: import torch   # for the annotations only: torch is imported by the functions that use it
+from filelock import FileLock, Timeout
 from tqdm import tqdm as std_tqdm
 from tqdm.auto import tqdm
 from tqdm.notebook import tqdm as notebook_tqdm
@@ -299,20 +300,20 @@ def lock(self)->RunDir:
     error naming the holder. The OS drops the lock of a dead process, so a killed run's folder is free at once."""
     key = str(self.root.resolve())
     if key in _HELD: return self
-    f = open(self.path(".lock"), "a+")
-    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0); holder = f.read().strip() or "another process"; f.close()
+    lk, who = FileLock(str(self.path(".lock"))), self.path(".lock.holder")   # filelock: flock on Unix, msvcrt on Windows
+    try: lk.acquire(timeout=0)
+    except Timeout:
+        holder = (who.read_text().strip() if who.exists() else "") or "another process"
         raise RunLocked(f"run folder {self.root} is in use by {holder}; wait for that run to finish, or pass another --out") from None
-    f.seek(0); f.truncate(); f.write(f"process {os.getpid()} on {socket.gethostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})"); f.flush()
-    _HELD[key] = f
+    who.write_text(f"process {os.getpid()} on {socket.gethostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})")
+    _HELD[key] = lk
     return self
 
 @patch_method(RunDir)
 def unlock(self):
     "Release the lock this process holds on the folder (if any)"
-    f = _HELD.pop(str(self.root.resolve()), None)
-    if f is not None: fcntl.flock(f, fcntl.LOCK_UN); f.close()
+    lk = _HELD.pop(str(self.root.resolve()), None)
+    if lk is not None: lk.release()
 
 # %% ../nbs/00_core.ipynb
 class RunLocked(RuntimeError):

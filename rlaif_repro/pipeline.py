@@ -21,13 +21,13 @@ __all__ = ['resolve_config', 'reproduce']
 # %% ../nbs/14b_pipeline.ipynb
 def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `config_file` is None
                    overrides:list[str]=(), # `key=value` strings such as `rl.kl_coef=0.1`
-                   config_file:str|Path|None=None, # a saved config JSON to start from instead of a preset
+                   config_file:str|Path|None=None, # a saved config (JSON or YAML) to start from instead of a preset
                    task:str|None=None, # task for the preset (Hub presets pick task-specific paper values)
                   )->ExperimentConfig:
     "The config a run would use: a preset or saved file, plus `key=value` overrides"
     ov = parse_overrides(list(overrides))
     if config_file is not None:
-        cfg = ExperimentConfig.from_json(Path(config_file))
+        cfg = ExperimentConfig.from_file(config_file)
         if task: ov["data.task"] = task
         return cfg.replace(**ov) if ov else cfg
     return ExperimentConfig.preset(preset, **({"task": task} if task else {}), **ov)

@@ -19,7 +19,7 @@ from .config import EVAL_PAIRS, RL_RUNS, STAGES, ConfigError, ExperimentConfig, 
 from .core import (RunDir, StageClaims, barrier, cached_sha256, code_digest, content_key, get_logger, is_main_process, load_json,
                               process_rank, progress, read_jsonl, save_jsonl, set_seed, stable_hash, stage_key)
 from .data import files_digest, get_task, hub_offline, load_task, local_data_files, prompt_contexts
-from .human_eval import budget_win_rates, evaluate, judge_pool
+from .human_eval import budget_win_rates, evaluate, judge_pool, rate_ci
 from .labeler import Labeler
 from .labeler_analysis import alignment, pair_outcomes, same_position_rate, wilson_ci, sweep as study_sweep
 from .models import (apply_lora, cache_dir, is_hub_id, load_causal_lm, load_reward_model, load_value_model, loading_whole,
@@ -438,7 +438,8 @@ def stage_eval(self:Reproduction, policies:Sequence[str]):
             lengths["gold"] = np.concatenate([np.asarray(gold(cs, [it[name] for it in items]), float) for name in names])
             rows = []
             for name, g in lengths.groupby("policy", sort=False):
-                lo, hi = _mean_ci(g["gold"].to_numpy(), self.cfg.seed, e.n_bootstrap, e.confidence_level)
+                lo, hi = rate_ci(g["gold"].to_numpy(), np.ones(len(g)), n_bootstrap=e.n_bootstrap, confidence_level=e.confidence_level,
+                                 seed=self.cfg.seed)   # the mean's bootstrap interval: a rate with one trial per item
                 rows.append({"policy": name, "gold_utility": float(g["gold"].mean()), "ci_low": lo, "ci_high": hi, "n": len(g),
                              "mean_words": float(g["words"].mean()), "mean_chars": float(g["chars"].mean())})
             pd.DataFrame(rows).to_csv(d/"gold_utility.csv", index=False)
@@ -620,9 +621,3 @@ def check_model_names(cfg:ExperimentConfig):
                            "first, or use stand-ins: rlaif-repro stand-ins)")
         elif not is_hub_id(name): bad.append(f"{role} {name!r} (neither a local folder nor a Hub id)")
     if bad: raise ConfigError("models that cannot be loaded: " + "; ".join(bad))
-
-def _mean_ci(x:np.ndarray, seed:int, n_boot:int, level:float)->tuple[float, float]:
-    "Bootstrap interval of a mean"
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), (n_boot, len(x)))].mean(1)
-    return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))

@@ -50,7 +50,7 @@ def test_paper_preset_fits_eight_80gb_gpus_with_activation_checkpointing():
     r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "8", "--set", "rl.gradient_checkpointing=false")
     assert r.returncode == 2 and "- rl: needs" in r.stderr and "rl.gradient_checkpointing=true" in r.stderr, r.stderr
 
-SUBCOMMANDS = ["config", "data", "reproduce", "stage", "stand-ins", "plan", "sweep"]
+SUBCOMMANDS = ["config", "data", "reproduce", "stage", "stand-ins", "plan", "sweep", "env"]
 
 def in_process(capsys, *args)->tuple:
     "`rlaif-repro ARGS` through `cli.main` (what the script calls), for answers argparse gives itself: (exit code, stdout, stderr)"
@@ -86,3 +86,23 @@ def test_plan_rejects_run_options(flag, capsys):
     "`plan` reads no run folder and trains no policies: it refuses those options instead of ignoring them"
     code, _, err = in_process(capsys, "plan", "--preset", "colab", *flag)
     assert code == 2 and f"unrecognized arguments: {' '.join(flag)}" in err, err
+
+
+def test_env_names_the_versions_and_devices():
+    "What a bug report needs: the package, Python, the libraries it runs on (installed or not) and the devices"
+    r = cli("env")
+    assert r.returncode == 0, r.stderr
+    for name in ("rlaif_repro", "python", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "deepspeed", "vllm", "devices"):
+        assert f"- {name} " in r.stdout, (name, r.stdout)
+
+def test_a_yaml_config_runs(tmp_path):
+    "A config saved as YAML (as TRL and accelerate write theirs) is read back by --config, whatever its keys say"
+    r = cli("config", "--preset", "tiny", "--set", "rl.kl_coef=0.3", "--save", str(tmp_path/"cfg.yaml"))
+    assert r.returncode == 0 and (tmp_path/"cfg.yaml").read_text().startswith("name: tiny"), r.stderr
+    assert ExperimentConfig.from_file(tmp_path/"cfg.yaml") == ExperimentConfig.preset("tiny", rl__kl_coef=0.3)
+    r = cli("stage", "data", "--config", str(tmp_path/"cfg.yaml"), "--out", str(tmp_path/"run"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((tmp_path/"run"/"config.json").read_text())["rl"]["kl_coef"] == 0.3
+    (tmp_path/"bad.yaml").write_text("rl: [1")
+    r = cli("config", "--config", str(tmp_path/"bad.yaml"))
+    assert r.returncode == 2 and "bad.yaml: not valid YAML" in r.stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np
 import torch
+from filelock import FileLock
 from ..config import DRIFT_DIALS, drift_label, drift_text
 from ..core import (exit_with_parent, patch_method, get_logger, load_json, process_rank, progress,
                               save_json, stable_hash)
@@ -68,14 +69,9 @@ def part_dir(part:str, # one of `TOY_PARTS`
 # %% ../../nbs/09b_toy_build.ipynb
 @contextlib.contextmanager
 def _file_lock(path:Path):
-    "An exclusive lock on `path` across processes (a no-op where `fcntl` is missing)"
-    try: import fcntl
-    except ImportError: yield; return
+    "An exclusive lock on `path` across processes (`filelock`: any platform)"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try: yield
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
+    with FileLock(str(path)): yield
 
 @contextlib.contextmanager
 def _threads(n:int):
