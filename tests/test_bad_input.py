@@ -83,3 +83,14 @@ def test_the_tiny_preset_runs_hh_harmless_on_the_real_file(tmp_path):
                        env={**os.environ, "HF_HUB_OFFLINE": "1", "RLAIF_REPRO_PROGRESS": "0"})
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path/"run"/"report.md").read_text().startswith("# RLAIF vs. RLHF on `hh_harmless`")
+
+
+@pytest.mark.skipif(not HH.exists(), reason="the real HH harmless-base test set lies beside the checkout in ../shared")
+def test_a_labeling_prompt_that_cannot_fit_is_said_before_any_model_trains(tmp_path, capsys):
+    "HH's few-shot prompts against a labeler that reads 1,024 tokens: every variant that cannot fit, named after the data stage"
+    files = json.dumps({"train": str(HH), "test": str(HH)})
+    rc = main(["reproduce", "--preset", "tiny", "--task", "hh_harmless", "--set", f"data.data_files={files}",
+               "--set", "labeler.max_input_tokens=1024", "--out", str(tmp_path/"run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and "labeler tiny:gpt2-long reads at most 1024 tokens" in err[-1] and "base_2shot " in err[-1], err[-3:]
+    assert sorted(p.name for p in (tmp_path/"run").iterdir() if p.is_dir() and not p.name.startswith(".")) == ["data"]
