@@ -69,6 +69,7 @@ QWEN25_REPORTED = {"0.5B": 0.49e9, "1.5B": 1.54e9, "3B": 3.09e9, "7B": 7.61e9, "
 
 SMALL_MODELS = {   # this package's built-on-demand models (approximate: tokenizer sizes vary a little)
     "tiny:gpt2": Arch(2, 64, 256, 2, 2, 851, tied=True, mlp_mats=2, extra=1024*64),
+    "tiny:gpt2-long": Arch(2, 64, 256, 2, 2, 851, tied=True, mlp_mats=2, extra=4096*64),   # 4,096 positions
     "tiny:llama": Arch(2, 64, 176, 2, 2, 1000, qkv_bias=False),
     "tiny:llama-chat": Arch(2, 64, 176, 2, 2, 1000, qkv_bias=False),
     "toy:policy": Arch(2, 64, 176, 4, 4, 389, tied=True, qkv_bias=False),
