@@ -7,7 +7,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
-from .config import DEFAULT_PRESET, RL_RUNS, STAGE_TABLE, STAGES, ExperimentConfig, ConfigError, parse_overrides
+from .config import (DEFAULT_PRESET, PAPER_VARIANTS, RL_RUNS, STAGE_TABLE, STAGES, ExperimentConfig, ConfigError,
+                                parse_overrides)
+from .models import load_tokenizer, resolve_model_path
+from .prompts import build_label_prompt, list_variants
 import functools, importlib, importlib.util, os, shutil, time
 import torch
 from .core import exit_with_parent, get_device
@@ -16,7 +19,7 @@ from .core import StageClaims
 from .stages import Reproduction, _NotReady
 
 # %% auto 0
-__all__ = ['resolve_config', 'reproduce']
+__all__ = ['resolve_config', 'reproduce', 'preflight']
 
 # %% ../nbs/14b_pipeline.ipynb
 def resolve_config(preset:str|None=DEFAULT_PRESET, # preset name, used when `config_file` is None
@@ -64,7 +67,7 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
     r = Reproduction(cfg, out_dir, log, force=force)
     t0, steps = time.time(), _steps(r, policies, until)
     steps.pop(0)[1]()   # the data stage, then what the run asks of the data's size, before any model trains
-    if until != "data": r.preflight(until)
+    if until != "data": preflight(r, until)
     if (lanes := _lanes(cfg, r)) == 1:
         for _, step in steps: step()
     else:   # the report reads every stage: it comes last, after the lanes
@@ -74,6 +77,60 @@ def reproduce(cfg:ExperimentConfig, # the resolved config
         if steps and steps[-1][0] == "report": steps[-1][1]()
     r.log(f"finished in {time.time() - t0:.0f} s" + (f"; report: {r.report_path}" if until == "report" else ""))
     return r
+
+# %% ../nbs/14b_pipeline.ipynb
+def preflight(r:Reproduction, # a run whose data stage has finished
+              until:str="report", # the last stage the run will reach
+             ):
+    "Raise a `ConfigError` listing what the config asks of the data that it cannot give (the stages up to `until`)"
+    c, n, probs = r.cfg, r.result("data")["counts"], []
+    reaches = lambda stage: STAGES.index(until) >= STAGES.index(stage)
+    spp = c.rl.samples_per_prompt; batch = c.rl.batch_size // spp
+    if reaches("rl") and n["train"]["prompts"] < batch:
+        probs.append(f"rl.batch_size={c.rl.batch_size}: {n['train']['prompts']} training prompts, fewer than one RL batch "
+                     f"({batch} prompts x {spp} samples); lower rl.batch_size or raise data.limit")
+    if reaches("eval"):
+        own = r.spec.raters(c)
+        pool = len(own) if own is not None else 4 * len(list(c.eval.judges) or [c.models.labeler])   # judge_pool: 2 variants x 2 temperatures each
+        if c.eval.raters_per_item > pool:
+            probs.append(f"eval.raters_per_item={c.eval.raters_per_item}: the evaluation's rater pool has {pool} raters")
+    if reaches("studies"):
+        try:
+            if not r._study_pairs(): probs.append(f"the labeler studies: the data has no validation pairs ({n['validation']['comparisons']} comparisons)")
+        except ValueError as e: probs.append(str(e))
+    if reaches("labels") and c.labeler.backend == "hf": probs += _prompt_room(r, until)
+    if probs: raise ConfigError("this run cannot finish: " + "; ".join(probs))
+
+# %% ../nbs/14b_pipeline.ipynb
+def _positions(path)->int|None:
+    "The positions a model's config allows (None if it does not say)"
+    from transformers import AutoConfig
+    c = AutoConfig.from_pretrained(path)
+    return next((getattr(c, a) for a in ("n_positions", "max_position_embeddings") if isinstance(getattr(c, a, None), int)), None)
+
+def _prompt_room(r:Reproduction, until:str)->list[str]:
+    "Labeling prompts of this run that cannot fit their labeler even with the context cut away, one line each"
+    c, lc = r.cfg, r.cfg.labeler
+    reaches = lambda stage: STAGES.index(until) >= STAGES.index(stage)
+    uses = ([(c.models.labeler, [lc.variant], "train")] if reaches("labels") else []) + (
+        [(c.models.same_size_labeler, [lc.variant], "train")] if reaches("labels") and c.models.same_size_labeler else []) + (
+        [(c.models.labeler, list_variants(r.task), "validation")] if reaches("studies") else [])
+    short = {}   # labeler -> (its positions, [(variant, tokens needed, tokens it can read, comparison)])
+    for name, variants, split in uses:
+        path = resolve_model_path(name)
+        tok, pos = load_tokenizer(path), _positions(path) if Path(path).is_dir() else None
+        pairs = sorted(r._comparisons(split), key=lambda p: -len(p["response_1"]) - len(p["response_2"]))[:3]
+        for v in dict.fromkeys(v or PAPER_VARIANTS[r.task] for v in variants):
+            cot = "_cot" in v
+            room = min(lc.max_input_tokens, pos or 10**9) - (lc.cot_max_new_tokens + 16 if cot else 0)
+            need, pid = max((len(tok(build_label_prompt(r.task, v, "", p["response_1"], p["response_2"],
+                                                          step="rationale" if cot else "label"))["input_ids"]), p["id"]) for p in pairs)
+            got = short.setdefault(str(name), (pos, []))[1]
+            if need > room + 4 and v not in [g[0] for g in got]: got.append((v, need, room, pid))   # slack: whole-prompt merges
+    return [f"labeler {n} reads at most {lc.max_input_tokens} tokens (labeler.max_input_tokens" + (f"; {pos} positions" if pos else "")
+            + "), but before any context its prompts need: " + ", ".join(f"{v} {need} (of {room})" for v, need, room, _ in got)
+            + f" (comparison {got[0][3]!r}); choose variants with fewer exemplars, raise labeler.max_input_tokens, or use a model with "
+            "more positions" for n, (pos, got) in short.items() if got]
 
 # %% ../nbs/14b_pipeline.ipynb
 def _run_lane(steps:list, # (group, call) pairs

@@ -15,16 +15,16 @@ from datasets import Dataset
 from fastcore.basics import patch
 from huggingface_hub import try_to_load_from_cache
 
-from .config import EVAL_PAIRS, PAPER_VARIANTS, RL_RUNS, STAGES, ConfigError, ExperimentConfig, Stage, reads_of, rl_stage, stage_row
+from .config import EVAL_PAIRS, RL_RUNS, ConfigError, ExperimentConfig, Stage, reads_of, rl_stage, stage_row
 from .core import (RunDir, StageClaims, barrier, cached_sha256, code_digest, content_key, get_logger, is_main_process, load_json,
                               process_rank, progress, read_jsonl, save_jsonl, set_seed, stable_hash, stage_key)
 from .data import files_digest, get_task, hub_offline, load_task, local_data_files, prompt_contexts
 from .human_eval import budget_win_rates, evaluate, judge_pool, rate_ci
 from .labeler import Labeler
 from .labeler_analysis import alignment, pair_outcomes, same_position_rate, wilson_ci, sweep as study_sweep
-from .models import (apply_lora, cache_dir, is_hub_id, load_tokenizer, load_causal_lm, load_reward_model, load_value_model, loading_whole,
+from .models import (apply_lora, cache_dir, is_hub_id, load_causal_lm, load_reward_model, load_value_model, loading_whole,
                                 resolve_model_path, use_stand_ins)
-from .prompts import build_label_prompt, list_variants
+from .prompts import list_variants
 from .report import write_report
 
 # %% auto 0
@@ -231,60 +231,6 @@ def stage_sft(self:Reproduction):
     fields = {"references": ["models.policy", "sft", "seed", "data.max_prompt_tokens", "data.max_response_tokens"],
               "task": [], "policy": ["models.policy"]}[src]   # the task's own policy is in the data key (its world)
     return self._stage("sft", fields, ["data"], fn)
-
-# %% ../nbs/14_stages.ipynb
-@patch
-def preflight(self:Reproduction, until:str="report"):
-    "Raise a `ConfigError` listing what the config asks of the data that it cannot give (the stages up to `until`)"
-    c, n, probs = self.cfg, self.result("data")["counts"], []
-    reaches = lambda stage: STAGES.index(until) >= STAGES.index(stage)
-    spp = c.rl.samples_per_prompt; batch = c.rl.batch_size // spp
-    if reaches("rl") and n["train"]["prompts"] < batch:
-        probs.append(f"rl.batch_size={c.rl.batch_size}: {n['train']['prompts']} training prompts, fewer than one RL batch "
-                     f"({batch} prompts x {spp} samples); lower rl.batch_size or raise data.limit")
-    if reaches("eval"):
-        own = self.spec.raters(c)
-        pool = len(own) if own is not None else 4 * len(list(c.eval.judges) or [c.models.labeler])   # judge_pool: 2 variants x 2 temperatures each
-        if c.eval.raters_per_item > pool:
-            probs.append(f"eval.raters_per_item={c.eval.raters_per_item}: the evaluation's rater pool has {pool} raters")
-    if reaches("studies"):
-        try:
-            if not self._study_pairs(): probs.append(f"the labeler studies: the data has no validation pairs ({n['validation']['comparisons']} comparisons)")
-        except ValueError as e: probs.append(str(e))
-    if reaches("labels") and c.labeler.backend == "hf": probs += self._prompt_room(until)
-    if probs: raise ConfigError("this run cannot finish: " + "; ".join(probs))
-
-# %% ../nbs/14_stages.ipynb
-def _positions(path)->int|None:
-    "The positions a model's config allows (None if it does not say)"
-    from transformers import AutoConfig
-    c = AutoConfig.from_pretrained(path)
-    return next((getattr(c, a) for a in ("n_positions", "max_position_embeddings") if isinstance(getattr(c, a, None), int)), None)
-
-@patch
-def _prompt_room(self:Reproduction, until:str)->list[str]:
-    "Labeling prompts of this run that cannot fit their labeler even with the context cut away, one line each"
-    c, lc = self.cfg, self.cfg.labeler
-    reaches = lambda stage: STAGES.index(until) >= STAGES.index(stage)
-    uses = ([(c.models.labeler, [lc.variant], "train")] if reaches("labels") else []) + (
-        [(c.models.same_size_labeler, [lc.variant], "train")] if reaches("labels") and c.models.same_size_labeler else []) + (
-        [(c.models.labeler, list_variants(self.task), "validation")] if reaches("studies") else [])
-    short = {}   # labeler -> (its positions, [(variant, tokens needed, tokens it can read, comparison)])
-    for name, variants, split in uses:
-        path = resolve_model_path(name)
-        tok, pos = load_tokenizer(path), _positions(path) if Path(path).is_dir() else None
-        pairs = sorted(self._comparisons(split), key=lambda p: -len(p["response_1"]) - len(p["response_2"]))[:3]
-        for v in dict.fromkeys(v or PAPER_VARIANTS[self.task] for v in variants):
-            cot = "_cot" in v
-            room = min(lc.max_input_tokens, pos or 10**9) - (lc.cot_max_new_tokens + 16 if cot else 0)
-            need, pid = max((len(tok(build_label_prompt(self.task, v, "", p["response_1"], p["response_2"],
-                                                          step="rationale" if cot else "label"))["input_ids"]), p["id"]) for p in pairs)
-            got = short.setdefault(str(name), (pos, []))[1]
-            if need > room + 4 and v not in [g[0] for g in got]: got.append((v, need, room, pid))   # slack: whole-prompt merges
-    return [f"labeler {n} reads at most {lc.max_input_tokens} tokens (labeler.max_input_tokens" + (f"; {pos} positions" if pos else "")
-            + "), but before any context its prompts need: " + ", ".join(f"{v} {need} (of {room})" for v, need, room, _ in got)
-            + f" (comparison {got[0][3]!r}); choose variants with fewer exemplars, raise labeler.max_input_tokens, or use a model with "
-            "more positions" for n, (pos, got) in short.items() if got]
 
 # %% ../nbs/14_stages.ipynb
 @patch
