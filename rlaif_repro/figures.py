@@ -148,7 +148,8 @@ def _bar(ax, x:float, v:float, color:str, width:float, *, style:str="solid", gid
     ax.bar(x, 100*v, width, color=face, edgecolor=color, hatch=hatch, linewidth=0.8, gid=gid)
     top = 100*v
     if np.isfinite(lo) and np.isfinite(hi):
-        ax.errorbar(x, 100*v, yerr=[[100*(v - lo)], [100*(hi - v)]], fmt="none", ecolor="black", elinewidth=0.9, capsize=2.5)
+        ax.errorbar(x, 100*v, yerr=[[max(0.0, 100*(v - lo))], [max(0.0, 100*(hi - v))]], fmt="none", ecolor="black", elinewidth=0.9,
+                    capsize=2.5)   # max: an estimate at a bound (accuracy 100%) sits a rounding error outside its interval
         top = 100*hi
     ax.annotate(f"{100*v:.{digits}f}", (x, top), xytext=(0, 1.5), textcoords="offset points", ha="center",
                 va="bottom", fontsize=7.5, gid=f"{gid}-value")
@@ -549,7 +550,7 @@ def _our_curve(a, rows, c:str, label:str):
         ok = ci.notna().all(axis=1).to_numpy()
         if ok.any():
             y = 100*st["mean"].to_numpy()[ok]
-            a.errorbar(st.index[ok], y, yerr=[y - 100*ci["ci_low"].to_numpy()[ok], 100*ci["ci_high"].to_numpy()[ok] - y],
+            a.errorbar(st.index[ok], y, yerr=np.clip([y - 100*ci["ci_low"].to_numpy()[ok], 100*ci["ci_high"].to_numpy()[ok] - y], 0, None),
                        fmt="none", ecolor=c, elinewidth=0.9, capsize=2.5, gid="ours-ci")
 
 # %% ../nbs/13_figures.ipynb

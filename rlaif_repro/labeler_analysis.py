@@ -75,7 +75,8 @@ def wilson_ci(k:float, # successes (may be fractional, e.g. ties counted as half
     if n <= 0: return (math.nan, math.nan)
     if not 0 <= k <= n: raise ValueError(f"successes k={k} must lie in [0, n={n}]")
     lo, hi = proportion_confint(k, n, alpha=1 - confidence_level, method="wilson")
-    return (float(max(0.0, lo)), float(min(1.0, hi)))
+    p = k / n   # the interval holds the estimate: at k = n statsmodels gives 0.9999999999999999, a rounding error below it
+    return (float(max(0.0, min(lo, p))), float(min(1.0, max(hi, p))))
 
 # %% ../nbs/06_labeler_analysis.ipynb
 TIE_POLICIES = ("half", "drop", "wrong")
@@ -519,7 +520,7 @@ def _paper_values(df:pd.DataFrame, paper, keys:Sequence[str], metric:str)->np.nd
     return merged[metric].to_numpy(dtype=float)
 
 def _err(df:pd.DataFrame, y:str, lo:str, hi:str):
-    v = _pct(df[y]); return v, np.vstack([v - _pct(df[lo]), _pct(df[hi]) - v])
+    v = _pct(df[y]); return v, np.clip(np.vstack([v - _pct(df[lo]), _pct(df[hi]) - v]), 0, None)   # 0, not -1e-14, at a bound
 
 def plot_alignment_by_variant(df, # sweep table with `variant` (and `task`) columns
                               ax=None, # axes to draw on (a new figure if None)
@@ -618,7 +619,7 @@ def plot_calibration(labels, # labels table (or a `calibration_table`)
     fig, ax = _fig_ax(ax, (4.5, 4.5))
     ax.plot([0, 1], [0, 1], ":", color="grey", label="calibrated")
     y = cal.human_rate.to_numpy()
-    ax.errorbar(cal.p_mean, y, yerr=np.vstack([y - cal.ci_low, cal.ci_high - y]), fmt="o-", capsize=3, label="labeler")
+    ax.errorbar(cal.p_mean, y, yerr=np.clip(np.vstack([y - cal.ci_low, cal.ci_high - y]), 0, None), fmt="o-", capsize=3, label="labeler")
     ax.set_xlim(0, 1); ax.set_ylim(0, 1)
     ax.set_xlabel(f"mean {column} in bin"); ax.set_ylabel("humans prefer response_1")
     ax.set_title("Calibration of the soft labels"); ax.grid(alpha=0.3); ax.legend(fontsize=8)

@@ -102,7 +102,7 @@ def plot_rl_budget(runs:dict, # policy -> (rows of its metrics.jsonl, selected s
             if k == "win":
                 b = (budget or {}).get(name)
                 if b is None or not len(b): continue
-                ax.errorbar(b["step"], 100 * b["win_rate"], yerr=[100 * (b["win_rate"] - b["ci_low"]), 100 * (b["ci_high"] - b["win_rate"])],
+                ax.errorbar(b["step"], 100 * b["win_rate"], yerr=np.clip([100 * (b["win_rate"] - b["ci_low"]), 100 * (b["ci_high"] - b["win_rate"])], 0, None),
                             fmt="o-", ms=3, capsize=2, color=f"C{c}", label=name)
                 if "gold_win_rate" in b: ax.plot(b["step"], 100 * b["gold_win_rate"], ":", color=f"C{c}")
                 if sel is not None and sel in b["step"].tolist(): ax.plot(sel, 100 * b.set_index("step").loc[sel, "win_rate"], "*", ms=13, color=f"C{c}", mec="black")

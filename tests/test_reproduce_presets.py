@@ -111,6 +111,13 @@ def test_one_lane_finds_a_side_by_side_run_cached(tmp_path, tiny_run):
         assert r.returncode == 0, r.stderr[-3000:]
         assert "[report] cached" in r.stderr and "done in" not in r.stderr, r.stderr
 
+@pytest.mark.parametrize("task", ["tldr", "hh_helpful"])
+def test_tiny_preset_runs_every_real_task(task, tmp_path, data_files):
+    "The tiny preset is offered for every task: on each source's files it runs to a report (hh_harmless, on the real file: test_bad_input.py)"
+    r = cli("reproduce", "--preset", "tiny", "--task", task, "--out", tmp_path/"run", "--set", f"data.data_files={json.dumps(data_files[task])}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path/"run"/"report.md").read_text().startswith(f"# RLAIF vs. RLHF on `{task}`")
+
 def test_tiny_sft_stage_on_tldr(tmp_path, data_files):
     r = cli("stage", "sft", "--preset", "tiny", "--task", "tldr", "--out", tmp_path/"run", "--set", f"data.data_files={json.dumps(data_files['tldr'])}")
     assert r.returncode == 0, r.stderr[-3000:]
