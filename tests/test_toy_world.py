@@ -9,7 +9,6 @@ import rlaif_repro.toy as tw
 import rlaif_repro.toy.build as twb
 import rlaif_repro.toy.world as tww
 from rlaif_repro.core import content_key, stable_hash
-import rlaif_repro.toy.report as twr
 from rlaif_repro.toy.report import world_report
 from rlaif_repro.data import COMPARISON_FEATURES, PROMPT_FEATURES, load_task
 from rlaif_repro.models import load_causal_lm, load_tokenizer
@@ -27,9 +26,12 @@ def _offline(monkeypatch):
 def tiny_world(tmp_path, monkeypatch):
     "A world with a handful of posts and models trained for a few steps, in a temporary root"
     monkeypatch.setenv("RLAIF_REPRO_TOY_ROOT", str(tmp_path / "worlds"))
-    for mod in (tww, tw, twr): monkeypatch.setattr(mod, "TOY_SPLITS", TINY_SPLITS)   # defined in world; lms and report import it
-    monkeypatch.setattr(tw, "TOY_MODELS", TINY_MODELS)
-    monkeypatch.setattr(tw, "RELIABILITY", tw.RELIABILITY | {"pairs": 12, "attempts": 2})   # a short check, one retry
+    # each module that imports a constant holds its own binding: patch it wherever it is bound
+    mods = [sys.modules[f"rlaif_repro.toy.{m}"] for m in ("world", "lms", "build", "task", "report")]
+    for name, value in (("TOY_SPLITS", TINY_SPLITS), ("TOY_MODELS", TINY_MODELS),
+                        ("RELIABILITY", tw.RELIABILITY | {"pairs": 12, "attempts": 2})):   # a short check, one retry
+        for mod in mods:
+            if hasattr(mod, name): monkeypatch.setattr(mod, name, value)
     return tmp_path / "worlds"
 
 def test_same_seed_same_posts_and_labels():
