@@ -274,7 +274,8 @@ class RunDir:
     def mark_done(self, name:str, key:str, result=None, seconds:float|None=None):
         d = self.stage_dir(name, key)
         share_modes(d)   # a finished stage is readable by colleagues as the umask allows, whatever wrote its files
-        save_json({"stage": name, "key": key, "result": result, "seconds": seconds, "fingerprint": folder_fingerprint(d), "files": file_records(d),
+        fp = folder_fingerprint(d, records=(files := {}))   # every file read once: the folder's hash and each file's record
+        save_json({"stage": name, "key": key, "result": result, "seconds": seconds, "fingerprint": fp, "files": files,
                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, d/"DONE.json")
 
     def annotate(self, name:str, key:str, **notes):
@@ -331,11 +332,20 @@ def file_sha256(path:str|Path)->str:
     "SHA-256 of a file's bytes (16 hex digits)"
     return _feed(hashlib.sha256(), Path(path)).hexdigest()[:16]
 
-def folder_fingerprint(d:str|Path, skip:tuple=("DONE.json", ".lock"))->str:
+def folder_fingerprint(d:str|Path, skip:tuple=("DONE.json", ".lock"),
+                       records:dict|None=None, # filled, if given, with each file's record (`file_records`), in the same read
+                      )->str:
     "SHA-256 over the relative path and bytes of every file under `d` (sorted), leaving out `skip` names"
     h, d = hashlib.sha256(), Path(d)
     for p in sorted(q for q in d.rglob("*") if q.is_file() and q.name not in skip):
-        h.update(p.relative_to(d).as_posix().encode() + b"\0"); _feed(h, p); h.update(b"\0")
+        rel, f, st = p.relative_to(d).as_posix(), hashlib.sha256(), p.stat()
+        h.update(rel.encode() + b"\0")
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""): h.update(block); f.update(block)
+        h.update(b"\0")
+        if records is not None:
+            records[rel] = {"sha": f.hexdigest()[:16], "size": st.st_size, "mtime": st.st_mtime_ns} | (
+                {"blocks": _blocks_digest(p, st.st_size)} if st.st_size > BIG_FILE else {})
     return h.hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb
@@ -350,11 +360,7 @@ def _blocks_digest(path:Path, size:int, n:int=16, block:int=1 << 20)->str:
 
 def file_records(d:str|Path, skip:tuple=("DONE.json", ".lock"))->dict:
     "`{relative path: {sha, size, mtime}}` of every file under `d` (plus `blocks`, a sampled digest, above `BIG_FILE`)"
-    out, d = {}, Path(d)
-    for p in sorted(q for q in d.rglob("*") if q.is_file() and q.name not in skip):
-        st = p.stat()
-        out[p.relative_to(d).as_posix()] = {"sha": file_sha256(p), "size": st.st_size, "mtime": st.st_mtime_ns} | (
-            {"blocks": _blocks_digest(p, st.st_size)} if st.st_size > BIG_FILE else {})
+    folder_fingerprint(d, skip, records=(out := {}))
     return out
 
 # %% ../nbs/00_core.ipynb

@@ -20,7 +20,7 @@ from .prompts import (SCORE_VALUES, answer_to_p1, has_chat_template, label_promp
                                  resolve_variant, score_prompt_parts, to_chat, truncate_context)
 
 # %% auto 0
-__all__ = ['label_token_ids', 'LabelUsage', 'Labeler', 'score_to_reward', 'score_spellings']
+__all__ = ['label_token_ids', 'LabelUsage', 'prompt_budget', 'max_positions', 'Labeler', 'score_to_reward', 'score_spellings']
 
 # %% ../nbs/05_labeler.ipynb
 def label_token_ids(tokenizer, # a `transformers` tokenizer
@@ -63,9 +63,16 @@ class LabelUsage:
 def _label_cue(task:str)->str:
     return label_prompt_parts(task, "base_0shot", "c", "a", "b").ending
 
-def _max_positions(model)->int|None:
-    "The longest sequence the model's position embeddings allow (None if it does not say)"
-    c = getattr(model, "config", None)
+def prompt_budget(cfg:LabelerConfig, # the labeler's settings (`max_input_tokens`, `cot_max_new_tokens`)
+                  positions:int|None, # the model's positions (None: not known)
+                  cot:bool, # a chain-of-thought variant: its rationale needs room too
+                 )->int:
+    "The prompt tokens a labeler reads: `max_input_tokens` within the model's positions, less a rationale's room"
+    return min(cfg.max_input_tokens, positions or 10**9) - (cfg.cot_max_new_tokens + 16 if cot else 0)
+
+def max_positions(model)->int|None:
+    "The longest sequence the model's position embeddings allow (None if it does not say); a model or its config"
+    c = getattr(model, "config", model)
     for a in ("n_positions", "max_position_embeddings"):
         if isinstance(getattr(c, a, None), int): return getattr(c, a)
     return None
@@ -124,8 +131,7 @@ class Labeler:
 @patch_method(Labeler)
 def _fit(self, c:dict)->tuple[str, list[list[int]]]:
     "The context (cut from its start so every order's prompt fits) and the token ids of those prompts"
-    budget = min(self.cfg.max_input_tokens, _max_positions(self.model) or 10**9)
-    budget -= self.cfg.cot_max_new_tokens + 16 if self.variant.cot else 0
+    budget = prompt_budget(self.cfg, max_positions(self.model), self.variant.cot)
     step = "rationale" if self.variant.cot else "label"
     def encode(ctx): return [self._encode(self._render(self._parts(ctx, a, b, step))) for a, b in self._orders(c)]
     seqs = encode(c["context"]); n = max(map(len, seqs))
@@ -251,7 +257,7 @@ def label(self, comparisons, # a `datasets.Dataset`, DataFrame or list of dicts 
     log.info(f"{self}: {self.last_run}")
     if self._truncated:
         warnings.warn(f"{self._truncated} contexts were cut from their start to fit max_input_tokens={self.cfg.max_input_tokens} "
-                      f"(and the model's {_max_positions(self.model)} positions)", stacklevel=2)
+                      f"(and the model's {max_positions(self.model)} positions)", stacklevel=2)
     return _with_columns(comparisons, rows, results)
 
 # %% ../nbs/05_labeler.ipynb

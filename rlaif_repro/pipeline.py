@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 from .config import (DEFAULT_PRESET, PAPER_VARIANTS, RL_RUNS, STAGE_TABLE, STAGES, ExperimentConfig, ConfigError,
                                 parse_overrides)
+from .labeler import max_positions, prompt_budget
 from .models import load_tokenizer, resolve_model_path
+from transformers import AutoConfig
 from .prompts import build_label_prompt, list_variants
 import functools, importlib, importlib.util, os, shutil, time
 import torch
@@ -102,12 +104,6 @@ def preflight(r:Reproduction, # a run whose data stage has finished
     if probs: raise ConfigError("this run cannot finish: " + "; ".join(probs))
 
 # %% ../nbs/14b_pipeline.ipynb
-def _positions(path)->int|None:
-    "The positions a model's config allows (None if it does not say)"
-    from transformers import AutoConfig
-    c = AutoConfig.from_pretrained(path)
-    return next((getattr(c, a) for a in ("n_positions", "max_position_embeddings") if isinstance(getattr(c, a, None), int)), None)
-
 def _prompt_room(r:Reproduction, until:str)->list[str]:
     "Labeling prompts of this run that cannot fit their labeler even with the context cut away, one line each"
     c, lc = r.cfg, r.cfg.labeler
@@ -118,11 +114,11 @@ def _prompt_room(r:Reproduction, until:str)->list[str]:
     short = {}   # labeler -> (its positions, [(variant, tokens needed, tokens it can read, comparison)])
     for name, variants, split in uses:
         path = resolve_model_path(name)
-        tok, pos = load_tokenizer(path), _positions(path) if Path(path).is_dir() else None
+        tok, pos = load_tokenizer(path), max_positions(AutoConfig.from_pretrained(path)) if Path(path).is_dir() else None
         pairs = sorted(r._comparisons(split), key=lambda p: -len(p["response_1"]) - len(p["response_2"]))[:3]
         for v in dict.fromkeys(v or PAPER_VARIANTS[r.task] for v in variants):
             cot = "_cot" in v
-            room = min(lc.max_input_tokens, pos or 10**9) - (lc.cot_max_new_tokens + 16 if cot else 0)
+            room = prompt_budget(lc, pos, cot)   # what `Labeler` reads
             need, pid = max((len(tok(build_label_prompt(r.task, v, "", p["response_1"], p["response_2"],
                                                           step="rationale" if cot else "label"))["input_ids"]), p["id"]) for p in pairs)
             got = short.setdefault(str(name), (pos, []))[1]
