@@ -91,7 +91,7 @@ def test_reproduce_under_accelerate_launch_writes_the_same_report(tmp_path, tiny
     "The README's command, as a user types it: 2 processes, ZeRO-3, the tiny preset; the same report as one process"
     out = tmp_path/"D"
     args = ["launch", "--num_processes", "2", "--use_deepspeed", "--zero_stage", "3", "-m", "rlaif_repro", "reproduce", "--preset", "tiny", "--out"]
-    assert f"DS_ACCELERATOR=cpu accelerate {' '.join(args)} " in (ROOT/"README.md").read_text()   # the documented command is this one
+    assert f"DS_ACCELERATOR=cpu accelerate {' '.join(args)} " in (ROOT/"nbs"/"guide"/"scaling.md").read_text()   # the documented command is this one
     cmd = [str(BIN/"accelerate"), *args, str(out)]
     env = _env()
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)

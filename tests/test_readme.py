@@ -1,6 +1,7 @@
-"""Every code block of README.md runs, as written.
+"""Every code block of README.md and of the guide pages it links (nbs/guide/*.md) runs, as written.
 
-- The ```python blocks run in order in one namespace, as a reader pastes them into one session. The Hub models they
+- The ```python blocks run in order in one namespace (the README's, then each guide page's in GUIDE order), as a
+  reader pastes them into one session. The Hub models they
   name load as the stand-ins that the README's own `rlaif-repro stand-ins --preset colab` command writes
   ($RLAIF_REPRO_STAND_INS), and the Hub data as local files in the sources' formats ($RLAIF_REPRO_DATA_FILES, the
   `data_files` fixture); a file a block names (`harmless-base-test.jsonl.gz`) is put where the block looks for it.
@@ -14,6 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT/"README.md").read_text(encoding="utf-8")
+GUIDE = ("runs", "sweeps", "chapters", "library", "offline", "scaling", "developing")   # the pages README links, in its order
+PAGES = {name: (ROOT/"nbs"/"guide"/f"{name}.md").read_text(encoding="utf-8") for name in GUIDE}
+DOCS = "\n\n".join([README, *PAGES.values()])   # every block a reader of the README and its guide meets
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
 
 SKIP = {   # command prefix -> why this test does not run it
@@ -32,7 +36,7 @@ SKIP = {   # command prefix -> why this test does not run it
 STAND_INS_CMD = "rlaif-repro stand-ins --preset colab --out stand_ins/"   # run first: the python blocks load its stand-ins
 TINY_CMD = "rlaif-repro reproduce --preset tiny --out runs/tiny"          # the tiny_run fixture's command
 
-def fenced(lang:str)->list[str]: return [body for l, body in FENCE.findall(README) if l == lang]
+def fenced(lang:str)->list[str]: return [body for l, body in FENCE.findall(DOCS) if l == lang]
 
 def commands()->list[str]:
     "Every shell command of the README: the lines of its bash blocks (continuations joined, comments dropped), then `rlaif-repro ...` in the text"
@@ -41,7 +45,7 @@ def commands()->list[str]:
         for line in body.replace("\\\n", " ").splitlines():
             line = re.sub(r"\s+#.*$", "", line).strip()
             if line and not line.startswith("#"): out.append(re.sub(r"\s+", " ", line))
-    out += [c for c in re.findall(r"`(rlaif-repro [^`]+)`", README) if c not in out]
+    out += [c for c in re.findall(r"`(rlaif-repro [^`]+)`", DOCS) if c not in out]
     return out
 
 def skip_reason(cmd:str)->str|None: return next((why for pre, why in SKIP.items() if cmd.startswith(pre)), None)
@@ -64,12 +68,21 @@ def run(cmd:str, cwd:Path)->tuple[int, str]:
 
 def test_readme_blocks_are_known():
     "The README's fences are diagrams (no language), python or bash; the fixed commands this test relies on are still there"
-    assert {l for l, _ in FENCE.findall(README)} <= {"", "python", "bash"}, {l for l, _ in FENCE.findall(README)}
-    assert len(fenced("python")) == README.count("```python") >= 5
+    assert {l for l, _ in FENCE.findall(DOCS)} <= {"", "python", "bash"}, {l for l, _ in FENCE.findall(DOCS)}
+    assert len(fenced("python")) == DOCS.count("```python") >= 5
     cmds = commands()
     assert STAND_INS_CMD in cmds and TINY_CMD in cmds, cmds
     unused = [pre for pre in SKIP if not any(c.startswith(pre) for c in cmds)]
     assert not unused, f"SKIP entries that match no README command (remove them): {unused}"
+
+def test_readme_is_short_and_links_every_guide_page():
+    "README stays a front page (at most ~150 lines); each guide page is linked from it and tested here"
+    assert len(README.splitlines()) <= 150, len(README.splitlines())
+    assert {p.stem for p in (ROOT/"nbs"/"guide").glob("*.md")} == set(GUIDE)
+    assert all(f"](nbs/guide/{name}.md)" in README for name in GUIDE), [n for n in GUIDE if f"](nbs/guide/{n}.md)" not in README]
+    for name, text in PAGES.items():   # relative links between pages and to chapters resolve in the repository
+        for link in re.findall(r"\]\((?!https?://|#)([^)#]+)", text):
+            assert (ROOT/"nbs"/"guide"/link).resolve().exists(), f"nbs/guide/{name}.md links {link}, which does not exist"
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, data_files)->Path:
@@ -112,7 +125,7 @@ def test_readme_commands(workdir):
 
 def test_what_you_get_matches_a_tiny_run(tiny_run):
     "The figures the README lists are the figures a run writes (the tiny_run fixture runs TINY_CMD with another --out)"
-    section = README.split("## What you get")[1].split("\n## ")[0]
+    section = PAGES["runs"].split("\n## ")[0]
     listed = set(re.findall(r"^\| `(\w+)` \|", section, re.M))
     assert listed == {p.stem for p in (tiny_run/"figures").glob("*.png")}, listed
     assert all((tiny_run/"figures"/f"{f}.pdf").exists() for f in listed)

@@ -93,6 +93,7 @@ def _pages() -> dict:
 def for_the_site(text: str, pages: dict) -> str:
     "Quarto-only markup dropped, and links to nbdev's module pages pointed at the chapter pages of this site"
     text = re.sub(r"\{target=[^}]*\}", "", text)
+    text = re.sub(r"\]\((guide/[\w-]+)\.md([#)])", r"](\1.html\2", text)   # a notebook's links to guide pages, as the site names them
     return re.sub(r"https://[\w.-]+\.github\.io/rlaif_repro/([\w.]+\.html)", lambda m: pages.get(m.group(1), m.group(1)), text)
 
 
@@ -113,6 +114,13 @@ def build(src: Path, out: Path) -> list[Path]:
         (site / "docs" / f.name).write_text(for_the_site(json.dumps(for_readers(nb), indent=1), pages))
         nav.append({("Home" if f.stem == "index" else title_of(nb, f.stem)): f.name})
     if (ROOT / "nbs" / "images").is_dir(): shutil.copytree(ROOT / "nbs" / "images", site / "docs" / "images")
+    guide = ROOT / "nbs" / "guide"   # the pages the README links (a run, sweeps, chapters, library, offline, scaling, developing)
+    if guide.is_dir():
+        shutil.copytree(guide, site / "docs" / "guide")
+        order = re.findall(r"\]\(guide/(\w+)\.md\)", json.dumps(json.loads((src / "index.ipynb").read_text())["cells"]))
+        names = sorted((p.stem for p in guide.glob("*.md")), key=lambda n: (order.index(n) if n in order else len(order), n))
+        nav.insert(1, {"Guide": [{re.search(r"^# (.+)$", (guide / f"{n}.md").read_text(), re.M).group(1): f"guide/{n}.md"}
+                                 for n in names]})
     cfg = {"site_name": "rlaif_repro", "site_description": "RLAIF vs. RLHF, rebuilt as a notebook-first library",
            "docs_dir": "docs", "use_directory_urls": False, "theme": {"name": "material", "features": ["navigation.sections"]},
            "nav": nav, "plugins": ["search", {"mkdocs-jupyter": {"execute": False, "include_source": True,
@@ -140,7 +148,8 @@ def main(argv=None) -> int:
     if a.run and subprocess.run([sys.executable, str(ROOT / "tools" / "run_nbs.py"), "--out", a.src]).returncode: return 1
     pages = build(Path(a.src), Path(a.out))
     plots = sum(len(re.findall(r'src="data:image/png', p.read_text())) for p in pages)
-    print(f"docs: {len(pages)} chapters and a home page, {plots} plots -> {Path(a.out) / 'index.html'}")
+    guide = len(list((Path(a.out) / "guide").glob("*.html")))
+    print(f"docs: {len(pages)} chapters, {guide} guide pages and a home page, {plots} plots -> {Path(a.out) / 'index.html'}")
     return 0
 
 

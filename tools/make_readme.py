@@ -13,7 +13,7 @@ def render(nb_path=root/"nbs"/"index.ipynb") -> str:
     for c in nb["cells"]:
         src = "".join(c["source"]).strip()
         if not src: continue
-        if c["cell_type"] == "markdown": parts.append(re.sub(r"\]\((images/[^)]+)\)", r"](nbs/\1)", src))   # images live in nbs/images
+        if c["cell_type"] == "markdown": parts.append(re.sub(r"\]\(((?:images|guide)/[^)]+)\)", r"](nbs/\1)", src))   # images and guide pages live in nbs/
         elif c["cell_type"] == "code":
             lines = src.splitlines()
             if any(re.match(r"#\|\s*(hide|exporti?|default_exp)", l) for l in lines): continue
