@@ -29,6 +29,8 @@ ruff check rlaif_repro tests tools
 echo "== 4/7 notebook tests (nbdev_test's rules; tools/run_nbs.py keeps the executed copies for the docs)"
 # two notebooks at a time, one torch thread each: more threads than cores slows every notebook down
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} python tools/run_nbs.py --n-workers 2 --out _build/nbs
+# the outputs stored in nbs/ (what GitHub and Colab show before anything runs) must match this run: plots in the same cells, no errors
+python tools/run_nbs.py --check-stored --out _build/nbs
 
 echo "== 5/7 the docs site builds from the executed chapters (tools/docs.py -> _docs/)"
 python tools/docs.py --src _build/nbs --out _docs
