@@ -13,7 +13,7 @@ import torch
 
 from .core import get_logger, MetricsLogger, progress, read_jsonl, save_json, save_jsonl, load_json, set_seed, stable_hash
 from .config import A2CConfig
-from .models import decoding_kwargs, own_distribution, position_ids_from_mask
+from .models import decoding_kwargs, own_distribution, position_ids_from_mask, master_weights
 from .reward_model import score_responses
 from .sft import check_trackers
 
@@ -325,6 +325,8 @@ class _A2CRun:
     opt_p: Any = None   # ... and the optimizers
     opt_v: Any = None
     limit: float = float("inf")   # the weight guard's bound (`_weight_limit`)
+    amp: Any = None   # mixed precision without DeepSpeed: the dtype forwards compute in (`torch.autocast`; None: float32) ...
+    scaler: Any = None   # ... and, for fp16, the gradient scaler
     @property
     def unwrap(self): return self.acc.unwrap_model
 
@@ -351,6 +353,22 @@ def _critic(policy, value_model, cfg:A2CConfig):
         if cfg.gradient_checkpointing and hasattr(m, "gradient_checkpointing_enable"):   # it acts in train mode only
             m.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False}); m.train()
     return value_model
+
+def _mixed_precision(run:_A2CRun, policy, value_model):
+    """Without DeepSpeed, a policy or critic loaded in bf16/fp16 trains in mixed precision: float32 master copies of what
+    trains (`models.master_weights`), forwards under `torch.autocast`, and for fp16 a gradient scaler (checkpointed with
+    the run). DeepSpeed does all three itself"""
+    if run.ds: return
+    dt = master_weights(policy); master_weights(value_model)
+    run.amp = dt if dt != torch.float32 else None
+    if dt == torch.float16:
+        run.scaler = torch.amp.GradScaler(run.acc.device.type)
+        run.acc.register_for_checkpointing(run.scaler)   # its scale resumes with the run
+
+def _autocast(run:_A2CRun):
+    "The autocast context of the run's forwards (a no-op in float32 and under DeepSpeed)"
+    if run.amp is None: return contextlib.nullcontext()
+    return torch.autocast(run.acc.device.type, dtype=run.amp)
 
 def _prepare(run:_A2CRun, policy, value_model, ref_policy):
     "Models and optimizers through `Accelerator.prepare` (under DeepSpeed one engine for policy and critic); sets them on `run`"
@@ -428,6 +446,19 @@ def _ref_logprobs(run:_A2CRun, ro:Rollouts)->torch.Tensor:
 
 def _micro_step(run:_A2CRun, mb:list[str], step:int, g:int, stats:dict):
     "One micro-batch of step `step` (global index `g`): sample, score, loss, backward; its numbers go into `stats`"
+    L, loss, ent, ro, r, times = _micro_loss(run, mb, step, g)
+    _check_micro(run, L, loss, ro, step)
+    with run.acc.accumulate(run.engine) if run.ds else contextlib.nullcontext():   # DeepSpeed steps after the last micro-batch only
+        run.acc.backward(run.scaler.scale(loss) if run.scaler else loss)         # fp16: the loss scaled, as the scaler unscales
+    m, (t0, t1, t2) = ro.response_mask.float(), times
+    stats["policy_loss"].append(L.policy_loss.item()); stats["value_loss"].append(L.value_loss.item())
+    stats["kl"] += L.kl.tolist(); stats["entropy"].append(((ent * m).sum() / m.sum()).item())
+    stats["reward"] += r.tolist(); stats["length"] += m.sum(-1).tolist(); stats["ended"] += ro.ended.float().tolist()
+    if run.gold_fn is not None: stats["gold"] += list(run.gold_fn(mb, ro.texts))
+    stats["time_sample"].append(t1 - t0); stats["time_reward"].append(t2 - t1); stats["time_update"].append(time.perf_counter() - t2)
+
+def _micro_loss(run:_A2CRun, mb:list[str], step:int, g:int)->tuple:
+    "Sample and score one micro-batch, then its losses (under autocast in mixed precision): `(losses, loss, entropy, rollouts, rewards, times)`"
     acc, cfg = run.acc, run.cfg
     t0 = time.perf_counter()
     ro = sample_rollouts(run.unwrap(run.policy), run.tokenizer, mb, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
@@ -436,6 +467,11 @@ def _micro_step(run:_A2CRun, mb:list[str], step:int, g:int, stats:dict):
     r = torch.tensor(_rewards(run.reward_fn, mb, ro.texts, ro.ended.tolist(), f"A2C step {step + 1}"), dtype=torch.float, device=acc.device)
     t2 = time.perf_counter()
     if cfg.missing_eos_penalty is not None: r = r - cfg.missing_eos_penalty * (~ro.ended).float()
+    with _autocast(run): return (*_losses(run, ro, r), ro, r, (t0, t1, t2))
+
+def _losses(run:_A2CRun, ro:Rollouts, r:torch.Tensor)->tuple:
+    "`(losses, loss to backpropagate, entropy)` of sampled rollouts `ro` with rewards `r`: the training forwards"
+    cfg = run.cfg
     ref_lp = _ref_logprobs(run, ro)
     if run.head:
         lp, ent, states = response_logprobs(run.train_policy, ro, cfg.temperature, with_entropy=True, with_states=True)
@@ -446,32 +482,39 @@ def _micro_step(run:_A2CRun, mb:list[str], step:int, g:int, stats:dict):
     L = a2c_loss(lp, ref_lp, vals, ro.response_mask, r, cfg.kl_coef, cfg.kl_estimator, cfg.kl_in_reward, cfg.normalize_advantages,
                  gamma=cfg.gamma)
     loss = (L.policy_loss + L.value_loss) / (1 if run.ds else run.n_micro)   # DeepSpeed divides by its accumulation steps itself
+    return L, loss, ent
+
+def _check_micro(run:_A2CRun, L, loss, ro:Rollouts, step:int):
+    "Every process stops together on a non-finite loss or a runaway KL (per response, or per response token)"
+    acc, cfg = run.acc, run.cfg
     per_token = L.kl.sum().item() / max(1.0, ro.response_mask.sum().item())
     flag = torch.tensor([float(not torch.isfinite(loss).item()), L.kl.mean().item(), per_token], device=acc.device)
-    flags = acc.gather(flag[None]).reshape(-1, 3)            # every process stops together
+    flags = acc.gather(flag[None]).reshape(-1, 3)
     if flags[:, 0].any() or (flags[:, 1] > cfg.max_kl).any() or (flags[:, 2] > cfg.max_kl_per_token).any():
         why = ("non-finite loss" if flags[:, 0].any() else f"mean KL per response {flags[:, 1].max().item():.2f} > max_kl={cfg.max_kl}"
                if (flags[:, 1] > cfg.max_kl).any() else f"KL per response token {flags[:, 2].max().item():.2f} > max_kl_per_token={cfg.max_kl_per_token}")
         raise A2CDivergence(f"A2C stopped at step {step + 1}: {why}. {_last_good(run.ck_dir)}lower the learning rate or raise kl_coef")
-    with acc.accumulate(run.engine) if run.ds else contextlib.nullcontext():   # DeepSpeed steps after the last micro-batch only
-        acc.backward(loss)
-    m = ro.response_mask.float()
-    stats["policy_loss"].append(L.policy_loss.item()); stats["value_loss"].append(L.value_loss.item())
-    stats["kl"] += L.kl.tolist(); stats["entropy"].append(((ent * m).sum() / m.sum()).item())
-    stats["reward"] += r.tolist(); stats["length"] += m.sum(-1).tolist(); stats["ended"] += ro.ended.float().tolist()
-    if run.gold_fn is not None: stats["gold"] += list(run.gold_fn(mb, ro.texts))
-    stats["time_sample"].append(t1 - t0); stats["time_reward"].append(t2 - t1); stats["time_update"].append(time.perf_counter() - t2)
 
 # %% ../nbs/10_a2c.ipynb
 def _optimizer_step(run:_A2CRun, step:int):
     "Clip, step both optimizers and check the weights; a bad update stops the run before anything of it is saved"
-    acc, cfg = run.acc, run.cfg
+    acc, cfg, sc = run.acc, run.cfg, run.scaler
+    opts = [getattr(o, "optimizer", o) for o in (run.opt_p, run.opt_v)]   # the scaler works on torch's optimizers, not accelerate's wrappers
+    if sc:
+        for o in opts: sc.unscale_(o)   # fp16: true gradients before clipping
     # one norm over policy and critic together, as DeepSpeed clips its one engine: the same run on one GPU or many
     norm = acc.clip_grad_norm_([*run.policy.parameters(), *run.value_model.parameters()], cfg.grad_clip or float("inf"))
     if norm is not None and not torch.isfinite(torch.as_tensor(norm)).item():   # a global norm: the same on every process
+        if sc:   # fp16: an overflowed step is skipped and the scale lowered, as the scaler is built to (the clip made these grads NaN)
+            before = sc.get_scale(); sc.update()
+            if sc.get_scale() < before: run.opt_p.zero_grad(); run.opt_v.zero_grad(); return
         raise A2CDivergence(f"A2C stopped at step {step + 1}: non-finite gradients (the loss was finite). {_last_good(run.ck_dir)}"
                             "lower the learning rate or set rl.grad_clip")
-    run.opt_p.step(); run.opt_v.step(); run.opt_p.zero_grad(); run.opt_v.zero_grad()
+    if sc:
+        for o in opts: sc.step(o)
+        sc.update()
+    else: run.opt_p.step(); run.opt_v.step()
+    run.opt_p.zero_grad(); run.opt_v.zero_grad()
     bad = torch.tensor([float(not _weights_ok((run.policy, run.value_model), run.limit))], device=acc.device)
     if acc.gather(bad).any():   # checked before anything of this step is saved: a bad update never reaches a checkpoint
         raise A2CDivergence(f"A2C stopped at step {step + 1}: the update left non-finite or exploding weights (|w| > {run.limit:.3g}). "
@@ -593,7 +636,9 @@ def train_a2c(policy, # the SFT policy to train (causal LM, or a PEFT model when
                   head=cfg.value_init == "policy_head", synced=ds and acc.num_processes > 1,   # sharded: all processes generate together
                   tokenizer=tokenizer, reward_fn=reward_fn, gold_fn=gold_fn, seed=seed, max_prompt_tokens=max_prompt_tokens,
                   ck_dir=out_dir/"checkpoints")
-    _prepare(run, policy, _critic(policy, value_model, cfg), ref_policy)
+    value_model = _critic(policy, value_model, cfg)
+    _mixed_precision(run, policy, value_model)
+    _prepare(run, policy, value_model, ref_policy)
     start, evals, mlog = _resume(run, out_dir)
     if trackers:   # the run's settings as hyperparameters (trackers take scalars only)
         acc.init_trackers("rl", config={k: v for k, v in cfg.to_dict().items() if isinstance(v, (int, float, str, bool))})

@@ -570,14 +570,14 @@ def colab_preset(task:str="tldr")->ExperimentConfig:
         sft__micro_batch_size=4, sft__use_lora=True, sft__lr=2e-4, sft__batch_size=32, sft__optimizer="adamw",
         reward_model__micro_batch_size=4, reward_model__use_lora=True, reward_model__lr=1e-4, reward_model__batch_size=32,
         reward_model__optimizer="adamw", reward_model__epochs=1.0,
-        rl__micro_batch_size=4, rl__use_lora=True, rl__lr=1e-5, rl__batch_size=32, rl__epochs=1.0, rl__max_new_tokens=64,
+        rl__micro_batch_size=4, rl__use_lora=True, rl__gradient_checkpointing=True, rl__lr=1e-5, rl__batch_size=32, rl__epochs=1.0, rl__max_new_tokens=64,
         eval__num_items=100)
 
 # %% ../nbs/01_config.ipynb
 def single_gpu_preset(task:str="tldr")->ExperimentConfig:
     "One 80 GB GPU: 1.5B policy trained in full, 14B labeler"
     return _hub_preset("single_gpu", task, "1.5B", "14B", data__limit=20000, labeler__batch_size=16,
-        sft__micro_batch_size=16, reward_model__micro_batch_size=8, rl__micro_batch_size=8, rl__epochs=2.0,
+        sft__micro_batch_size=16, reward_model__micro_batch_size=8, rl__micro_batch_size=8, rl__gradient_checkpointing=True, rl__epochs=2.0,
         eval__num_items=500)
 
 def paper_preset(task:str="tldr")->ExperimentConfig:

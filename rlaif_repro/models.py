@@ -22,9 +22,10 @@ __all__ = ['STAND_IN_ENV', 'TINY_SPECIAL_TOKENS', 'TINY_CHAT_TEMPLATE', 'TINY_AR
            'STAND_IN_MAP', 'NEUTRAL_DECODING', 'register_model_scheme', 'model_schemes', 'is_hub_id',
            'active_stand_ins', 'resolve_model_path', 'cache_dir', 'build_once', 'build_tiny_tokenizer',
            'build_tiny_model', 'load_tokenizer', 'LoraSettings', 'load_causal_lm', 'position_ids_from_mask',
-           'load_reward_model', 'reward_scores', 'load_value_model', 'token_values', 'apply_lora', 'count_parameters',
-           'loading_whole', 'gathered', 'stand_in_recipe', 'build_stand_in', 'write_stand_ins', 'load_stand_ins',
-           'use_stand_ins', 'decoding_kwargs', 'own_distribution']
+           'load_reward_model', 'reward_scores', 'load_value_model', 'token_values', 'compute_dtype', 'master_weights',
+           'uses_deepspeed', 'apply_lora', 'count_parameters', 'loading_whole', 'gathered', 'stand_in_recipe',
+           'build_stand_in', 'write_stand_ins', 'load_stand_ins', 'use_stand_ins', 'decoding_kwargs',
+           'own_distribution']
 
 # %% ../nbs/03_models.ipynb
 _SCHEMES: dict[str, Callable[[str], str]] = {}
@@ -450,6 +451,23 @@ def token_values(model, # a value model from `load_value_model`
     return out.logits[..., 0]
 
 # %% ../nbs/03_models.ipynb
+def compute_dtype(model:nn.Module)->torch.dtype:
+    "The dtype `model` computes in: the lowest-precision floating dtype among its parameters (float32 when all are)"
+    dts = {p.dtype for p in model.parameters() if p.is_floating_point()}
+    return next((d for d in (torch.float16, torch.bfloat16) if d in dts), torch.float32)
+
+def master_weights(model:nn.Module)->torch.dtype:
+    "Trainable parameters to float32 (the master copy of mixed precision), frozen ones left as they are; returns the dtype to compute in"
+    dt = compute_dtype(model)
+    for p in model.parameters():
+        if p.requires_grad and p.is_floating_point() and p.dtype != torch.float32: p.data = p.data.float()
+    return dt
+
+def uses_deepspeed()->bool:
+    "Whether this process was started by `accelerate launch` with DeepSpeed (which keeps its own float32 master weights)"
+    return os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
+
+# %% ../nbs/03_models.ipynb
 def _has_conv1d(model)->bool:
     from transformers.pytorch_utils import Conv1D
     return any(isinstance(m, Conv1D) for m in model.modules())
@@ -475,6 +493,7 @@ def apply_lora(model:nn.Module, # a transformers model
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
         peft_model = get_peft_model(model, cfg)
+    master_weights(peft_model)   # adapters and head train in float32 over a low-dtype base (mixed precision)
     return peft_model.train(was_training)   # peft switches to training mode; keep the caller's mode
 
 def count_parameters(model:nn.Module, # any torch module

@@ -141,14 +141,16 @@ def layer_activation_bytes(arch:Arch)->int:
     return 26*arch.hidden + 8*arch.intermediate
 
 LOGIT_BYTES = {"sft": 12, "rl": 20, "infer": 10}   # bytes per token per vocabulary entry
-TRAINING_BYTES = {   # (optimizer, zero) -> bytes per trained parameter, bf16/fp16 models
-    ("adamw", False): 8, ("adafactor", False): 4, ("adamw", True): 16, ("adafactor", True): 12}
+TRAINING_BYTES = {   # (optimizer, zero) -> bytes per trained parameter of a bf16/fp16 model, trained in mixed precision:
+    # without ZeRO the trainers hold what trains in float32 (`models.master_weights`: 4 weights + 4 gradients + states);
+    # ZeRO keeps 2-byte weights and gradients beside its own float32 master copy and states
+    ("adamw", False): 16, ("adafactor", False): 8, ("adamw", True): 16, ("adafactor", True): 12}
 
 def train_bytes_per_param(optimizer:str, # "adamw" or "adafactor"
                           zero:bool=False, # DeepSpeed ZeRO (fp32 master weights and states)
                           dtype_bytes:int=2, # 2 for bf16/fp16 models, 4 for fp32
                          )->int:
-    "Bytes per fully-trained parameter: weights + gradients + optimizer states (+ fp32 master under ZeRO)"
+    "Bytes per fully-trained parameter: weights + gradients + optimizer states (float32 masters of a bf16/fp16 model included)"
     if optimizer not in ("adamw", "adafactor"): raise ValueError(f"optimizer={optimizer!r}; use 'adamw' or 'adafactor'")
     if dtype_bytes == 4: return 16 if optimizer == "adamw" else (12 if zero else 8)
     return TRAINING_BYTES[(optimizer, zero)]

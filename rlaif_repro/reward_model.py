@@ -16,8 +16,8 @@ from datasets import Dataset
 from .core import get_logger, progress, progress_enabled, save_json, set_seed, stable_hash, barrier, is_main_process, per_process_accumulation
 from .config import RewardModelConfig, report_to_list
 from .data import get_task
-from .models import load_reward_model, reward_scores, LoraSettings, apply_lora, count_parameters, gathered
-from .sft import DivergenceGuard, last_checkpoint, completion_text, split_heldout, check_trackers, tracking_env, quiet_console, checkpointing_arg, precision_flags
+from .models import load_reward_model, reward_scores, LoraSettings, apply_lora, count_parameters, gathered, compute_dtype, uses_deepspeed
+from .sft import DivergenceGuard, last_checkpoint, completion_text, split_heldout, check_trackers, tracking_env, quiet_console, checkpointing_arg, mixed_precision
 
 # %% auto 0
 __all__ = ['soft_label_loss', 'bradley_terry_loss', 'RewardDataError', 'tokenize_response', 'pair_dataset', 'planted_pairs',
@@ -360,9 +360,9 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
     model = _rm_model(model, tokenizer, cfg, lora)
     per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = max(1, math.ceil(per_epoch * cfg.epochs))
-    dev = next(model.parameters()).device
+    dev, low = next(model.parameters()).device, compute_dtype(model)
     args = trl_reward_args(cfg, out_dir/"checkpoints", seed=seed, total_steps=total, device=dev, report_to=report_to,
-                           **precision_flags(model, cfg.trainer_kwargs))
+                           **mixed_precision(model, cfg.trainer_kwargs))
     if last := last_checkpoint(out_dir, resume): log.info(f"resuming reward-model training from {last}")
     log.info(f"reward model ({label}): {len(train)} pairs, {total} optimizer steps, "
              f"{count_parameters(model, trainable_only=True):,} of {count_parameters(model):,} parameters trainable")
@@ -376,6 +376,7 @@ def train_reward_model(model, # a reward model, or a name/path for `load_reward_
     seconds = time.perf_counter() - t0
     model = trainer.model
     if cfg.use_lora: model = model.merge_and_unload()
+    if not uses_deepspeed(): model.to(low)   # back in the dtype it was loaded in: the float32 master copies were for training
     model.eval()
     center, acc, eval_label = _center_score_save(model, tokenizer, cfg, task, label, eval_dataset, eval_label, center_on, out_dir)
     res = RewardModelResult(out_dir, model, tokenizer, label, float(out.training_loss), acc, eval_label if acc is not None else None,

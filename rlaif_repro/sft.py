@@ -14,10 +14,10 @@ from datasets import Dataset
 
 from .core import get_logger, MetricsLogger, atomic_write, progress, progress_enabled, verbose, save_json, stable_hash, set_seed, chunked, barrier, is_main_process, per_process_accumulation
 from .config import SFTConfig, report_to_list
-from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, decoding_kwargs, gathered, own_distribution
+from .models import load_causal_lm, LoraSettings, apply_lora, count_parameters, decoding_kwargs, gathered, own_distribution, compute_dtype, master_weights, uses_deepspeed
 
 # %% auto 0
-__all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'precision_flags',
+__all__ = ['SFTDataError', 'completion_text', 'tokenize_sft', 'sft_dataset', 'completion_loss', 'mixed_precision',
            'checkpointing_arg', 'trl_sft_args', 'MetricsFileCallback', 'StepProgress', 'quiet_console',
            'check_trackers', 'tracking_env', 'TrainingDiverged', 'DivergenceGuard', 'SFTResult', 'split_heldout',
            'last_checkpoint', 'train_sft', 'plot_sft_loss', 'Completion', 'generate_completions']
@@ -101,11 +101,14 @@ def completion_loss(model, # a causal LM
     return total / max(count, 1)
 
 # %% ../nbs/07_sft.ipynb
-def precision_flags(model, # the model a trainer will train
+def mixed_precision(model, # the model a trainer will train (its trainable weights become float32 unless under DeepSpeed)
                     taken:Iterable[str]=(), # argument names the user sets (`cfg.trainer_kwargs`), left to them
                    )->dict:
-    "The trainer's `bf16`/`fp16` flags for the dtype `model` is loaded in"
-    dt = next(model.parameters()).dtype
+    "Float32 master copies of what trains (`models.master_weights`), and the trainer's `bf16`/`fp16` flags for the dtype `model` computes in"
+    dt = compute_dtype(model) if uses_deepspeed() else master_weights(model)   # DeepSpeed keeps its own float32 copy
+    if dt == torch.float16 and next(model.parameters()).device.type == "cpu":
+        raise ValueError("fp16 mixed precision trains on a GPU only (the trainer has no fp16 autocast on a CPU): "
+                         "load the model in bfloat16 or float32 (models.dtype) on a CPU")
     return {k: v for k, v in {"bf16": dt == torch.bfloat16, "fp16": dt == torch.float16}.items() if k not in taken}
 
 def checkpointing_arg(on:bool)->dict:
@@ -330,9 +333,9 @@ def train_sft(model, # a causal LM, or a name/path for `load_causal_lm`
     model = _sft_model(model, tokenizer, cfg, lora)
     per_epoch = math.ceil(len(tr) / cfg.batch_size)
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(per_epoch * cfg.epochs))
-    dev = next(model.parameters()).device
+    dev, low = next(model.parameters()).device, compute_dtype(model)
     args = trl_sft_args(cfg, out_dir/"checkpoints", seed=seed, max_length=max_length, total_steps=total, device=dev, report_to=report_to,
-                        **precision_flags(model, cfg.trainer_kwargs))
+                        **mixed_precision(model, cfg.trainer_kwargs))
     before = completion_loss(model, ev, cfg.micro_batch_size) if ev is not None else None
     if last := last_checkpoint(out_dir, resume): log.info(f"resuming SFT from {last}")
     n_train, n_all = count_parameters(model, trainable_only=True), count_parameters(model)
@@ -344,6 +347,7 @@ def train_sft(model, # a causal LM, or a name/path for `load_causal_lm`
         out = trainer.train(resume_from_checkpoint=last)
     model = trainer.model
     if cfg.use_lora: model = model.merge_and_unload()
+    if not uses_deepspeed(): model.to(low)   # back in the dtype it was loaded in: the float32 master copies were for training
     model.eval()
     with gathered(model):   # ZeRO-3: every process evaluates the whole model; the main process writes it
         after = completion_loss(model, ev, cfg.micro_batch_size) if ev is not None else None

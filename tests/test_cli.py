@@ -50,6 +50,15 @@ def test_paper_preset_fits_eight_80gb_gpus_with_activation_checkpointing():
     r = cli("plan", "--preset", "paper", "--gpu", "H100-80GB", "--num-gpus", "8", "--set", "rl.gradient_checkpointing=false")
     assert r.returncode == 2 and "- rl: needs" in r.stderr and "rl.gradient_checkpointing=true" in r.stderr, r.stderr
 
+@pytest.mark.parametrize("preset,gpu", [("colab", "T4"), ("single_gpu", "A100-80GB"), ("paper", "H100-80GB")])
+def test_each_gpu_preset_fits_its_gpu_on_every_task(capsys, preset, gpu):
+    "The GPU each preset is sized for, by the planner (its memory model holds float32 master weights of what trains)"
+    for task in ("tldr", "hh_helpful", "hh_harmless"):
+        from rlaif_repro.cli import main   # in this process: the planner imports no torch
+        try: code = main(["plan", "--preset", preset, "--task", task, "--gpu", gpu, *(["--num-gpus", "8"] if preset == "paper" else [])])
+        except SystemExit as e: code = e.code
+        assert code in (0, None), (preset, task, capsys.readouterr().err)
+
 SUBCOMMANDS = ["config", "data", "reproduce", "stage", "stand-ins", "plan", "sweep", "env"]
 
 def in_process(capsys, *args)->tuple:
