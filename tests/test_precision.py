@@ -66,11 +66,12 @@ class _Dtypes(TrainerCallback):
 ROWS = [{"id": str(i), "context": f"Post {i}: my dog ate my shoes", "response_1": "Dog ate shoes.", "response_2": "Something happened.",
          "p_1": 0.8, "human_choice": 0, "confidence": 5, "task": "tldr"} for i in range(16)]
 
+@pytest.mark.parametrize("label", ["p_1", "human_choice"], ids=["ai", "human"])
 @pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
-def test_reward_model_bf16_trains_float32_masters(tmp_path, lora):
+def test_reward_model_bf16_trains_float32_masters(tmp_path, lora, label):
     cfg = RewardModelConfig(batch_size=4, micro_batch_size=4, lr=1e-5, epochs=1.0, optimizer="adamw", use_lora=lora)
     model, tok = load_reward_model("tiny:llama", dtype=torch.bfloat16, device="cpu", padding_side="right")
-    res = train_reward_model(model, tok, ROWS, cfg, tmp_path/"rm", task="tldr", label="p_1", resume=False, callbacks=[_Dtypes()])
+    res = train_reward_model(model, tok, ROWS, cfg, tmp_path/"rm", task="tldr", label=label, resume=False, callbacks=[_Dtypes()])
     assert _Dtypes.seen == {"weights": {torch.float32}, "moments": {torch.float32}}
     assert {p.dtype for p in res.model.parameters()} == {torch.bfloat16}   # saved as loaded: the masters were for training
     assert res.eval_accuracy is not None
@@ -97,3 +98,22 @@ def test_fp16_training_on_a_cpu_is_refused_in_one_line(tmp_path):
     cfg = dataclasses.replace(RewardModelConfig(batch_size=4, micro_batch_size=4, optimizer="adamw"), use_lora=True)
     with pytest.raises(ValueError, match="fp16 mixed precision trains on a GPU only"):
         train_reward_model(model, tok, ROWS, cfg, tmp_path/"rm", task="tldr", label="p_1", resume=False)
+
+def test_fp16_reward_model_head_steps_under_the_gradient_scaler():
+    "The T4 case: an fp16 LoRA reward model's adapters and head are float32 masters, so the scaler unscales and steps them"
+    from rlaif_repro.models import master_weights
+    model, tok = load_reward_model("tiny:llama", dtype=torch.float16, device="cpu", padding_side="right", lora=4)
+    test_dt = master_weights(model)   # what the trainers call: nothing left to cast, the compute dtype comes back
+    assert test_dt == torch.float16 and {p.dtype for p in model.parameters() if p.requires_grad} == {torch.float32}
+    head = [p for n, p in model.named_parameters() if p.requires_grad and "score" in n]
+    assert head, "the reward head trains"
+    before = [p.detach().clone() for p in head]
+    opt, scaler = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3), torch.amp.GradScaler("cpu", init_scale=2.0**8)
+    batch = tok(["Post: my dog ate my shoes. Summary: dog ate shoes.", "Post: my dog ate my shoes. Summary: help."], return_tensors="pt", padding=True)
+    with torch.autocast("cpu", dtype=torch.float16):
+        r = model(**batch).logits[:, 0]
+    scaler.scale(-(r[0] - r[1])).backward()
+    scaler.unscale_(opt)   # raises "Attempting to unscale FP16 gradients" when the head is fp16
+    scaler.step(opt); scaler.update()
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert any(not torch.equal(b, p) for b, p in zip(before, head))
